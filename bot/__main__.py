@@ -1,0 +1,126 @@
+"""`python -m bot` / `backup-bot`: run the bot, or query Northflank from a terminal."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import sys
+from collections.abc import Sequence
+from datetime import UTC, datetime
+
+from bot import logs, terminal
+from bot.commands import CommandError, parse_addon, parse_statuses
+from bot.listing import MAX_SCAN_PAGES, BackupFilter, BackupLister
+from bot.northflank.client import MAX_PER_PAGE, NorthflankClient
+from bot.northflank.errors import NorthflankError, NotFoundError
+from bot.settings import BotSettings, ConfigurationError, NorthflankSettings, load
+
+EXIT_CONFIG = 2
+EXIT_API = 1
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    command = args.command or "run"
+    try:
+        if command == "run":
+            return _run()
+        settings = load(NorthflankSettings)
+        logs.configure(secrets=[settings.northflank_api_token.get_secret_value()])
+        if command == "list":
+            return asyncio.run(_list(settings, args))
+        return asyncio.run(_destinations(settings, args))
+    except ConfigurationError as exc:
+        print(exc, file=sys.stderr)
+        return EXIT_CONFIG
+    except CommandError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return EXIT_CONFIG
+    except NotFoundError as exc:
+        print(f"error: {exc}\n`python -m bot destinations` lists them.", file=sys.stderr)
+        return EXIT_API
+    except NorthflankError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return EXIT_API
+
+
+def _run() -> int:
+    settings = load(BotSettings)
+    logs.configure(secrets=settings.secrets())
+    from bot.server import serve  # the Slack stack is only loaded when it is needed
+
+    asyncio.run(serve(settings))
+    return 0
+
+
+def _client(settings: NorthflankSettings) -> NorthflankClient:
+    return NorthflankClient(
+        api_token=settings.northflank_api_token.get_secret_value(),
+        base_url=settings.northflank_api_base_url,
+        team_id=settings.northflank_team_id,
+    )
+
+
+async def _list(settings: NorthflankSettings, args: argparse.Namespace) -> int:
+    # The same validation as the slash command's status= and addon=.
+    statuses = parse_statuses(",".join(args.status)) if args.status else set()
+    addon = parse_addon(args.addon) if args.addon is not None else None
+    backup_filter = BackupFilter(frozenset(statuses), addon)
+    async with _client(settings) as client:
+        lister = BackupLister(client)
+        destination = await lister.resolve(args.destination)
+        page = await lister.page(
+            destination,
+            backup_filter=backup_filter,
+            limit=args.limit,
+            per_page=MAX_PER_PAGE,
+            max_pages=args.limit // MAX_PER_PAGE + MAX_SCAN_PAGES,
+        )
+    now = datetime.now(UTC)
+    if args.json:
+        print(terminal.dumps([terminal.backup_json(b) for b in page.backups]))
+    else:
+        print(f"Backups in {destination.name} ({destination.id}), newest first")
+        print(terminal.backups_table(page.backups, now))
+        if page.next_position is not None:
+            print(f"(more backups exist; raise --limit, now {args.limit}, to see them)")
+    for reason in page.skipped:
+        print(f"warning: skipped an unreadable backup: {reason}", file=sys.stderr)
+    return 0
+
+
+async def _destinations(settings: NorthflankSettings, args: argparse.Namespace) -> int:
+    async with _client(settings) as client:
+        destinations = await BackupLister(client).destinations()
+    if args.json:
+        print(terminal.dumps([terminal.destination_json(d) for d in destinations]))
+    else:
+        print(terminal.destinations_table(destinations))
+    return 0
+
+
+def _limit(value: str) -> int:
+    if not value.isdigit() or not 1 <= int(value) <= 10_000:
+        raise argparse.ArgumentTypeError("must be a whole number from 1 to 10000")
+    return int(value)
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="backup-bot", description=__doc__)
+    sub = parser.add_subparsers(dest="command")
+    sub.add_parser("run", help="run the Slack bot (the default)")
+    list_parser = sub.add_parser("list", help="list a destination's backups, newest first")
+    list_parser.add_argument("destination", help="destination id or name")
+    list_parser.add_argument(
+        "--status", action="append", help="only these statuses, e.g. failed,aborted (repeatable)"
+    )
+    list_parser.add_argument("--addon", help="only this addon (name or id)")
+    list_parser.add_argument("--limit", type=_limit, default=20, help="how many (default 20)")
+    list_parser.add_argument("--json", action="store_true", help="JSON for scripts")
+    dest_parser = sub.add_parser("destinations", help="the destinations the token can see")
+    dest_parser.add_argument("--json", action="store_true", help="JSON for scripts")
+    return parser
+
+
+if __name__ == "__main__":
+    sys.exit(main())

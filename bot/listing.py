@@ -1,0 +1,220 @@
+"""Listing a destination's backups: filtering, paging and a short-lived cache.
+
+Shared by `/backups list`, its Next button and the CLI. A listing position
+is a `Position`: the cursor of an API page plus how many of that page's
+backups were already shown. Resuming from it re-reads that one page (cheap:
+it is cached) and so never skips or repeats a backup, even when a filter
+stopped half-way through a page.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import re
+import time
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+
+from cachetools import TTLCache
+
+from bot.backups import Backup, BackupPage, BackupStatus, Destination
+from bot.northflank.client import MAX_PER_PAGE, NorthflankClient
+from bot.northflank.errors import NotFoundError, PermissionDeniedError
+
+DEFAULT_LIMIT = 10
+# Northflank ids are slugs; anything else is looked up by name only.
+DESTINATION_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9_-]{0,99}")
+MAX_LIMIT = 20
+# A filter scans at most this many API pages per answer (2,000 backups at 100
+# a page), so one slash command cannot eat the hour's request budget.
+MAX_SCAN_PAGES = 20
+
+
+@dataclass(frozen=True, slots=True)
+class BackupFilter:
+    statuses: frozenset[str] = frozenset()
+    addon: str | None = None
+
+    @property
+    def active(self) -> bool:
+        return bool(self.statuses or self.addon)
+
+    def matches(self, backup: Backup) -> bool:
+        if self.statuses and backup.status_text not in self.statuses:
+            return False
+        if self.addon is not None:
+            wanted = self.addon.casefold()
+            addon = backup.addon
+            if addon is None or wanted not in (addon.id.casefold(), addon.name.casefold()):
+                return False
+        return True
+
+
+@dataclass(frozen=True, slots=True)
+class Position:
+    cursor: str | None = None
+    skip: int = 0
+
+
+@dataclass(frozen=True, slots=True)
+class ListingPage:
+    destination: Destination
+    backups: tuple[Backup, ...]
+    next_position: Position | None
+    scanned: int
+    # True when a filter stopped at MAX_SCAN_PAGES before finding `limit` matches.
+    scan_capped: bool = False
+    skipped: tuple[str, ...] = field(default=())
+
+
+def per_page_for(backup_filter: BackupFilter, limit: int) -> int:
+    # Unfiltered, one API page is one answer. Filtered, read big pages to
+    # find matches in as few requests as possible.
+    return MAX_PER_PAGE if backup_filter.active else min(limit, MAX_PER_PAGE)
+
+
+class PageCache:
+    """Caches API pages for a few seconds and shares in-flight fetches.
+
+    Five people paging the same destination at once cost one request per page.
+    """
+
+    def __init__(
+        self, *, ttl: float = 30.0, maxsize: int = 512, timer: Callable[[], float] = time.monotonic
+    ) -> None:
+        self._pages: TTLCache[tuple[str, str | None, int], BackupPage] = TTLCache(
+            maxsize=maxsize, ttl=ttl, timer=timer
+        )
+        self._in_flight: dict[tuple[str, str | None, int], asyncio.Future[BackupPage]] = {}
+
+    async def get(
+        self,
+        key: tuple[str, str | None, int],
+        fetch: Callable[[], Awaitable[BackupPage]],
+    ) -> BackupPage:
+        cached = self._pages.get(key)
+        if cached is not None:
+            return cached
+        pending = self._in_flight.get(key)
+        if pending is not None:
+            return await asyncio.shield(pending)
+        future: asyncio.Future[BackupPage] = asyncio.get_running_loop().create_future()
+        self._in_flight[key] = future
+        try:
+            page = await fetch()
+        except BaseException as exc:
+            future.set_exception(exc)
+            # Nobody else may be waiting; don't let asyncio warn about it.
+            future.exception()
+            raise
+        else:
+            self._pages[key] = page
+            future.set_result(page)
+            return page
+        finally:
+            del self._in_flight[key]
+
+
+class BackupLister:
+    """The service behind every listing: resolves names, pages and filters."""
+
+    def __init__(
+        self,
+        client: NorthflankClient,
+        *,
+        page_cache: PageCache | None = None,
+        destinations_ttl: float = 300.0,
+    ) -> None:
+        self._client = client
+        self._pages = page_cache or PageCache()
+        self._destinations: TTLCache[str, tuple[Destination, ...]] = TTLCache(
+            maxsize=1, ttl=destinations_ttl
+        )
+
+    async def destinations(self) -> tuple[Destination, ...]:
+        cached = self._destinations.get("all")
+        if cached is None:
+            cached = tuple(await self._client.list_destinations())
+            self._destinations["all"] = cached
+        return cached
+
+    async def resolve(self, reference: str) -> Destination:
+        """A destination by id, or by name (case-insensitive) for people who type names."""
+        try:
+            known = await self.destinations()
+        except PermissionDeniedError:
+            # A role may read one destination without listing them all.
+            known = ()
+        for destination in known:
+            if destination.id == reference:
+                return destination
+        folded = reference.casefold()
+        named = [d for d in known if d.name.casefold() == folded]
+        if len(named) == 1:
+            return named[0]
+        if not DESTINATION_ID.fullmatch(reference):
+            # Only a plain id ever goes into a URL path: "..", "/" or "?" in
+            # user text must not be able to reach another API route.
+            raise NotFoundError(f"no destination is named {reference!r}", status=404)
+        # The list may be scoped differently from the token's direct access,
+        # so ask for the id itself before giving up.
+        return await self._client.get_destination(reference)
+
+    async def page(
+        self,
+        destination: Destination,
+        *,
+        backup_filter: BackupFilter = BackupFilter(),
+        limit: int = DEFAULT_LIMIT,
+        start: Position = Position(),
+        per_page: int | None = None,
+        max_pages: int = MAX_SCAN_PAGES,
+    ) -> ListingPage:
+        """Up to `limit` matching backups from `start`, and where to go on from."""
+        limit = max(1, limit)
+        per_page = per_page or per_page_for(backup_filter, limit)
+        found: list[Backup] = []
+        skipped: list[str] = []
+        scanned = 0
+        position = start
+        for _ in range(max_pages):
+            page = await self._fetch(destination.id, position.cursor, per_page)
+            skipped.extend(page.skipped)
+            for index in range(position.skip, len(page.backups)):
+                backup = page.backups[index]
+                scanned += 1
+                if backup_filter.matches(backup):
+                    found.append(backup)
+                    if len(found) == limit:
+                        return ListingPage(
+                            destination,
+                            tuple(found),
+                            _after(page, position.cursor, index + 1),
+                            scanned,
+                            skipped=tuple(skipped),
+                        )
+            if page.next_cursor is None:
+                return ListingPage(destination, tuple(found), None, scanned, skipped=tuple(skipped))
+            position = Position(page.next_cursor)
+        return ListingPage(
+            destination, tuple(found), position, scanned, scan_capped=True, skipped=tuple(skipped)
+        )
+
+    async def _fetch(self, destination_id: str, cursor: str | None, per_page: int) -> BackupPage:
+        return await self._pages.get(
+            (destination_id, cursor, per_page),
+            lambda: self._client.list_backups_page(
+                destination_id, cursor=cursor, per_page=per_page
+            ),
+        )
+
+
+def _after(page: BackupPage, cursor: str | None, taken: int) -> Position | None:
+    """Where the next answer starts, given that `taken` backups of this page are shown."""
+    if taken < len(page.backups):
+        return Position(cursor, taken)
+    return Position(page.next_cursor) if page.next_cursor else None
+
+
+def known_status_words() -> list[str]:
+    return [s.value for s in BackupStatus if s is not BackupStatus.UNKNOWN]

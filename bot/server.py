@@ -1,0 +1,93 @@
+"""The running bot: the Slack app, its HTTP endpoints and their lifecycle.
+
+In HTTP mode `/slack/events` and `/healthz` share PORT. In Socket Mode the
+app talks to Slack over a websocket and PORT still serves `/healthz`, so
+orchestrators can check either kind of deployment the same way.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import signal
+
+from aiohttp import web
+from slack_bolt.adapter.socket_mode.async_handler import AsyncSocketModeHandler
+from slack_bolt.async_app import AsyncApp
+
+from bot.listing import BackupLister
+from bot.northflank.client import NorthflankClient
+from bot.settings import BotSettings
+from bot.slack.answers import Answers
+from bot.slack.app import build_app
+
+log = logging.getLogger(__name__)
+
+SLACK_EVENTS_PATH = "/slack/events"
+
+
+def northflank_client(settings: BotSettings) -> NorthflankClient:
+    return NorthflankClient(
+        api_token=settings.northflank_api_token.get_secret_value(),
+        base_url=settings.northflank_api_base_url,
+        team_id=settings.northflank_team_id,
+    )
+
+
+class BotServer:
+    def __init__(self, settings: BotSettings, *, host: str = "0.0.0.0") -> None:  # noqa: S104
+        self.settings = settings
+        self.northflank = northflank_client(settings)
+        self.app: AsyncApp = build_app(settings, Answers(BackupLister(self.northflank)))
+        self._host = host
+        self._runner: web.AppRunner | None = None
+        self._socket_mode: AsyncSocketModeHandler | None = None
+        self.port: int | None = None
+
+    def web_app(self) -> web.Application:
+        if self.settings.socket_mode:
+            web_app = web.Application()
+        else:
+            web_app = self.app.web_app(path=SLACK_EVENTS_PATH)
+        web_app.router.add_get("/healthz", self._healthz)
+        return web_app
+
+    async def start(self) -> None:
+        self._runner = web.AppRunner(self.web_app(), access_log=None)
+        await self._runner.setup()
+        site = web.TCPSite(self._runner, host=self._host, port=self.settings.port)
+        await site.start()
+        # With PORT=0 (tests) the OS picks the port; report the real one.
+        self.port = int(self._runner.addresses[0][1])
+        if self.settings.slack_app_token is not None:
+            self._socket_mode = AsyncSocketModeHandler(
+                self.app, self.settings.slack_app_token.get_secret_value()
+            )
+            await self._socket_mode.connect_async()  # type: ignore[no-untyped-call]
+        mode = "socket mode" if self.settings.socket_mode else f"HTTP mode on {SLACK_EVENTS_PATH}"
+        log.info("backup-bot is up: %s, port %s", mode, self.port)
+
+    async def stop(self) -> None:
+        if self._socket_mode is not None:
+            await self._socket_mode.close_async()  # type: ignore[no-untyped-call]
+        if self._runner is not None:
+            await self._runner.cleanup()
+        await self.northflank.aclose()
+
+    async def _healthz(self, _request: web.Request) -> web.Response:
+        return web.json_response({"status": "ok"})
+
+
+async def serve(settings: BotSettings) -> None:
+    """Run until SIGINT or SIGTERM."""
+    server = BotServer(settings)
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, stop.set)
+    await server.start()
+    try:
+        await stop.wait()
+    finally:
+        log.info("shutting down")
+        await server.stop()

@@ -1,0 +1,159 @@
+"""The configuration contract: environment variables, or a `.env` file.
+
+Two layers, because the CLI's `list` and `destinations` need only Northflank
+access, while `run` needs Slack too. A missing or malformed value becomes a
+`ConfigurationError` whose text names the variable and how to fix it, and
+never echoes the value (it may be a secret).
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Any, TypeVar
+
+from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+
+# How to fix each variable, shown next to its name when it is missing or wrong.
+_HINTS: dict[str, str] = {
+    "SLACK_BOT_TOKEN": "the bot token (xoxb-...) from your Slack app's OAuth & Permissions page",
+    "SLACK_APP_TOKEN": "an app-level token (xapp-...) with connections:write, or leave it unset "
+    "for HTTP mode",
+    "SLACK_SIGNING_SECRET": "the signing secret from your Slack app's Basic Information page "
+    "(required in HTTP mode, i.e. when SLACK_APP_TOKEN is unset)",
+    "SLACK_API_URL": "an http(s) URL such as https://slack.com/api/",
+    "NORTHFLANK_API_TOKEN": "a Northflank API token whose role can read backup destinations",
+    "NORTHFLANK_API_BASE_URL": "an http(s) URL such as https://api.northflank.com",
+    "NORTHFLANK_TEAM_ID": "your Northflank team id (needed by organisation tokens), or unset",
+    "DATABASE_URL": "sqlite:///path/to/file.db or postgresql://user@host/db",
+    "PORT": "a TCP port number between 1 and 65535",
+    "POLL_INTERVAL": "a number of seconds, at least 30",
+    "BOT_ADMINS": "Slack user ids separated by commas, such as U012ABC,U034DEF",
+}
+
+
+SettingsT = TypeVar("SettingsT", bound="NorthflankSettings")
+
+
+class ConfigurationError(Exception):
+    """Start-up cannot go on; the message is meant for the operator's terminal."""
+
+
+def _check_http_url(value: str) -> str:
+    if not value.startswith(("http://", "https://")):
+        raise ValueError("must start with http:// or https://")
+    return value
+
+
+class NorthflankSettings(BaseSettings):
+    """What every entry point needs: access to the Northflank API."""
+
+    model_config = SettingsConfigDict(env_file=".env", extra="ignore", frozen=True)
+
+    northflank_api_token: SecretStr
+    northflank_api_base_url: str = "https://api.northflank.com"
+    northflank_team_id: str | None = None
+
+    @field_validator("northflank_api_token")
+    @classmethod
+    def _token_not_blank(cls, value: SecretStr) -> SecretStr:
+        if not value.get_secret_value().strip():
+            raise ValueError("is empty")
+        return value
+
+    @field_validator("northflank_api_base_url")
+    @classmethod
+    def _base_url_is_http(cls, value: str) -> str:
+        return _check_http_url(value)
+
+    @field_validator("northflank_team_id")
+    @classmethod
+    def _blank_team_is_unset(cls, value: str | None) -> str | None:
+        return value.strip() or None if value is not None else None
+
+
+class BotSettings(NorthflankSettings):
+    """Everything `backup-bot run` needs."""
+
+    slack_bot_token: SecretStr
+    slack_app_token: SecretStr | None = None
+    slack_signing_secret: SecretStr | None = None
+    slack_api_url: str = "https://slack.com/api/"
+    database_url: str = "sqlite:///data/backup-bot.db"
+    port: int = Field(default=3000, ge=1, le=65535)
+    poll_interval: int = Field(default=300, ge=30)
+    bot_admins: Annotated[frozenset[str], NoDecode] = frozenset()
+
+    @field_validator("slack_bot_token")
+    @classmethod
+    def _bot_token_shape(cls, value: SecretStr) -> SecretStr:
+        if not value.get_secret_value().startswith("xoxb-"):
+            raise ValueError("must start with xoxb-")
+        return value
+
+    @field_validator("slack_app_token")
+    @classmethod
+    def _app_token_shape(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is None or not value.get_secret_value():
+            return None
+        if not value.get_secret_value().startswith("xapp-"):
+            raise ValueError("must start with xapp-")
+        return value
+
+    @field_validator("slack_api_url")
+    @classmethod
+    def _slack_url_shape(cls, value: str) -> str:
+        # slack_sdk joins method names onto the base URL, so it must end in "/".
+        return _check_http_url(value).rstrip("/") + "/"
+
+    @field_validator("bot_admins", mode="before")
+    @classmethod
+    def _split_admins(cls, value: Any) -> Any:
+        if isinstance(value, str):
+            return frozenset(part for part in value.replace(" ", ",").split(",") if part)
+        return value
+
+    @model_validator(mode="after")
+    def _http_mode_needs_signing_secret(self) -> BotSettings:
+        secret = self.slack_signing_secret
+        if self.slack_app_token is None and (secret is None or not secret.get_secret_value()):
+            raise ValueError("SLACK_SIGNING_SECRET is required when SLACK_APP_TOKEN is unset")
+        return self
+
+    @property
+    def socket_mode(self) -> bool:
+        return self.slack_app_token is not None
+
+    def secrets(self) -> list[str]:
+        """Every secret value, so that logging can redact them wherever they appear."""
+        values = [self.northflank_api_token, self.slack_bot_token]
+        values += [s for s in (self.slack_app_token, self.slack_signing_secret) if s]
+        return [v.get_secret_value() for v in values if v.get_secret_value()]
+
+
+def load(cls: type[SettingsT], **overrides: Any) -> SettingsT:
+    """Build settings, turning pydantic's report into one line per bad variable."""
+    try:
+        return cls(**overrides)
+    except ValidationError as exc:
+        raise ConfigurationError(_describe(exc)) from None
+
+
+def _describe(exc: ValidationError) -> str:
+    lines = ["backup-bot cannot start: the configuration is incomplete or wrong."]
+    for error in exc.errors(include_input=False, include_url=False):
+        variable = str(error["loc"][0]).upper() if error["loc"] else ""
+        if error["type"] == "missing":
+            problem = "not set"
+        else:
+            # pydantic prefixes custom messages with "Value error, "; the rest is ours.
+            problem = str(error["msg"]).removeprefix("Value error, ")
+        if not variable:
+            # A model-level check: its message already names the variable.
+            lines.append(f"  - {problem}")
+            variable = problem.split(" ", 1)[0]
+            lines.append(f"      set it to {_HINTS.get(variable, 'a valid value')}")
+            continue
+        lines.append(f"  - {variable}: {problem[:1].lower()}{problem[1:]}")
+        lines.append(f"      set it to {_HINTS.get(variable, 'a valid value')}")
+    lines.append("Set these in the environment or in a .env file in the working directory.")
+    return "\n".join(lines)

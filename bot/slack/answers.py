@@ -1,0 +1,116 @@
+"""From a parsed command (or a button press) to the reply a person sees.
+
+This is the service layer the Slack listeners delegate to: it talks to the
+listing service, never to Slack, and turns every failure into a helpful
+answer rather than an exception.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import uuid
+from collections.abc import Awaitable, Callable
+from datetime import UTC, datetime
+
+from bot.commands import (
+    LIST_USAGE,
+    Command,
+    CommandError,
+    DestinationsCommand,
+    HelpCommand,
+    ListCommand,
+)
+from bot.listing import MAX_LIMIT, BackupFilter, BackupLister, Position
+from bot.northflank.errors import NorthflankError
+from bot.slack import blocks, explain
+from bot.slack.blocks import Reply
+
+log = logging.getLogger(__name__)
+
+
+def utc_now() -> datetime:
+    return datetime.now(UTC)
+
+
+class Answers:
+    def __init__(self, lister: BackupLister, *, clock: Callable[[], datetime] = utc_now) -> None:
+        self._lister = lister
+        self._clock = clock
+
+    async def for_command(self, command: Command) -> Reply:
+        if isinstance(command, HelpCommand):
+            return blocks.help_reply()
+        if isinstance(command, DestinationsCommand):
+            return await self._guarded(self._destinations(), None)
+        return await self._guarded(self._list(command), command.destination)
+
+    async def for_next_page(self, button_value: str) -> Reply:
+        try:
+            command, position = _parse_next_page(button_value)
+        except CommandError as exc:
+            return blocks.message(str(exc))
+        return await self._guarded(self._list(command, position), command.destination)
+
+    async def _destinations(self) -> Reply:
+        return blocks.destinations(await self._lister.destinations())
+
+    async def _list(self, command: ListCommand, start: Position = Position()) -> Reply:  # noqa: B008
+        reference = command.destination
+        if reference is None:
+            known = await self._lister.destinations()
+            if len(known) != 1:
+                return blocks.message(
+                    "Which destination? The token can see "
+                    f"{len(known)}, so name one: `{LIST_USAGE}`. "
+                    "`/backups destinations` lists them."
+                )
+            destination = known[0]
+        else:
+            destination = await self._lister.resolve(reference)
+        page = await self._lister.page(
+            destination, backup_filter=command.backup_filter, limit=command.limit, start=start
+        )
+        return blocks.listing(
+            page, backup_filter=command.backup_filter, limit=command.limit, now=self._clock()
+        )
+
+    async def _guarded(self, work: Awaitable[Reply], destination: str | None) -> Reply:
+        try:
+            return await work
+        except NorthflankError as exc:
+            log.warning("northflank request failed: %s", exc, extra={"error": type(exc).__name__})
+            return blocks.message(explain.northflank_failure(exc, destination=destination))
+        except Exception:
+            reference = uuid.uuid4().hex[:8]
+            log.exception("could not answer a command", extra={"reference": reference})
+            return blocks.message(explain.internal_failure(reference))
+
+
+def _parse_next_page(value: str) -> tuple[ListCommand, Position]:
+    """The Next button's value, checked as strictly as any other user input."""
+    stale = CommandError(
+        "That button is from a listing I can no longer continue. Run `/backups list` again."
+    )
+    try:
+        data = json.loads(value)
+    except (ValueError, TypeError):
+        raise stale from None
+    if not isinstance(data, dict):
+        raise stale
+    destination, cursor, skip = data.get("d"), data.get("c"), data.get("k", 0)
+    statuses, addon, limit = data.get("s", []), data.get("a"), data.get("l")
+    if not (isinstance(destination, str) and 0 < len(destination) <= 100):
+        raise stale
+    if not (cursor is None or isinstance(cursor, str)) or not (
+        addon is None or isinstance(addon, str)
+    ):
+        raise stale
+    if not (isinstance(skip, int) and 0 <= skip <= 100):
+        raise stale
+    if not (isinstance(limit, int) and 1 <= limit <= MAX_LIMIT):
+        raise stale
+    if not (isinstance(statuses, list) and all(isinstance(s, str) for s in statuses)):
+        raise stale
+    command = ListCommand(destination, BackupFilter(frozenset(statuses), addon), limit)
+    return command, Position(cursor, skip)

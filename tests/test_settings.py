@@ -1,0 +1,119 @@
+"""The configuration contract, and the messages an operator sees when it is wrong."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from bot.settings import BotSettings, ConfigurationError, NorthflankSettings, load
+
+CONTRACT_VARIABLES = (
+    "SLACK_BOT_TOKEN",
+    "SLACK_APP_TOKEN",
+    "SLACK_SIGNING_SECRET",
+    "SLACK_API_URL",
+    "NORTHFLANK_API_TOKEN",
+    "NORTHFLANK_API_BASE_URL",
+    "NORTHFLANK_TEAM_ID",
+    "DATABASE_URL",
+    "PORT",
+    "POLL_INTERVAL",
+    "BOT_ADMINS",
+)
+
+
+@pytest.fixture(autouse=True)
+def clean_environment(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    # Settings read the process environment and ./.env; isolate both.
+    for name in (*CONTRACT_VARIABLES, "NF_API_TOKEN", "NF_API_HOST"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.chdir(tmp_path)
+
+
+def test_defaults_match_the_contract(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("SLACK_BOT_TOKEN", "xoxb-1")
+    monkeypatch.setenv("SLACK_SIGNING_SECRET", "shh")
+    monkeypatch.setenv("NORTHFLANK_API_TOKEN", "nf")
+    settings = load(BotSettings)
+    assert settings.slack_api_url == "https://slack.com/api/"
+    assert settings.northflank_api_base_url == "https://api.northflank.com"
+    assert settings.northflank_team_id is None
+    assert settings.database_url == "sqlite:///data/backup-bot.db"
+    assert settings.port == 3000
+    assert settings.poll_interval == 300
+    assert settings.bot_admins == frozenset()
+    assert not settings.socket_mode
+
+
+def test_every_field_is_a_contract_variable() -> None:
+    assert {name.upper() for name in BotSettings.model_fields} == set(CONTRACT_VARIABLES)
+
+
+def test_dotenv_file_is_read(tmp_path: Path) -> None:
+    (tmp_path / ".env").write_text(
+        "SLACK_BOT_TOKEN=xoxb-from-file\nSLACK_APP_TOKEN=xapp-1\nNORTHFLANK_API_TOKEN=nf\n"
+        "BOT_ADMINS=U1, U2,,U3\nSLACK_API_URL=http://127.0.0.1:9/api\nNORTHFLANK_TEAM_ID=team-1\n"
+    )
+    settings = load(BotSettings)
+    assert settings.slack_bot_token.get_secret_value() == "xoxb-from-file"
+    assert settings.socket_mode
+    assert settings.bot_admins == {"U1", "U2", "U3"}
+    assert settings.slack_api_url == "http://127.0.0.1:9/api/"
+    assert settings.northflank_team_id == "team-1"
+
+
+def test_missing_variables_are_named_with_a_fix() -> None:
+    with pytest.raises(ConfigurationError) as caught:
+        load(BotSettings)
+    message = str(caught.value)
+    assert "SLACK_BOT_TOKEN: not set" in message
+    assert "NORTHFLANK_API_TOKEN: not set" in message
+    assert "OAuth & Permissions" in message
+    assert "Traceback" not in message
+
+
+def test_http_mode_needs_a_signing_secret(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("SLACK_BOT_TOKEN", "xoxb-1")
+    monkeypatch.setenv("NORTHFLANK_API_TOKEN", "nf")
+    with pytest.raises(ConfigurationError) as caught:
+        load(BotSettings)
+    assert "SLACK_SIGNING_SECRET is required when SLACK_APP_TOKEN is unset" in str(caught.value)
+
+
+@pytest.mark.parametrize(
+    ("variable", "value", "fragment"),
+    [
+        ("SLACK_BOT_TOKEN", "xoxp-user-token-secret", "SLACK_BOT_TOKEN: must start with xoxb-"),
+        ("SLACK_APP_TOKEN", "xoxb-wrong-kind-secret", "SLACK_APP_TOKEN: must start with xapp-"),
+        ("PORT", "eighty", "PORT: input should be a valid integer"),
+        ("PORT", "70000", "PORT: input should be less than or equal to 65535"),
+        ("POLL_INTERVAL", "5", "POLL_INTERVAL: input should be greater than or equal to 30"),
+        ("SLACK_API_URL", "chat-host.invalid", "SLACK_API_URL: must start with http"),
+        ("NORTHFLANK_API_BASE_URL", "ftp://x", "NORTHFLANK_API_BASE_URL: must start with http"),
+    ],
+)
+def test_malformed_values_are_named_and_never_echoed(
+    monkeypatch: pytest.MonkeyPatch, variable: str, value: str, fragment: str
+) -> None:
+    monkeypatch.setenv("SLACK_BOT_TOKEN", "xoxb-good")
+    monkeypatch.setenv("SLACK_SIGNING_SECRET", "shh")
+    monkeypatch.setenv("NORTHFLANK_API_TOKEN", "nf")
+    monkeypatch.setenv(variable, value)
+    with pytest.raises(ConfigurationError) as caught:
+        load(BotSettings)
+    assert fragment in str(caught.value)
+    assert value not in str(caught.value)
+
+
+def test_cli_needs_only_northflank(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("NORTHFLANK_API_TOKEN", "nf")
+    assert load(NorthflankSettings).northflank_api_token.get_secret_value() == "nf"
+
+
+def test_secrets_lists_every_secret_value(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("SLACK_BOT_TOKEN", "xoxb-1")
+    monkeypatch.setenv("SLACK_APP_TOKEN", "xapp-2")
+    monkeypatch.setenv("SLACK_SIGNING_SECRET", "shh-3")
+    monkeypatch.setenv("NORTHFLANK_API_TOKEN", "nf-4")
+    assert set(load(BotSettings).secrets()) == {"xoxb-1", "xapp-2", "shh-3", "nf-4"}
