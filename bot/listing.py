@@ -56,6 +56,10 @@ class Position:
     skip: int = 0
 
 
+NO_FILTER = BackupFilter()
+START = Position()
+
+
 @dataclass(frozen=True, slots=True)
 class ListingPage:
     destination: Destination

@@ -18,8 +18,10 @@ from slack_bolt.async_app import AsyncApp
 from bot.listing import BackupLister
 from bot.northflank.client import NorthflankClient
 from bot.settings import BotSettings
+from bot.slack.after_ack import AfterAck
 from bot.slack.answers import Answers
 from bot.slack.app import build_app
+from bot.slack.responder import Responder
 
 log = logging.getLogger(__name__)
 
@@ -38,7 +40,11 @@ class BotServer:
     def __init__(self, settings: BotSettings, *, host: str = "0.0.0.0") -> None:  # noqa: S104
         self.settings = settings
         self.northflank = northflank_client(settings)
-        self.app: AsyncApp = build_app(settings, Answers(BackupLister(self.northflank)))
+        self.responder = Responder()
+        self.after_ack = AfterAck()
+        self.app: AsyncApp = build_app(
+            settings, Answers(BackupLister(self.northflank)), self.responder, self.after_ack
+        )
         self._host = host
         self._runner: web.AppRunner | None = None
         self._socket_mode: AsyncSocketModeHandler | None = None
@@ -53,6 +59,7 @@ class BotServer:
         return web_app
 
     async def start(self) -> None:
+        self.after_ack.start()
         self._runner = web.AppRunner(self.web_app(), access_log=None)
         await self._runner.setup()
         site = web.TCPSite(self._runner, host=self._host, port=self.settings.port)
@@ -68,10 +75,12 @@ class BotServer:
         log.info("backup-bot is up: %s, port %s", mode, self.port)
 
     async def stop(self) -> None:
+        await self.after_ack.stop()
         if self._socket_mode is not None:
             await self._socket_mode.close_async()  # type: ignore[no-untyped-call]
         if self._runner is not None:
             await self._runner.cleanup()
+        await self.responder.aclose()
         await self.northflank.aclose()
 
     async def _healthz(self, _request: web.Request) -> web.Response:

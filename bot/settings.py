@@ -79,7 +79,8 @@ class BotSettings(NorthflankSettings):
     slack_signing_secret: SecretStr | None = None
     slack_api_url: str = "https://slack.com/api/"
     database_url: str = "sqlite:///data/backup-bot.db"
-    port: int = Field(default=3000, ge=1, le=65535)
+    # 0 asks the OS for any free port (the tests use it).
+    port: int = Field(default=3000, ge=0, le=65535)
     poll_interval: int = Field(default=300, ge=30)
     bot_admins: Annotated[frozenset[str], NoDecode] = frozenset()
 

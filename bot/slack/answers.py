@@ -21,7 +21,7 @@ from bot.commands import (
     HelpCommand,
     ListCommand,
 )
-from bot.listing import MAX_LIMIT, BackupFilter, BackupLister, Position
+from bot.listing import MAX_LIMIT, START, BackupFilter, BackupLister, Position
 from bot.northflank.errors import NorthflankError
 from bot.slack import blocks, explain
 from bot.slack.blocks import Reply
@@ -55,7 +55,7 @@ class Answers:
     async def _destinations(self) -> Reply:
         return blocks.destinations(await self._lister.destinations())
 
-    async def _list(self, command: ListCommand, start: Position = Position()) -> Reply:  # noqa: B008
+    async def _list(self, command: ListCommand, start: Position = START) -> Reply:
         reference = command.destination
         if reference is None:
             known = await self._lister.destinations()

@@ -14,7 +14,9 @@ from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.settings import BotSettings
 from bot.slack import listeners
+from bot.slack.after_ack import AfterAck
 from bot.slack.answers import Answers
+from bot.slack.responder import Responder
 
 
 def build_web_client(settings: BotSettings) -> AsyncWebClient:
@@ -30,13 +32,27 @@ def build_web_client(settings: BotSettings) -> AsyncWebClient:
     )
 
 
-def build_app(settings: BotSettings, answers: Answers) -> AsyncApp:
+class _SkipTokenNotice(logging.Filter):
+    """Bolt reads SLACK_BOT_TOKEN from the environment even when it is given a
+    client, then warns that it will not use it. We give it the client on purpose
+    (for SLACK_API_URL and the retry handlers), so the warning is only noise."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return "`token` will be unused" not in record.getMessage()
+
+
+def build_app(
+    settings: BotSettings, answers: Answers, responder: Responder, after_ack: AfterAck
+) -> AsyncApp:
     secret = settings.slack_signing_secret
+    bolt_logger = logging.getLogger("bot.slack.bolt")
+    if not any(isinstance(f, _SkipTokenNotice) for f in bolt_logger.filters):
+        bolt_logger.addFilter(_SkipTokenNotice())
     app = AsyncApp(
         client=build_web_client(settings),
         # Socket Mode requests are not signed; Bolt skips verification for them.
         signing_secret=secret.get_secret_value() if secret else "",
-        logger=logging.getLogger("bot.slack.bolt"),
+        logger=bolt_logger,
     )
-    listeners.register(app, answers)
+    listeners.register(app, answers, responder, after_ack)
     return app

@@ -7,7 +7,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from bot.backups import Backup, BackupStatus, Destination, Ref
-from bot.listing import MAX_LIMIT, BackupFilter, ListingPage, Position
+from bot.listing import MAX_LIMIT, NO_FILTER, BackupFilter, ListingPage, Position
 from bot.slack import blocks
 
 NOW = datetime(2026, 1, 1, 12, 0, tzinfo=UTC)
@@ -33,7 +33,7 @@ def make_backup(index: int, **overrides: Any) -> Backup:
     return Backup(**fields)
 
 
-def render(page: ListingPage, backup_filter: BackupFilter = BackupFilter()) -> dict[str, Any]:
+def render(page: ListingPage, backup_filter: BackupFilter = NO_FILTER) -> dict[str, Any]:
     return blocks.listing(page, backup_filter=backup_filter, limit=10, now=NOW)
 
 
@@ -45,7 +45,10 @@ def test_listing_row_has_every_part() -> None:
     page = ListingPage(DEST, (make_backup(1),), Position("cur", 0), scanned=1)
     reply = render(page)
     header, row, context, actions = reply["blocks"]
-    assert header == {"type": "header", "text": {"type": "plain_text", "text": "Backups in Primary"}}
+    assert header == {
+        "type": "header",
+        "text": {"type": "plain_text", "text": "Backups in Primary"},
+    }
     text = row["text"]["text"]
     assert ":white_check_mark: *completed*" in text
     assert "backup-1" in text
@@ -60,7 +63,12 @@ def test_listing_row_has_every_part() -> None:
     (button,) = actions["elements"]
     assert button["action_id"] == blocks.NEXT_PAGE_ACTION
     assert json.loads(button["value"]) == {
-        "d": "dest-1", "c": "cur", "k": 0, "s": [], "a": None, "l": 10
+        "d": "dest-1",
+        "c": "cur",
+        "k": 0,
+        "s": [],
+        "a": None,
+        "l": 10,
     }
 
 

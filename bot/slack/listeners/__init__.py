@@ -1,16 +1,19 @@
 """Slack listeners: each module registers its handlers on the app.
 
-A handler acks, parses, then delegates to `Answers`; it holds no logic.
+A handler acks, then queues its reply: parse, delegate to `Answers`, post.
+It holds no logic of its own.
 """
 
 from __future__ import annotations
 
 from slack_bolt.async_app import AsyncApp
 
+from bot.slack.after_ack import AfterAck
 from bot.slack.answers import Answers
 from bot.slack.listeners import actions, commands
+from bot.slack.responder import Responder
 
 
-def register(app: AsyncApp, answers: Answers) -> None:
-    commands.register(app, answers)
-    actions.register(app, answers)
+def register(app: AsyncApp, answers: Answers, responder: Responder, after_ack: AfterAck) -> None:
+    commands.register(app, answers, responder, after_ack)
+    actions.register(app, answers, responder, after_ack)

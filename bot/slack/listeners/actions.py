@@ -4,20 +4,25 @@ from __future__ import annotations
 
 from typing import Any
 
-from slack_bolt.async_app import AsyncAck, AsyncApp, AsyncRespond
+from slack_bolt.async_app import AsyncAck, AsyncApp
 
+from bot.slack.after_ack import AfterAck
 from bot.slack.answers import Answers
 from bot.slack.blocks import NEXT_PAGE_ACTION
+from bot.slack.responder import Responder
 
 
-def register(app: AsyncApp, answers: Answers) -> None:
-    async def handle_next_page(
-        ack: AsyncAck, action: dict[str, Any], respond: AsyncRespond
-    ) -> None:
+def register(app: AsyncApp, answers: Answers, responder: Responder, after_ack: AfterAck) -> None:
+    async def handle_next_page(ack: AsyncAck, action: dict[str, Any], body: dict[str, Any]) -> None:
         await ack()
         value = action.get("value")
-        reply = await answers.for_next_page(value if isinstance(value, str) else "")
-        # The listing is ephemeral; replacing it keeps one page on screen at a time.
-        await respond(replace_original=True, response_type="ephemeral", **reply)
+        response_url = str(body.get("response_url", ""))
+
+        async def reply() -> None:
+            answer = await answers.for_next_page(value if isinstance(value, str) else "")
+            # The listing is ephemeral; replacing it keeps one page on screen at a time.
+            await responder.send(response_url, answer, replace_original=True)
+
+        after_ack.submit(reply)
 
     app.action(NEXT_PAGE_ACTION)(handle_next_page)

@@ -2,29 +2,38 @@
 
 from __future__ import annotations
 
-import logging
 from typing import Any
 
-from slack_bolt.async_app import AsyncAck, AsyncApp, AsyncRespond
+from slack_bolt.async_app import AsyncAck, AsyncApp
 
 from bot import commands
 from bot.slack import blocks
+from bot.slack.after_ack import AfterAck
 from bot.slack.answers import Answers
+from bot.slack.responder import Responder
 
-log = logging.getLogger(__name__)
+BUSY = "I'm answering a lot of requests right now; please try again in a minute."
 
 
-def register(app: AsyncApp, answers: Answers) -> None:
-    async def handle_backups(ack: AsyncAck, command: dict[str, Any], respond: AsyncRespond) -> None:
+def register(app: AsyncApp, answers: Answers, responder: Responder, after_ack: AfterAck) -> None:
+    async def handle_backups(ack: AsyncAck, command: dict[str, Any]) -> None:
+        if after_ack.full:
+            await ack(text=BUSY, response_type="ephemeral")
+            return
         # Slack gives us 3 seconds; everything slow happens after the ack.
         await ack()
         text = command.get("text")
-        try:
-            parsed = commands.parse(text if isinstance(text, str) else "")
-        except commands.CommandError as exc:
-            reply = blocks.message(str(exc))
-        else:
-            reply = await answers.for_command(parsed)
-        await respond(response_type="ephemeral", **reply)
+        response_url = str(command.get("response_url", ""))
+
+        async def reply() -> None:
+            try:
+                parsed = commands.parse(text if isinstance(text, str) else "")
+            except commands.CommandError as exc:
+                answer = blocks.message(str(exc))
+            else:
+                answer = await answers.for_command(parsed)
+            await responder.send(response_url, answer)
+
+        after_ack.submit(reply)
 
     app.command("/backups")(handle_backups)

@@ -1,0 +1,434 @@
+"""FakeSlack: the Slack Web API methods the bot calls, plus ``response_url`` endpoints.
+
+Point ``AsyncWebClient(base_url=fake.api_url)`` at it. ``api_url`` ends in a slash because
+slack_sdk joins base URL and method with ``urljoin``, which would drop a last path segment
+not followed by one; the 3.48 clients append the slash themselves, other callers may not.
+
+How slack_sdk 3.48 encodes calls, which is why every call's parameters are merged from the
+query string, a form body and a JSON body: methods taking blocks (chat.postMessage,
+chat.update, chat.postEphemeral) send a JSON body; most others (auth.test,
+conversations.join, apps.connections.open) POST an empty form-typed body with the
+parameters in the query string; ``api_call(data=...)`` sends a real form body.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import copy
+import itertools
+import json
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any, Final, TypeVar
+
+from aiohttp import web
+
+from tests.fakes._faults import FaultQueue
+from tests.fakes._server import BackgroundServer, headers_without_auth
+
+__all__ = [
+    "DEFAULT_APP_TOKEN",
+    "DEFAULT_TOKEN",
+    "RESPONSE_URL",
+    "FakeSlack",
+    "ResponseUrlPost",
+    "SlackCall",
+]
+
+# Fake credentials, exported so tests can send them without repeating the literals.
+DEFAULT_TOKEN: Final = "xoxb-test-token"
+DEFAULT_APP_TOKEN: Final = "xapp-test-token"
+
+# The pseudo method name under which fail_next() targets response_url posts.
+RESPONSE_URL: Final = "response_url"
+BOT_USER_ID: Final = "UBOT"
+BOT_ID: Final = "BBOT"
+
+# slack_sdk sends these as JSON strings when it form-encodes a call; decoding them makes a
+# recorded call look the same whichever encoding the client chose.
+_JSON_FIELDS: Final = ("blocks", "attachments", "metadata")
+_FORM_TYPES: Final = ("application/x-www-form-urlencoded", "multipart/form-data")
+# Incoming-webhook style errors: a status code and the error string as a text/plain body.
+_WEBHOOK_STATUS: Final = {
+    "invalid_payload": 400,
+    "no_text": 400,
+    "invalid_blocks": 400,
+    "user_not_found": 400,
+    "action_prohibited": 403,
+    "channel_not_found": 404,
+    "expired_url": 404,
+    "used_url": 404,
+    "channel_is_archived": 410,
+    "is_archived": 410,
+}
+_TS_BASE_MICROS: Final = 1_700_000_000_000_000
+_POLL_INTERVAL: Final = 0.01
+
+Params = dict[str, Any]
+_T = TypeVar("_T")
+Result = dict[str, Any]
+
+
+@dataclass(frozen=True)
+class SlackCall:
+    method: str
+    params: Params  # query, form and JSON body merged; the token removed
+    headers: dict[str, str]  # everything except Authorization
+    content_type: str  # as sent, e.g. "application/json;charset=utf-8"
+    token_valid: bool
+    at: float  # time.monotonic() on arrival
+
+
+@dataclass(frozen=True)
+class ResponseUrlPost:
+    key: str
+    payload: Any  # the parsed JSON, or the raw text when it was not JSON
+    headers: dict[str, str]
+    at: float
+
+
+class _SlackError(Exception):
+    def __init__(self, error: str) -> None:
+        super().__init__(error)
+        self.error = error
+
+
+class FakeSlack(BackgroundServer):
+    """Slack's Web API under ``/api/{method}`` and response_url posts under ``/response/{key}``.
+
+    Tokens: ``token`` (a bot token) for every method except apps.connections.open, which
+    takes ``app_token``. As on Slack, a missing token is ``not_authed``, a wrong one
+    ``invalid_auth``, a bot token on apps.connections.open ``not_allowed_token_type``.
+    ``retry_after`` is the Retry-After, in seconds, of injected 429s.
+    """
+
+    def __init__(
+        self,
+        *,
+        token: str = DEFAULT_TOKEN,
+        app_token: str = DEFAULT_APP_TOKEN,
+        retry_after: int = 1,
+        team_id: str = "T0FAKE",
+        team: str = "Fake Team",
+        host: str = "127.0.0.1",
+    ) -> None:
+        super().__init__(host=host)
+        self._token = token
+        self._app_token = app_token
+        self.retry_after = retry_after
+        self._team_id = team_id
+        self._team = team
+        self._changed = threading.Condition(self._lock)
+        self._faults = FaultQueue()
+        self._calls: list[SlackCall] = []
+        self._responses: list[ResponseUrlPost] = []
+        self._messages: dict[tuple[str, str], dict[str, Any]] = {}
+        self._ts_counter = itertools.count(1)
+        self._methods: dict[str, Callable[[Params], Result]] = {
+            "auth.test": self._auth_test,
+            "chat.postMessage": self._post_message,
+            "chat.update": self._update,
+            "chat.postEphemeral": self._post_ephemeral,
+            "conversations.join": self._join,
+            "apps.connections.open": self._connections_open,
+        }
+
+    # ----- test-facing API ---------------------------------------------------------------
+
+    @property
+    def api_url(self) -> str:
+        """``base_url`` for slack_sdk clients; note the trailing slash."""
+        return f"{self.url}/api/"
+
+    def response_url(self, key: str) -> str:
+        return f"{self.url}/response/{key}"
+
+    def set_token(self, token: str) -> None:
+        """Accept only this bot token from now on, as if the old one had been revoked."""
+        with self._lock:
+            self._token = token
+
+    def fail_next(self, method: str, kind: str, times: int = 1) -> None:
+        """Fail the next ``times`` calls of ``method`` (or ``"response_url"``).
+
+        ``kind`` is "429", "500" or a Slack error string such as "not_in_channel". Web API
+        errors come back as HTTP 200 ``{"ok": false, "error": kind}``; response_url errors
+        the way incoming webhooks report them: a 4xx status and the error as plain text.
+        """
+        with self._lock:
+            self._faults.push(kind, times, lambda subject: subject == method)
+
+    @property
+    def calls(self) -> list[SlackCall]:
+        with self._lock:
+            return list(self._calls)
+
+    def calls_to(self, method: str) -> list[SlackCall]:
+        with self._lock:
+            return self._calls_to(method)
+
+    @property
+    def responses(self) -> list[ResponseUrlPost]:
+        with self._lock:
+            return list(self._responses)
+
+    def message(self, channel: str, ts: str) -> dict[str, Any] | None:
+        """The current state of a posted message (after any chat.update)."""
+        with self._lock:
+            return copy.deepcopy(self._messages.get((channel, ts)))
+
+    def clear(self) -> None:
+        """Forget recorded calls and responses, and drop pending faults."""
+        with self._lock:
+            self._calls.clear()
+            self._responses.clear()
+            self._faults.clear()
+
+    def wait_for_calls(self, method: str, n: int = 1, timeout: float = 5.0) -> list[SlackCall]:
+        """Block until ``n`` calls of ``method`` arrived. Blocks the thread: sync tests only."""
+        with self._changed:
+            if not self._changed.wait_for(lambda: len(self._calls_to(method)) >= n, timeout):
+                raise TimeoutError(self._shortfall(f"{method} call", n, self._calls_to(method)))
+            return self._calls_to(method)
+
+    def wait_for_responses(self, n: int = 1, timeout: float = 5.0) -> list[ResponseUrlPost]:
+        """Block until ``n`` response_url posts arrived. Blocks the thread: sync tests only."""
+        with self._changed:
+            if not self._changed.wait_for(lambda: len(self._responses) >= n, timeout):
+                raise TimeoutError(self._shortfall("response_url post", n, self._responses))
+            return list(self._responses)
+
+    # `timeout` mirrors the wait_for_* signatures; hence the ASYNC109 waivers.
+    async def await_calls(
+        self,
+        method: str,
+        n: int = 1,
+        timeout: float = 5.0,  # noqa: ASYNC109
+    ) -> list[SlackCall]:
+        """Like wait_for_calls, but polls so the test's event loop (and bot) keeps running."""
+        return await _poll(lambda: self.calls_to(method), n, timeout, f"{method} call")
+
+    async def await_responses(
+        self,
+        n: int = 1,
+        timeout: float = 5.0,  # noqa: ASYNC109
+    ) -> list[ResponseUrlPost]:
+        """Like wait_for_responses, but polls so the test's event loop keeps running."""
+        return await _poll(lambda: self.responses, n, timeout, "response_url post")
+
+    # ----- application -------------------------------------------------------------------
+
+    def build_app(self) -> web.Application:
+        app = web.Application()
+        app.router.add_route("GET", "/api/{method}", self._api)
+        app.router.add_route("POST", "/api/{method}", self._api)
+        app.router.add_post("/response/{key}", self._response_url)
+        return app
+
+    async def _api(self, request: web.Request) -> web.Response:
+        method = request.match_info["method"]
+        try:
+            params = await _read_params(request)
+        except _SlackError as exc:
+            return _slack_error(exc.error)
+        token = _bearer(request) or params.pop("token", None)
+        with self._lock:
+            token_error = self._token_error(method, token)
+            self._calls.append(
+                SlackCall(
+                    method=method,
+                    # A copy: the handler below keeps parts of params in stored messages.
+                    params=copy.deepcopy(params),
+                    headers=headers_without_auth(request),
+                    content_type=request.headers.get("Content-Type", ""),
+                    token_valid=token_error is None,
+                    at=time.monotonic(),
+                )
+            )
+            self._changed.notify_all()
+            fault = self._faults.take(method)
+        if fault == "429":
+            return web.json_response(
+                {"ok": False, "error": "ratelimited"},
+                status=429,
+                headers={"Retry-After": str(self.retry_after)},
+            )
+        if fault == "500":
+            return web.json_response({"ok": False, "error": "internal_error"}, status=500)
+        if fault is not None:
+            return _slack_error(fault)
+        handler = self._methods.get(method)
+        if handler is None:
+            return _slack_error("unknown_method")
+        if token_error is not None:
+            return _slack_error(token_error)
+        with self._lock:
+            return web.json_response(handler(params))
+
+    async def _response_url(self, request: web.Request) -> web.Response:
+        text = await request.text()
+        try:
+            payload: Any = json.loads(text)
+            valid = True
+        except json.JSONDecodeError:
+            payload, valid = text, False
+        with self._lock:
+            self._responses.append(
+                ResponseUrlPost(
+                    key=request.match_info["key"],
+                    payload=payload,
+                    headers=headers_without_auth(request),
+                    at=time.monotonic(),
+                )
+            )
+            self._changed.notify_all()
+            fault = self._faults.take(RESPONSE_URL)
+        if fault == "429":
+            return web.Response(
+                status=429, text="rate_limited", headers={"Retry-After": str(self.retry_after)}
+            )
+        if fault == "500":
+            return web.Response(status=500, text="rollup_error")
+        if fault is not None:
+            return web.Response(status=_WEBHOOK_STATUS.get(fault, 400), text=fault)
+        if not valid:
+            return web.Response(status=400, text="invalid_payload")
+        return web.Response(text="ok")
+
+    def _token_error(self, method: str, token: str | None) -> str | None:
+        if not token:
+            return "not_authed"
+        # Socket Mode connections take the app-level token and nothing else.
+        if method == "apps.connections.open":
+            if token == self._app_token:
+                return None
+            return "not_allowed_token_type" if token == self._token else "invalid_auth"
+        return None if token == self._token else "invalid_auth"
+
+    # ----- methods; called with the lock held ---------------------------------------------
+
+    def _auth_test(self, params: Params) -> Result:
+        return {
+            "ok": True,
+            "url": "https://fake-team.slack.com/",
+            "team": self._team,
+            "user": "backup-bot",
+            "team_id": self._team_id,
+            "user_id": BOT_USER_ID,
+            "bot_id": BOT_ID,
+            "is_enterprise_install": False,
+        }
+
+    def _post_message(self, params: Params) -> Result:
+        channel = params.get("channel")
+        if not channel:
+            return {"ok": False, "error": "channel_not_found"}
+        if not any(params.get(field) for field in ("text", "blocks", "attachments")):
+            return {"ok": False, "error": "no_text"}
+        ts = self._next_ts()
+        message: dict[str, Any] = {
+            "type": "message",
+            "user": BOT_USER_ID,
+            "bot_id": BOT_ID,
+            "text": params.get("text", ""),
+            "ts": ts,
+        }
+        for field in ("blocks", "attachments", "thread_ts"):
+            if params.get(field):
+                message[field] = params[field]
+        self._messages[(str(channel), ts)] = message
+        return {"ok": True, "channel": channel, "ts": ts, "message": message}
+
+    def _update(self, params: Params) -> Result:
+        channel, ts = str(params.get("channel", "")), str(params.get("ts", ""))
+        message = self._messages.get((channel, ts))
+        if message is None:
+            return {"ok": False, "error": "message_not_found"}
+        for field in ("text", "blocks", "attachments"):
+            if field in params:
+                message[field] = params[field]
+        return {
+            "ok": True,
+            "channel": channel,
+            "ts": ts,
+            "text": message["text"],
+            "message": message,
+        }
+
+    def _post_ephemeral(self, params: Params) -> Result:
+        if not params.get("channel"):
+            return {"ok": False, "error": "channel_not_found"}
+        if not params.get("user"):
+            return {"ok": False, "error": "user_not_in_channel"}
+        return {"ok": True, "message_ts": self._next_ts()}
+
+    def _join(self, params: Params) -> Result:
+        channel = params.get("channel")
+        if not channel:
+            return {"ok": False, "error": "channel_not_found"}
+        return {"ok": True, "channel": {"id": channel, "is_channel": True, "is_member": True}}
+
+    def _connections_open(self, params: Params) -> Result:
+        # Socket Mode itself is not served; the URL only has to look right.
+        return {"ok": True, "url": f"ws://{self.url.removeprefix('http://')}/socket-mode"}
+
+    # ----- helpers -----------------------------------------------------------------------
+
+    def _next_ts(self) -> str:
+        """Unique, increasing message timestamps: 1700000000.000100, .000200, ..."""
+        micros = _TS_BASE_MICROS + 100 * next(self._ts_counter)
+        return f"{micros // 1_000_000}.{micros % 1_000_000:06d}"
+
+    def _calls_to(self, method: str) -> list[SlackCall]:
+        return [call for call in self._calls if call.method == method]
+
+    @staticmethod
+    def _shortfall(what: str, wanted: int, got: list[Any]) -> str:
+        return f"expected {wanted} {what}(s), got {len(got)}: {got!r}"
+
+
+async def _read_params(request: web.Request) -> Params:
+    """Merge query string, form fields and a JSON object body, as Slack does."""
+    params: Params = dict(request.query)
+    if request.can_read_body:
+        if request.content_type == "application/json":
+            try:
+                body = await request.json()
+            except json.JSONDecodeError:
+                raise _SlackError("invalid_json") from None
+            if not isinstance(body, dict):
+                raise _SlackError("invalid_json")
+            params.update(body)
+        elif request.content_type in _FORM_TYPES:
+            form = await request.post()
+            params.update({k: v for k, v in form.items() if isinstance(v, str)})
+    for field in _JSON_FIELDS:
+        if isinstance(params.get(field), str):
+            try:
+                params[field] = json.loads(params[field])
+            except json.JSONDecodeError:
+                raise _SlackError(f"invalid_{field}") from None
+    return params
+
+
+def _bearer(request: web.Request) -> str | None:
+    scheme, _, credentials = request.headers.get("Authorization", "").partition(" ")
+    return credentials if scheme.lower() == "bearer" and credentials else None
+
+
+def _slack_error(error: str) -> web.Response:
+    # Slack reports method-level failures with HTTP 200 and ok=false.
+    return web.json_response({"ok": False, "error": error})
+
+
+async def _poll(read: Callable[[], list[_T]], n: int, within: float, what: str) -> list[_T]:
+    deadline = time.monotonic() + within
+    while True:
+        items = read()
+        if len(items) >= n:
+            return items
+        if time.monotonic() >= deadline:
+            raise TimeoutError(f"expected {n} {what}(s), got {len(items)}: {items!r}")
+        await asyncio.sleep(_POLL_INTERVAL)

@@ -1,0 +1,331 @@
+"""FakeSlack answers slack_sdk's clients the way Slack does, and records what they sent."""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+import time
+from typing import Any
+
+import httpx
+import pytest
+from slack_sdk.errors import SlackApiError
+from slack_sdk.http_retry.builtin_async_handlers import AsyncRateLimitErrorRetryHandler
+from slack_sdk.web.async_client import AsyncWebClient
+from slack_sdk.webhook.async_client import AsyncWebhookClient
+
+from tests.fakes.slack import DEFAULT_APP_TOKEN, DEFAULT_TOKEN, RESPONSE_URL, FakeSlack
+
+BLOCKS = [{"type": "section", "text": {"type": "mrkdwn", "text": "*hi*"}}]
+BEARER = {"Authorization": f"Bearer {DEFAULT_TOKEN}"}
+
+
+@pytest.fixture
+def client(fake_slack: FakeSlack) -> AsyncWebClient:
+    return AsyncWebClient(token=DEFAULT_TOKEN, base_url=fake_slack.api_url)
+
+
+# ----- Web API through slack_sdk ----------------------------------------------------------
+
+
+async def test_auth_test_identifies_the_bot(client: AsyncWebClient) -> None:
+    response = await client.auth_test()
+
+    assert response["ok"] is True
+    assert (response["user_id"], response["bot_id"]) == ("UBOT", "BBOT")
+    assert response["team_id"]
+    assert response["url"]
+
+
+async def test_post_message_returns_fresh_increasing_timestamps(
+    fake_slack: FakeSlack, client: AsyncWebClient
+) -> None:
+    first = await client.chat_postMessage(channel="C1", text="one", blocks=BLOCKS)
+    second = await client.chat_postMessage(channel="C1", text="two")
+
+    assert first["channel"] == "C1"
+    assert first["ts"] == "1700000000.000100"
+    assert float(second["ts"]) > float(first["ts"])
+    assert first["message"]["blocks"] == BLOCKS
+    call = fake_slack.calls_to("chat.postMessage")[0]
+    assert call.content_type.startswith("application/json")
+    assert call.params == {"channel": "C1", "text": "one", "blocks": BLOCKS}
+    assert call.token_valid
+
+
+async def test_update_changes_the_posted_message(
+    fake_slack: FakeSlack, client: AsyncWebClient
+) -> None:
+    posted = await client.chat_postMessage(channel="C1", text="working…")
+
+    updated = await client.chat_update(channel="C1", ts=posted["ts"], text="done", blocks=BLOCKS)
+
+    assert (updated["channel"], updated["ts"]) == ("C1", posted["ts"])
+    message = fake_slack.message("C1", posted["ts"])
+    assert message is not None
+    assert (message["text"], message["blocks"]) == ("done", BLOCKS)
+    with pytest.raises(SlackApiError) as raised:
+        await client.chat_update(channel="C1", ts="1.000000", text="x")
+    assert raised.value.response["error"] == "message_not_found"
+
+
+async def test_ephemeral_and_join(fake_slack: FakeSlack, client: AsyncWebClient) -> None:
+    ephemeral = await client.chat_postEphemeral(channel="C1", user="U1", text="only you")
+    joined = await client.conversations_join(channel="C2")
+
+    assert ephemeral["message_ts"]
+    assert joined["channel"]["id"] == "C2"
+    # slack_sdk puts conversations.join's arguments in the query string, not the body.
+    call = fake_slack.calls_to("conversations.join")[0]
+    assert call.content_type == "application/x-www-form-urlencoded"
+    assert call.params == {"channel": "C2"}
+
+
+async def test_apps_connections_open_takes_the_app_token(
+    client: AsyncWebClient,
+) -> None:
+    opened = await client.apps_connections_open(app_token=DEFAULT_APP_TOKEN)
+
+    assert opened["url"].startswith("ws://")
+    with pytest.raises(SlackApiError) as raised:
+        await client.apps_connections_open(app_token=DEFAULT_TOKEN)
+    assert raised.value.response["error"] == "not_allowed_token_type"
+
+
+async def test_wrong_token_is_invalid_auth(fake_slack: FakeSlack) -> None:
+    client = AsyncWebClient(token="xoxb-wrong", base_url=fake_slack.api_url)
+
+    with pytest.raises(SlackApiError) as raised:
+        await client.chat_postMessage(channel="C1", text="x")
+
+    assert raised.value.response["error"] == "invalid_auth"
+    assert fake_slack.calls_to("chat.postMessage")[0].token_valid is False
+
+
+async def test_set_token_revokes_the_old_one(fake_slack: FakeSlack, client: AsyncWebClient) -> None:
+    fake_slack.set_token("xoxb-rotated")
+
+    with pytest.raises(SlackApiError) as raised:
+        await client.auth_test()
+
+    assert raised.value.response["error"] == "invalid_auth"
+
+
+async def test_unknown_method(client: AsyncWebClient) -> None:
+    with pytest.raises(SlackApiError) as raised:
+        await client.api_call("views.publish", json={"user_id": "U1"})
+
+    assert raised.value.response["error"] == "unknown_method"
+
+
+# ----- fault injection through slack_sdk --------------------------------------------------
+
+
+async def test_429_fault_carries_retry_after(fake_slack: FakeSlack, client: AsyncWebClient) -> None:
+    fake_slack.fail_next("chat.postMessage", "429")
+
+    with pytest.raises(SlackApiError) as raised:
+        await client.chat_postMessage(channel="C1", text="x")
+
+    assert raised.value.response.status_code == 429
+    assert raised.value.response.headers["Retry-After"] == "1"
+    assert raised.value.response["error"] == "ratelimited"
+    assert (await client.chat_postMessage(channel="C1", text="x"))["ok"] is True
+
+
+async def test_429_fault_is_retried_by_the_rate_limit_handler() -> None:
+    with FakeSlack(retry_after=0) as fake:
+        client = AsyncWebClient(
+            token=DEFAULT_TOKEN,
+            base_url=fake.api_url,
+            retry_handlers=[AsyncRateLimitErrorRetryHandler(max_retry_count=1)],
+        )
+        fake.fail_next("chat.postMessage", "429")
+
+        response = await client.chat_postMessage(channel="C1", text="x")
+
+        assert response["ok"] is True
+        assert len(fake.calls_to("chat.postMessage")) == 2
+
+
+async def test_500_fault(fake_slack: FakeSlack, client: AsyncWebClient) -> None:
+    fake_slack.fail_next("auth.test", "500")
+
+    with pytest.raises(SlackApiError) as raised:
+        await client.auth_test()
+
+    assert raised.value.response.status_code == 500
+
+
+async def test_slack_error_faults_count_down(fake_slack: FakeSlack, client: AsyncWebClient) -> None:
+    fake_slack.fail_next("chat.postMessage", "not_in_channel", times=2)
+    errors: list[str] = []
+
+    for _ in range(2):
+        with pytest.raises(SlackApiError) as raised:
+            await client.chat_postMessage(channel="C1", text="x")
+        assert raised.value.response.status_code == 200
+        errors.append(raised.value.response["error"])
+    await client.auth_test()  # other methods are unaffected
+
+    assert errors == ["not_in_channel", "not_in_channel"]
+    assert (await client.chat_postMessage(channel="C1", text="x"))["ok"] is True
+
+
+# ----- Web API through plain httpx --------------------------------------------------------
+
+
+def test_form_body_with_token_param_and_json_string_blocks(fake_slack: FakeSlack) -> None:
+    form = {"token": DEFAULT_TOKEN, "channel": "C1", "blocks": '[{"type": "divider"}]'}
+
+    response = httpx.post(f"{fake_slack.api_url}chat.postMessage", data=form)
+
+    assert response.json()["ok"] is True
+    call = fake_slack.calls_to("chat.postMessage")[0]
+    assert call.params == {"channel": "C1", "blocks": [{"type": "divider"}]}
+
+
+def test_json_body_with_bearer_header(fake_slack: FakeSlack) -> None:
+    response = httpx.post(
+        f"{fake_slack.api_url}chat.postMessage",
+        json={"channel": "C1", "text": "x"},
+        headers=BEARER,
+    )
+
+    assert response.json()["ok"] is True
+    headers = fake_slack.calls[0].headers
+    assert "authorization" not in {name.lower() for name in headers}
+    assert DEFAULT_TOKEN not in repr(fake_slack.calls)
+
+
+def test_missing_token_is_not_authed(fake_slack: FakeSlack) -> None:
+    response = httpx.post(f"{fake_slack.api_url}auth.test")
+
+    assert response.json() == {"ok": False, "error": "not_authed"}
+
+
+def test_malformed_json_body_is_invalid_json(fake_slack: FakeSlack) -> None:
+    response = httpx.post(
+        f"{fake_slack.api_url}chat.postMessage",
+        content=b"{not json",
+        headers={**BEARER, "Content-Type": "application/json"},
+    )
+
+    assert response.json() == {"ok": False, "error": "invalid_json"}
+
+
+# ----- response_url -----------------------------------------------------------------------
+
+
+def test_response_url_records_json_and_answers_ok(fake_slack: FakeSlack) -> None:
+    payload = {"response_type": "ephemeral", "text": "listing…", "blocks": BLOCKS}
+
+    response = httpx.post(fake_slack.response_url("cmd-1"), json=payload)
+
+    assert (response.status_code, response.text) == (200, "ok")
+    [recorded] = fake_slack.responses
+    assert (recorded.key, recorded.payload) == ("cmd-1", payload)
+
+
+async def test_response_url_via_slack_sdk_webhook_client(fake_slack: FakeSlack) -> None:
+    webhook = AsyncWebhookClient(fake_slack.response_url("cmd-2"))
+
+    response = await webhook.send(text="hello", replace_original=True)
+
+    assert (response.status_code, response.body) == (200, "ok")
+    assert fake_slack.responses[0].payload == {"text": "hello", "replace_original": True}
+
+
+@pytest.mark.parametrize(
+    ("kind", "status", "body"),
+    [
+        ("500", 500, "rollup_error"),
+        ("expired_url", 404, "expired_url"),
+        ("channel_is_archived", 410, "channel_is_archived"),
+        ("invalid_blocks", 400, "invalid_blocks"),
+    ],
+)
+def test_response_url_faults_look_like_webhook_errors(
+    fake_slack: FakeSlack, kind: str, status: int, body: str
+) -> None:
+    fake_slack.fail_next(RESPONSE_URL, kind)
+    url = fake_slack.response_url("k")
+
+    failed = httpx.post(url, json={"text": "x"})
+    retried = httpx.post(url, json={"text": "x"})
+
+    assert (failed.status_code, failed.text) == (status, body)
+    assert retried.status_code == 200
+
+
+def test_response_url_429_has_retry_after(fake_slack: FakeSlack) -> None:
+    fake_slack.fail_next(RESPONSE_URL, "429")
+
+    response = httpx.post(fake_slack.response_url("k"), json={"text": "x"})
+
+    assert response.status_code == 429
+    assert response.headers["Retry-After"] == "1"
+
+
+# ----- waiting helpers --------------------------------------------------------------------
+
+
+def post_later(url: str, payload: dict[str, Any], delay: float = 0.2) -> threading.Thread:
+    """POST JSON from another thread after ``delay``: something the test has to wait for."""
+
+    def run() -> None:
+        time.sleep(delay)
+        httpx.post(url, json=payload, headers=BEARER)
+
+    thread = threading.Thread(target=run)
+    thread.start()
+    return thread
+
+
+def test_wait_for_responses_blocks_until_they_arrive(fake_slack: FakeSlack) -> None:
+    thread = post_later(fake_slack.response_url("k"), {"text": "late"})
+
+    responses = fake_slack.wait_for_responses(1, timeout=5.0)
+
+    assert responses[0].payload == {"text": "late"}
+    thread.join()
+
+
+def test_wait_for_calls_blocks_until_they_arrive(fake_slack: FakeSlack) -> None:
+    url = f"{fake_slack.api_url}chat.postMessage"
+    thread = post_later(url, {"channel": "C1", "text": "x"})
+
+    calls = fake_slack.wait_for_calls("chat.postMessage", 1, timeout=5.0)
+
+    assert calls[0].params["channel"] == "C1"
+    thread.join()
+
+
+def test_waiting_times_out_with_what_did_arrive(fake_slack: FakeSlack) -> None:
+    httpx.post(f"{fake_slack.api_url}auth.test", headers=BEARER)
+
+    with pytest.raises(TimeoutError, match=r"expected 2 auth\.test"):
+        fake_slack.wait_for_calls("auth.test", 2, timeout=0.1)
+    with pytest.raises(TimeoutError, match="response_url"):
+        fake_slack.wait_for_responses(1, timeout=0.1)
+
+
+async def test_await_helpers_keep_the_event_loop_running(
+    fake_slack: FakeSlack, client: AsyncWebClient
+) -> None:
+    # The "bot" runs on this test's loop; blocking waits would starve it.
+    async def bot() -> None:
+        await asyncio.sleep(0.1)
+        await client.chat_postMessage(channel="C1", text="x")
+        await AsyncWebhookClient(fake_slack.response_url("k")).send(text="done")
+
+    task = asyncio.create_task(bot())
+
+    calls = await fake_slack.await_calls("chat.postMessage", 1, timeout=5.0)
+    responses = await fake_slack.await_responses(1, timeout=5.0)
+
+    await task
+    assert calls[0].params["text"] == "x"
+    assert responses[0].payload == {"text": "done"}
+    with pytest.raises(TimeoutError):
+        await fake_slack.await_responses(2, timeout=0.1)

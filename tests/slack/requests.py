@@ -1,0 +1,69 @@
+"""Signed requests as Slack sends them to `/slack/events`."""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import json
+import time
+from typing import Any
+from urllib.parse import urlencode
+
+SIGNING_SECRET = "test-signing-secret-0123456789"
+
+
+def sign(
+    body: str, *, secret: str = SIGNING_SECRET, timestamp: int | None = None
+) -> dict[str, str]:
+    """Headers for `body`, signed the way Slack documents: v0:{ts}:{body}, HMAC-SHA256."""
+    ts = str(int(time.time()) if timestamp is None else timestamp)
+    digest = hmac.new(secret.encode(), f"v0:{ts}:{body}".encode(), hashlib.sha256).hexdigest()
+    return {
+        "Content-Type": "application/x-www-form-urlencoded",
+        "X-Slack-Request-Timestamp": ts,
+        "X-Slack-Signature": f"v0={digest}",
+    }
+
+
+def slash_command_body(text: str, response_url: str, *, user: str = "U0USER") -> str:
+    return urlencode(
+        {
+            "token": "legacy-verification-token",
+            "team_id": "T0FAKE",
+            "team_domain": "fake",
+            "channel_id": "C0CHAN",
+            "channel_name": "ops",
+            "user_id": user,
+            "user_name": "someone",
+            "command": "/backups",
+            "text": text,
+            "api_app_id": "A0APP",
+            "response_url": response_url,
+            "trigger_id": "1.2.3",
+        }
+    )
+
+
+def button_body(action_id: str, value: str, response_url: str, *, user: str = "U0USER") -> str:
+    payload: dict[str, Any] = {
+        "type": "block_actions",
+        "user": {"id": user, "username": "someone", "team_id": "T0FAKE"},
+        "api_app_id": "A0APP",
+        "token": "legacy-verification-token",
+        "container": {"type": "message", "message_ts": "1.1", "channel_id": "C0CHAN"},
+        "trigger_id": "1.2.3",
+        "team": {"id": "T0FAKE", "domain": "fake"},
+        "channel": {"id": "C0CHAN", "name": "ops"},
+        "response_url": response_url,
+        "actions": [
+            {
+                "action_id": action_id,
+                "block_id": "backups_paging",
+                "text": {"type": "plain_text", "text": "Next page"},
+                "value": value,
+                "type": "button",
+                "action_ts": "1.3",
+            }
+        ],
+    }
+    return urlencode({"payload": json.dumps(payload)})

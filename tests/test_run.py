@@ -1,0 +1,112 @@
+"""`backup-bot run` as a real process: the configuration message, and a live bot."""
+
+from __future__ import annotations
+
+import shutil
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import httpx
+import pytest
+
+from tests.fakes.northflank import DEFAULT_TOKEN as NF_TOKEN
+from tests.fakes.northflank import FakeNorthflank, make_backup
+from tests.fakes.slack import DEFAULT_TOKEN as SLACK_TOKEN
+from tests.fakes.slack import FakeSlack
+from tests.processes import REPO, clean_env, free_port, run_bot
+from tests.slack.requests import SIGNING_SECRET, sign, slash_command_body
+
+SECRETS = {
+    "SLACK_BOT_TOKEN": "xoxb-very-secret-bot-token",
+    "NORTHFLANK_API_TOKEN": "nf-very-secret-api-token",
+}
+
+
+def test_run_without_tokens_explains_and_exits_non_zero(tmp_path: Path) -> None:
+    result = run_bot("run", env=clean_env(), cwd=tmp_path)
+    assert result.returncode == 2
+    for variable in ("SLACK_BOT_TOKEN", "NORTHFLANK_API_TOKEN"):
+        assert f"{variable}: not set" in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+def test_malformed_settings_are_never_echoed(tmp_path: Path) -> None:
+    env = clean_env(**SECRETS, SLACK_SIGNING_SECRET="s3cr3t-signing", PORT="http")
+    env["SLACK_BOT_TOKEN"] = "xoxp-a-user-token-not-a-bot-token"
+    result = run_bot("run", env=env, cwd=tmp_path)
+    assert result.returncode == 2
+    assert "SLACK_BOT_TOKEN: must start with xoxb-" in result.stderr
+    assert "PORT: input should be a valid integer" in result.stderr
+    for secret in (env["SLACK_BOT_TOKEN"], env["NORTHFLANK_API_TOKEN"], "s3cr3t-signing"):
+        assert secret not in result.stderr + result.stdout
+
+
+@pytest.mark.skipif(shutil.which("make") is None, reason="make is not installed")
+def test_make_run_without_tokens_exits_non_zero(tmp_path: Path) -> None:
+    if (REPO / ".env").exists():
+        pytest.skip("a developer .env in the checkout would configure the bot")
+    result = subprocess.run(
+        ["make", "--no-print-directory", "-s", "run"],
+        cwd=REPO,
+        env=clean_env(),
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
+    assert result.returncode != 0
+    assert "SLACK_BOT_TOKEN: not set" in result.stderr
+
+
+def test_a_running_bot_answers_a_signed_command(
+    fake_northflank: FakeNorthflank, fake_slack: FakeSlack, tmp_path: Path
+) -> None:
+    fake_northflank.add_destination("dest-1", "Primary")
+    fake_northflank.add_backups("dest-1", [make_backup("b1", name="nightly-1")])
+    port = free_port()
+    env = clean_env(
+        SLACK_BOT_TOKEN=SLACK_TOKEN,
+        SLACK_SIGNING_SECRET=SIGNING_SECRET,
+        SLACK_API_URL=fake_slack.api_url,
+        NORTHFLANK_API_TOKEN=NF_TOKEN,
+        NORTHFLANK_API_BASE_URL=fake_northflank.url,
+        PORT=str(port),
+    )
+    process = subprocess.Popen(
+        [sys.executable, "-m", "bot", "run"],
+        cwd=tmp_path,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        base = f"http://127.0.0.1:{port}"
+        _wait_for_health(f"{base}/healthz", process)
+        body = slash_command_body("list dest-1", fake_slack.response_url("live"))
+        ack = httpx.post(f"{base}/slack/events", content=body, headers=sign(body), timeout=5)
+        assert ack.status_code == 200
+        (reply,) = fake_slack.wait_for_responses(1, timeout=10)
+        assert "nightly-1" in str(reply.payload["blocks"])
+    finally:
+        process.send_signal(signal.SIGTERM)
+        _, stderr = process.communicate(timeout=15)
+    assert process.returncode == 0, stderr
+    assert "backup-bot is up: HTTP mode" in stderr
+
+
+def _wait_for_health(url: str, process: subprocess.Popen[str]) -> None:
+    deadline = time.monotonic() + 20
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise AssertionError(f"the bot exited early:\n{process.communicate()[1]}")
+        try:
+            if httpx.get(url, timeout=1).status_code == 200:
+                return
+        except httpx.TransportError:
+            pass
+        time.sleep(0.1)
+    raise AssertionError("the bot did not become healthy within 20 s")
