@@ -29,7 +29,8 @@ unit: $(STAMP)
 	$(BIN)/pytest
 
 bench: $(STAMP)
-	$(BIN)/python -m bench.ack_latency
+	$(BIN)/python -m bench.ack_latency --rounds 30
+	$(BIN)/python -m bench.reply_latency
 
 clean:
 	rm -rf $(VENV) .mypy_cache .pytest_cache .ruff_cache

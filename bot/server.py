@@ -17,6 +17,7 @@ from slack_bolt.async_app import AsyncApp
 
 from bot.listing import BackupLister
 from bot.northflank.client import NorthflankClient
+from bot.northflank.errors import NorthflankError
 from bot.settings import BotSettings
 from bot.slack.after_ack import AfterAck
 from bot.slack.answers import Answers
@@ -37,11 +38,17 @@ def northflank_client(settings: BotSettings) -> NorthflankClient:
 
 
 class BotServer:
-    def __init__(self, settings: BotSettings, *, host: str = "0.0.0.0") -> None:  # noqa: S104
+    def __init__(
+        self,
+        settings: BotSettings,
+        *,
+        host: str = "0.0.0.0",  # noqa: S104 - a container must listen on every interface
+        after_ack: AfterAck | None = None,
+    ) -> None:
         self.settings = settings
         self.northflank = northflank_client(settings)
         self.responder = Responder()
-        self.after_ack = AfterAck()
+        self.after_ack = after_ack or AfterAck()
         self.app: AsyncApp = build_app(
             settings, Answers(BackupLister(self.northflank)), self.responder, self.after_ack
         )
@@ -49,6 +56,7 @@ class BotServer:
         self._runner: web.AppRunner | None = None
         self._socket_mode: AsyncSocketModeHandler | None = None
         self.port: int | None = None
+        self._token_check: asyncio.Task[None] | None = None
 
     def web_app(self) -> web.Application:
         if self.settings.socket_mode:
@@ -71,10 +79,23 @@ class BotServer:
                 self.app, self.settings.slack_app_token.get_secret_value()
             )
             await self._socket_mode.connect_async()  # type: ignore[no-untyped-call]
+        self._token_check = asyncio.create_task(self._check_northflank_token())
         mode = "socket mode" if self.settings.socket_mode else f"HTTP mode on {SLACK_EVENTS_PATH}"
         log.info("backup-bot is up: %s, port %s", mode, self.port)
 
+    async def _check_northflank_token(self) -> None:
+        # Logged, never fatal: Northflank may be down while we start, and every
+        # command explains a bad token to whoever runs it anyway.
+        try:
+            description = await self.northflank.describe_token()
+        except NorthflankError as exc:
+            log.error("Northflank did not accept NORTHFLANK_API_TOKEN: %s", exc)
+        else:
+            log.info("Northflank accepted the API %s", description)
+
     async def stop(self) -> None:
+        if self._token_check is not None:
+            self._token_check.cancel()
         await self.after_ack.stop()
         if self._socket_mode is not None:
             await self._socket_mode.close_async()  # type: ignore[no-untyped-call]

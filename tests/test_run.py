@@ -96,6 +96,7 @@ def test_a_running_bot_answers_a_signed_command(
         _, stderr = process.communicate(timeout=15)
     assert process.returncode == 0, stderr
     assert "backup-bot is up: HTTP mode" in stderr
+    assert "Northflank accepted the API token" in stderr
 
 
 def _wait_for_health(url: str, process: subprocess.Popen[str]) -> None:

@@ -153,6 +153,17 @@ class NorthflankClient:
         except MalformedItemError as exc:
             raise MalformedResponseError(str(exc), status=response.status) from None
 
+    async def describe_token(self) -> str:
+        """A short description of the token (GET /v1/auth): a cheap start-up check."""
+        response = await self._call(self._sdk.get.auth)
+        data = response.data if isinstance(response.data, Mapping) else {}
+        kind, entity = data.get("entityType"), data.get("entityId")
+        name = data.get("name")
+        described = f"{kind} {entity}" if kind and entity else "an unknown entity"
+        return (
+            f"token {name!r} for {described}" if isinstance(name, str) else f"token for {described}"
+        )
+
     async def _call(self, endpoint: Any, **params: Any) -> ApiCallResponse[Any]:
         try:
             response: ApiCallResponse[Any] = await endpoint(**params)

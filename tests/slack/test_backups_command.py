@@ -59,11 +59,11 @@ async def test_list_answers_the_first_page_ephemerally(
     bot: RunningBot, fake_northflank: FakeNorthflank
 ) -> None:
     names = seed(fake_northflank, 30)
-    started = time.monotonic()
     ack, reply = await bot.slash("list dest-1")
-    answered_in = time.monotonic() - started
+    # An empty 200 is the ack; the listing follows through response_url.
+    # (How fast both come is measured by bench/, not asserted here.)
     assert ack.status_code == 200
-    assert answered_in < 3.0, "Slack gives up on a command after 3 s"
+    assert ack.content == b""
     assert reply.payload["response_type"] == "ephemeral"
     assert reply.payload["blocks"][0]["text"]["text"] == "Backups in Primary"
     assert [name for _, name in rows(reply.payload)] == names[:10]
