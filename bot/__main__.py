@@ -42,6 +42,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     except NorthflankError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return EXIT_API
+    except KeyboardInterrupt:
+        return 130
 
 
 def _run() -> int:
@@ -53,20 +55,12 @@ def _run() -> int:
     return 0
 
 
-def _client(settings: NorthflankSettings) -> NorthflankClient:
-    return NorthflankClient(
-        api_token=settings.northflank_api_token.get_secret_value(),
-        base_url=settings.northflank_api_base_url,
-        team_id=settings.northflank_team_id,
-    )
-
-
 async def _list(settings: NorthflankSettings, args: argparse.Namespace) -> int:
     # The same validation as the slash command's status= and addon=.
     statuses = parse_statuses(",".join(args.status)) if args.status else set()
     addon = parse_addon(args.addon) if args.addon is not None else None
     backup_filter = BackupFilter(frozenset(statuses), addon)
-    async with _client(settings) as client:
+    async with NorthflankClient.from_settings(settings) as client:
         lister = BackupLister(client)
         destination = await lister.resolve(args.destination)
         page = await lister.page(
@@ -90,7 +84,7 @@ async def _list(settings: NorthflankSettings, args: argparse.Namespace) -> int:
 
 
 async def _destinations(settings: NorthflankSettings, args: argparse.Namespace) -> int:
-    async with _client(settings) as client:
+    async with NorthflankClient.from_settings(settings) as client:
         destinations = await BackupLister(client).destinations()
     if args.json:
         print(terminal.dumps([terminal.destination_json(d) for d in destinations]))

@@ -29,14 +29,6 @@ log = logging.getLogger(__name__)
 SLACK_EVENTS_PATH = "/slack/events"
 
 
-def northflank_client(settings: BotSettings) -> NorthflankClient:
-    return NorthflankClient(
-        api_token=settings.northflank_api_token.get_secret_value(),
-        base_url=settings.northflank_api_base_url,
-        team_id=settings.northflank_team_id,
-    )
-
-
 class BotServer:
     def __init__(
         self,
@@ -46,7 +38,7 @@ class BotServer:
         after_ack: AfterAck | None = None,
     ) -> None:
         self.settings = settings
-        self.northflank = northflank_client(settings)
+        self.northflank = NorthflankClient.from_settings(settings)
         self.responder = Responder()
         self.after_ack = after_ack or AfterAck()
         self.app: AsyncApp = build_app(
