@@ -86,13 +86,14 @@ class BotServer:
             log.info("Northflank accepted the API %s", description)
 
     async def stop(self) -> None:
+        """Stop taking requests, answer the ones already acked, then close clients."""
         if self._token_check is not None:
             self._token_check.cancel()
-        await self.after_ack.stop()
         if self._socket_mode is not None:
             await self._socket_mode.close_async()  # type: ignore[no-untyped-call]
         if self._runner is not None:
             await self._runner.cleanup()
+        await self.after_ack.stop()
         await self.responder.aclose()
         await self.northflank.aclose()
 

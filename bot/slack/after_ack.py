@@ -32,12 +32,16 @@ class AfterAck:
         self._queue: asyncio.Queue[Job] = asyncio.Queue(maxsize=capacity)
         self._workers: list[asyncio.Task[None]] = []
         self._last_submit = 0.0
+        self._closed = False
 
     @property
-    def full(self) -> bool:
-        return self._queue.full()
+    def accepting(self) -> bool:
+        """False when full or shutting down: the ack should then say so."""
+        return not self._closed and not self._queue.full()
 
     def submit(self, job: Job) -> bool:
+        if self._closed:
+            return False
         if not self._workers:
             self.start()
         try:
@@ -56,6 +60,7 @@ class AfterAck:
 
     async def stop(self, *, drain_seconds: float = 5.0) -> None:
         """Finish what was acked (people are waiting on it), then stop."""
+        self._closed = True
         if not self._workers:
             return
         with contextlib.suppress(TimeoutError):

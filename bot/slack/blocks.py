@@ -22,6 +22,7 @@ Block = dict[str, Any]
 Reply = dict[str, Any]
 
 NEXT_PAGE_ACTION = "backups_next_page"
+BUSY_TEXT = "I'm too busy (or restarting) to answer right now; please try again in a minute."
 MAX_BUTTON_VALUE = 2000
 _MAX_NAME = 80
 _MAX_DESTINATIONS_SHOWN = 40

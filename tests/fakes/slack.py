@@ -9,32 +9,41 @@ query string, a form body and a JSON body: methods taking blocks (chat.postMessa
 chat.update, chat.postEphemeral) send a JSON body; most others (auth.test,
 conversations.join, apps.connections.open) POST an empty form-typed body with the
 parameters in the query string; ``api_call(data=...)`` sends a real form body.
+
+Socket Mode is served for real: apps.connections.open hands out a ``ws://`` URL on this same
+server, and tests push envelopes down the socket and read back the app's acks. See the
+"Socket Mode" section of FakeSlack for how Slack's side of the protocol goes.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import copy
 import itertools
 import json
+import secrets
 import threading
 import time
-from collections.abc import Callable
+import uuid
+from collections.abc import Callable, Coroutine
 from dataclasses import dataclass
 from typing import Any, Final, TypeVar
 
-from aiohttp import web
+from aiohttp import WSCloseCode, WSMsgType, web
 
 from tests.fakes._faults import FaultQueue
 from tests.fakes._server import BackgroundServer, headers_without_auth
 
 __all__ = [
+    "APP_ID",
     "DEFAULT_APP_TOKEN",
     "DEFAULT_TOKEN",
     "RESPONSE_URL",
     "FakeSlack",
     "ResponseUrlPost",
     "SlackCall",
+    "SocketMessage",
 ]
 
 # Fake credentials, exported so tests can send them without repeating the literals.
@@ -45,6 +54,9 @@ DEFAULT_APP_TOKEN: Final = "xapp-test-token"
 RESPONSE_URL: Final = "response_url"
 BOT_USER_ID: Final = "UBOT"
 BOT_ID: Final = "BBOT"
+# The app the Socket Mode connections belong to; it is in every hello.
+APP_ID: Final = "A0APP"
+SOCKET_PATH: Final = "/link/"
 
 # slack_sdk sends these as JSON strings when it form-encodes a call; decoding them makes a
 # recorded call look the same whichever encoding the client chose.
@@ -65,6 +77,13 @@ _WEBHOOK_STATUS: Final = {
 }
 _TS_BASE_MICROS: Final = 1_700_000_000_000_000
 _POLL_INTERVAL: Final = 0.01
+# How long a test thread waits for the fake's loop to put a frame on the wire. Sends to a
+# loopback socket take microseconds; this only bounds a wedged loop.
+_SEND_TIMEOUT: Final = 5.0
+# How long closing a socket waits for the client's close frame before dropping the
+# connection. aiohttp's default is 10 s, which a client that stopped reading would cost
+# every stop().
+_SOCKET_CLOSE_TIMEOUT: Final = 1.0
 
 Params = dict[str, Any]
 _T = TypeVar("_T")
@@ -89,6 +108,13 @@ class ResponseUrlPost:
     at: float
 
 
+@dataclass(frozen=True)
+class SocketMessage:
+    connection: int  # which socket it came on; connections are numbered from 1
+    data: Any  # the parsed JSON, or the raw text when it was not JSON
+    at: float
+
+
 class _SlackError(Exception):
     def __init__(self, error: str) -> None:
         super().__init__(error)
@@ -102,6 +128,13 @@ class FakeSlack(BackgroundServer):
     takes ``app_token``. As on Slack, a missing token is ``not_authed``, a wrong one
     ``invalid_auth``, a bot token on apps.connections.open ``not_allowed_token_type``.
     ``retry_after`` is the Retry-After, in seconds, of injected 429s.
+
+    Socket Mode, as Slack runs it: apps.connections.open returns
+    ``ws://{host}:{port}/link/?ticket=...``; connecting with an issued ticket opens a socket
+    that starts with a ``hello``. The test then plays Slack: ``send_envelope`` pushes a
+    request (slash command, button press) down one socket, the app acks it by sending back
+    ``{"envelope_id": ..., "payload"?: ...}``, and ``await_socket_ack`` returns that ack.
+    ``disconnect_sockets`` asks every client to reconnect, as Slack does every few hours.
     """
 
     def __init__(
@@ -126,6 +159,18 @@ class FakeSlack(BackgroundServer):
         self._responses: list[ResponseUrlPost] = []
         self._messages: dict[tuple[str, str], dict[str, Any]] = {}
         self._ts_counter = itertools.count(1)
+        # Socket Mode. The WebSocketResponse objects are only ever touched on the fake's
+        # loop; the lock guards the containers, which test threads read too.
+        self._tickets: set[str] = set()
+        self._connection_ids = itertools.count(1)
+        self._round_robin = itertools.count()
+        # Sockets that may carry envelopes: connected, and not told to disconnect.
+        self._live: dict[int, web.WebSocketResponse] = {}
+        # Every socket not yet closed, the live ones and those told to disconnect alike.
+        self._open_sockets: set[web.WebSocketResponse] = set()
+        self._socket_messages: list[SocketMessage] = []
+        # Delayed closes after a disconnect; held so they are not garbage-collected.
+        self._closers: set[asyncio.Task[None]] = set()
         self._methods: dict[str, Callable[[Params], Result]] = {
             "auth.test": self._auth_test,
             "chat.postMessage": self._post_message,
@@ -180,11 +225,12 @@ class FakeSlack(BackgroundServer):
             return copy.deepcopy(self._messages.get((channel, ts)))
 
     def clear(self) -> None:
-        """Forget recorded calls and responses, and drop pending faults."""
+        """Forget recorded calls, responses and socket messages, and drop pending faults."""
         with self._lock:
             self._calls.clear()
             self._responses.clear()
             self._faults.clear()
+            self._socket_messages.clear()
 
     def wait_for_calls(self, method: str, n: int = 1, timeout: float = 5.0) -> list[SlackCall]:
         """Block until ``n`` calls of ``method`` arrived. Blocks the thread: sync tests only."""
@@ -218,6 +264,88 @@ class FakeSlack(BackgroundServer):
         """Like wait_for_responses, but polls so the test's event loop keeps running."""
         return await _poll(lambda: self.responses, n, timeout, "response_url post")
 
+    # ----- Socket Mode: test-facing API ---------------------------------------------------
+
+    @property
+    def socket_connection_count(self) -> int:
+        """Sockets that can carry envelopes: open, and not told to disconnect."""
+        with self._lock:
+            return len(self._live)
+
+    @property
+    def socket_messages(self) -> list[SocketMessage]:
+        """Everything clients sent over their sockets (acks, mostly), oldest first."""
+        with self._lock:
+            return list(self._socket_messages)
+
+    async def await_socket_connections(
+        self,
+        n: int = 1,
+        timeout: float = 5.0,  # noqa: ASYNC109
+    ) -> int:
+        """Wait until at least ``n`` sockets are live; return how many are."""
+        live = await _poll(self._live_ids, n, timeout, "Socket Mode connection")
+        return len(live)
+
+    def send_envelope(
+        self,
+        type: str,
+        payload: dict[str, Any],
+        accepts_response_payload: bool = True,
+    ) -> str:
+        """Push one envelope down a live socket, as Slack delivers a request; return its id.
+
+        ``type`` is Slack's envelope type: "slash_commands" (``payload`` holds the command's
+        fields as a JSON object, not form-encoded), "interactive" (``payload`` is the
+        block_actions or view_submission object itself), "events_api". Sockets take turns,
+        as Slack spreads requests over an app's connections. Callable from any thread but
+        the fake's own: the frame is written on the fake's loop, and this returns once it is.
+        """
+        envelope_id = str(uuid.uuid4())
+        envelope = {
+            "envelope_id": envelope_id,
+            "type": type,
+            "payload": payload,
+            "accepts_response_payload": accepts_response_payload,
+        }
+        with self._lock:
+            if not self._live:
+                raise RuntimeError("no Socket Mode connection to send an envelope on")
+            sockets = list(self._live.values())
+            socket = sockets[next(self._round_robin) % len(sockets)]
+        self._on_loop(lambda: socket.send_str(json.dumps(envelope)))
+        return envelope_id
+
+    async def await_socket_ack(
+        self,
+        envelope_id: str,
+        timeout: float = 3.0,  # noqa: ASYNC109
+    ) -> dict[str, Any]:
+        """The first message a client sent back for ``envelope_id``: the app's ack.
+
+        ``timeout`` defaults to Slack's: an envelope not acked in 3 s is retried.
+        """
+        [ack, *_] = await _poll(lambda: self._acks_for(envelope_id), 1, timeout, "ack")
+        return copy.deepcopy(ack)  # the recorded message stays as it came
+
+    def disconnect_sockets(self, reason: str = "refresh_requested", *, grace: float = 5.0) -> int:
+        """Tell every live socket to go away, then close it; return how many were told.
+
+        Slack sends ``{"type": "disconnect", "reason": ...}`` and keeps the old socket open
+        for a while (about 10 s) so the client can connect anew first; here that overlap is
+        ``grace`` seconds, after which sockets the client has not closed itself are closed.
+        slack_sdk closes the old socket itself as it reconnects, so the grace costs nothing
+        unless a test means to wait it out; a long one keeps a slow client from seeing both
+        the message and the close, and reconnecting twice. From the message on, envelopes
+        go only to sockets opened since. Any thread but the fake's.
+        """
+        with self._lock:
+            leaving = list(self._live.values())
+            self._live.clear()
+            self._changed.notify_all()
+        self._on_loop(lambda: self._disconnect(leaving, reason, grace))
+        return len(leaving)
+
     # ----- application -------------------------------------------------------------------
 
     def build_app(self) -> web.Application:
@@ -225,6 +353,10 @@ class FakeSlack(BackgroundServer):
         app.router.add_route("GET", "/api/{method}", self._api)
         app.router.add_route("POST", "/api/{method}", self._api)
         app.router.add_post("/response/{key}", self._response_url)
+        app.router.add_get(SOCKET_PATH, self._socket)
+        # Runs inside stop(), before in-flight handlers are cancelled: the socket handlers
+        # would otherwise wait for their clients, and clients would see no close frame.
+        app.on_shutdown.append(self._close_sockets)
         return app
 
     async def _api(self, request: web.Request) -> web.Response:
@@ -296,6 +428,111 @@ class FakeSlack(BackgroundServer):
         if not valid:
             return web.Response(status=400, text="invalid_payload")
         return web.Response(text="ok")
+
+    async def _socket(self, request: web.Request) -> web.StreamResponse:
+        with self._lock:
+            # Any ticket apps.connections.open issued; reuse is allowed, as slack_sdk
+            # retries a failed connect with the URL it already has.
+            known = request.query.get("ticket", "") in self._tickets
+        if not known:
+            return web.Response(status=401, text="invalid_ticket")
+        socket = web.WebSocketResponse(
+            # aiohttp answers the client's pings with pongs carrying the same payload; the
+            # slack_sdk client times them to tell a stale socket, so they must echo.
+            autoping=True,
+            timeout=_SOCKET_CLOSE_TIMEOUT,
+        )
+        await socket.prepare(request)
+        with self._lock:
+            self._open_sockets.add(socket)
+            connection = next(self._connection_ids)
+            others = len(self._live)
+        try:
+            # hello goes out before the socket is live, so it is always the first frame.
+            await socket.send_json(self._hello(others + 1))
+            with self._lock:
+                self._live[connection] = socket
+                self._changed.notify_all()
+            async for message in socket:
+                if message.type == WSMsgType.TEXT:
+                    self._record_socket_message(connection, message.data)
+        finally:
+            with self._lock:
+                self._live.pop(connection, None)
+                self._open_sockets.discard(socket)
+                self._changed.notify_all()
+        return socket
+
+    def _hello(self, num_connections: int) -> dict[str, Any]:
+        return {
+            "type": "hello",
+            "num_connections": num_connections,
+            "debug_info": {
+                "host": "fake-slack",
+                "build_number": 1,
+                # Seconds until Slack would refresh this connection (about 5 hours).
+                "approximate_connection_time": 18060,
+            },
+            "connection_info": {"app_id": APP_ID},
+        }
+
+    def _record_socket_message(self, connection: int, text: str) -> None:
+        try:
+            data: Any = json.loads(text)
+        except json.JSONDecodeError:
+            data = text
+        with self._lock:
+            self._socket_messages.append(SocketMessage(connection, data, time.monotonic()))
+            self._changed.notify_all()
+
+    async def _disconnect(
+        self, sockets: list[web.WebSocketResponse], reason: str, grace: float
+    ) -> None:
+        message = {"type": "disconnect", "reason": reason, "debug_info": {"host": "fake-slack"}}
+        for socket in sockets:
+            # A client may be closing this socket already; it is going away either way.
+            with contextlib.suppress(ConnectionError):
+                await socket.send_json(message)
+            closer = asyncio.create_task(self._close_later(socket, grace))
+            self._closers.add(closer)
+            closer.add_done_callback(self._closers.discard)
+
+    @staticmethod
+    async def _close_later(socket: web.WebSocketResponse, delay: float) -> None:
+        await asyncio.sleep(delay)
+        await socket.close(code=WSCloseCode.GOING_AWAY, message=b"refresh")
+
+    async def _close_sockets(self, _app: web.Application) -> None:
+        for closer in list(self._closers):
+            closer.cancel()
+        with self._lock:
+            sockets = list(self._open_sockets)
+        await asyncio.gather(
+            *(s.close(code=WSCloseCode.GOING_AWAY, message=b"shutdown") for s in sockets),
+            return_exceptions=True,
+        )
+
+    def _on_loop(self, make: Callable[[], Coroutine[Any, Any, _T]]) -> _T:
+        """Run a coroutine on the fake's loop from another thread and wait for its result."""
+        loop, thread = self._loop, self._thread
+        if loop is None or thread is None:
+            raise RuntimeError(f"{type(self).__name__} is not running; call start() first")
+        if threading.current_thread() is thread:
+            # Waiting on our own loop from inside it would deadlock.
+            raise RuntimeError("call this from a test thread, not from the fake's loop")
+        return asyncio.run_coroutine_threadsafe(make(), loop).result(_SEND_TIMEOUT)
+
+    def _live_ids(self) -> list[int]:
+        with self._lock:
+            return list(self._live)
+
+    def _acks_for(self, envelope_id: str) -> list[dict[str, Any]]:
+        with self._lock:
+            return [
+                m.data
+                for m in self._socket_messages
+                if isinstance(m.data, dict) and m.data.get("envelope_id") == envelope_id
+            ]
 
     def _token_error(self, method: str, token: str | None) -> str | None:
         if not token:
@@ -371,8 +608,11 @@ class FakeSlack(BackgroundServer):
         return {"ok": True, "channel": {"id": channel, "is_channel": True, "is_member": True}}
 
     def _connections_open(self, params: Params) -> Result:
-        # Socket Mode itself is not served; the URL only has to look right.
-        return {"ok": True, "url": f"ws://{self.url.removeprefix('http://')}/socket-mode"}
+        # A fresh ticket per call, like Slack; the socket endpoint accepts only these.
+        ticket = secrets.token_urlsafe(16)
+        self._tickets.add(ticket)
+        host = self.url.removeprefix("http://")
+        return {"ok": True, "url": f"ws://{host}{SOCKET_PATH}?ticket={ticket}"}
 
     # ----- helpers -----------------------------------------------------------------------
 

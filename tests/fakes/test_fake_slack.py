@@ -5,12 +5,18 @@ from __future__ import annotations
 import asyncio
 import threading
 import time
+from collections.abc import AsyncIterator, Callable
 from typing import Any
 
+import aiohttp
 import httpx
 import pytest
 from slack_sdk.errors import SlackApiError
 from slack_sdk.http_retry.builtin_async_handlers import AsyncRateLimitErrorRetryHandler
+from slack_sdk.socket_mode.aiohttp import SocketModeClient
+from slack_sdk.socket_mode.async_client import AsyncBaseSocketModeClient
+from slack_sdk.socket_mode.request import SocketModeRequest
+from slack_sdk.socket_mode.response import SocketModeResponse
 from slack_sdk.web.async_client import AsyncWebClient
 from slack_sdk.webhook.async_client import AsyncWebhookClient
 
@@ -329,3 +335,204 @@ async def test_await_helpers_keep_the_event_loop_running(
     assert responses[0].payload == {"text": "done"}
     with pytest.raises(TimeoutError):
         await fake_slack.await_responses(2, timeout=0.1)
+
+
+# ----- Socket Mode ------------------------------------------------------------------------
+
+COMMAND = {"command": "/backups", "text": "list", "response_url": "http://127.0.0.1:1/r"}
+
+
+class Recorder:
+    """A slack_sdk SocketModeClient's listeners: keep every message, ack every request."""
+
+    def __init__(self) -> None:
+        self.messages: list[dict[str, Any]] = []
+        self.requests: list[SocketModeRequest] = []
+
+    async def on_message(
+        self, client: AsyncBaseSocketModeClient, message: dict[str, Any], raw: str | None
+    ) -> None:
+        self.messages.append(message)
+
+    async def on_request(
+        self, client: AsyncBaseSocketModeClient, request: SocketModeRequest
+    ) -> None:
+        self.requests.append(request)
+        response = SocketModeResponse(request.envelope_id, payload={"text": "on it"})
+        await client.send_socket_mode_response(response)
+
+    def of_type(self, kind: str) -> list[dict[str, Any]]:
+        return [m for m in self.messages if m.get("type") == kind]
+
+
+@pytest.fixture
+async def socket_client(fake_slack: FakeSlack) -> AsyncIterator[tuple[SocketModeClient, Recorder]]:
+    """slack_sdk's aiohttp Socket Mode client, connected to the fake."""
+    recorder = Recorder()
+    client = SocketModeClient(
+        app_token=DEFAULT_APP_TOKEN, web_client=AsyncWebClient(base_url=fake_slack.api_url)
+    )
+    client.message_listeners.append(recorder.on_message)
+    client.socket_mode_request_listeners.append(recorder.on_request)
+    await client.connect()  # type: ignore[no-untyped-call]
+    try:
+        yield client, recorder
+    finally:
+        await client.close()  # type: ignore[no-untyped-call]
+
+
+async def until(condition: Callable[[], bool], timeout: float = 5.0) -> None:  # noqa: ASYNC109
+    deadline = time.monotonic() + timeout
+    while not condition():
+        if time.monotonic() >= deadline:
+            raise TimeoutError("the condition never held")
+        await asyncio.sleep(0.01)
+
+
+async def open_url(fake_slack: FakeSlack) -> str:
+    opened = await AsyncWebClient(base_url=fake_slack.api_url).apps_connections_open(
+        app_token=DEFAULT_APP_TOKEN
+    )
+    return str(opened["url"])
+
+
+async def test_connections_open_returns_a_socket_url_on_the_fake(fake_slack: FakeSlack) -> None:
+    first, second = await open_url(fake_slack), await open_url(fake_slack)
+
+    host = fake_slack.url.removeprefix("http://")
+    assert first.startswith(f"ws://{host}/link/?ticket=")
+    assert first != second, "every call issues a fresh ticket"
+
+
+async def test_slack_sdk_client_gets_hello_then_an_envelope_and_acks_it(
+    fake_slack: FakeSlack, socket_client: tuple[SocketModeClient, Recorder]
+) -> None:
+    _, recorder = socket_client
+    assert await fake_slack.await_socket_connections(1) == 1
+
+    envelope_id = fake_slack.send_envelope("slash_commands", COMMAND)
+    ack = await fake_slack.await_socket_ack(envelope_id)
+
+    assert ack == {"envelope_id": envelope_id, "payload": {"text": "on it"}}
+    [hello] = recorder.of_type("hello")
+    assert hello["num_connections"] == 1
+    assert hello["connection_info"] == {"app_id": "A0APP"}
+    assert "approximate_connection_time" in hello["debug_info"]
+    [request] = recorder.requests
+    assert (request.type, request.envelope_id) == ("slash_commands", envelope_id)
+    assert request.payload == COMMAND
+    assert request.accepts_response_payload is True
+    [message] = fake_slack.socket_messages
+    assert message.connection == 1
+
+
+async def test_envelopes_take_turns_across_connections(fake_slack: FakeSlack) -> None:
+    recorders = [Recorder(), Recorder()]
+    clients = []
+    for recorder in recorders:
+        client = SocketModeClient(
+            app_token=DEFAULT_APP_TOKEN, web_client=AsyncWebClient(base_url=fake_slack.api_url)
+        )
+        client.message_listeners.append(recorder.on_message)
+        client.socket_mode_request_listeners.append(recorder.on_request)
+        await client.connect()  # type: ignore[no-untyped-call]
+        clients.append(client)
+    try:
+        assert await fake_slack.await_socket_connections(2) == 2
+        ids = [fake_slack.send_envelope("interactive", {"type": "block_actions"}) for _ in range(4)]
+        for envelope_id in ids:
+            await fake_slack.await_socket_ack(envelope_id)
+    finally:
+        for client in clients:
+            await client.close()  # type: ignore[no-untyped-call]
+
+    assert [len(r.requests) for r in recorders] == [2, 2]
+    assert [h["num_connections"] for r in recorders for h in r.of_type("hello")] == [1, 2]
+    await until(lambda: fake_slack.socket_connection_count == 0)
+
+
+async def test_disconnect_makes_slack_sdk_reconnect(
+    fake_slack: FakeSlack, socket_client: tuple[SocketModeClient, Recorder]
+) -> None:
+    _, recorder = socket_client
+    await fake_slack.await_socket_connections(1)
+
+    assert fake_slack.disconnect_sockets() == 1
+    assert fake_slack.socket_connection_count == 0  # the old socket takes no more envelopes
+    await fake_slack.await_socket_connections(1)
+    envelope_id = fake_slack.send_envelope("slash_commands", COMMAND)
+
+    assert (await fake_slack.await_socket_ack(envelope_id))["envelope_id"] == envelope_id
+    # slack_sdk handles a disconnect message itself and shows it to no listener; the
+    # second hello, on connection 2, is the sign that it reconnected.
+    assert recorder.of_type("disconnect") == []
+    assert len(recorder.of_type("hello")) == 2
+    assert len(fake_slack.calls_to("apps.connections.open")) == 2
+    assert fake_slack.socket_messages[-1].connection == 2
+
+
+async def test_a_client_that_ignores_disconnect_is_closed_after_the_grace(
+    fake_slack: FakeSlack,
+) -> None:
+    async with aiohttp.ClientSession() as session:
+        socket = await session.ws_connect(await open_url(fake_slack))
+        assert (await socket.receive_json())["type"] == "hello"
+        await fake_slack.await_socket_connections(1)
+
+        fake_slack.disconnect_sockets("warning", grace=0.1)
+
+        assert await socket.receive_json() == {
+            "type": "disconnect",
+            "reason": "warning",
+            "debug_info": {"host": "fake-slack"},
+        }
+        closing = await socket.receive(timeout=5.0)
+        assert closing.type == aiohttp.WSMsgType.CLOSE
+        assert closing.data == aiohttp.WSCloseCode.GOING_AWAY
+
+
+async def test_socket_answers_pings_with_the_same_payload(fake_slack: FakeSlack) -> None:
+    async with aiohttp.ClientSession() as session:
+        socket = await session.ws_connect(await open_url(fake_slack), autoping=False)
+        await socket.receive_json()  # hello
+
+        await socket.ping(b"sdk-ping-pong:123.5")
+        pong = await socket.receive(timeout=5.0)
+
+        assert (pong.type, pong.data) == (aiohttp.WSMsgType.PONG, b"sdk-ping-pong:123.5")
+        await socket.close()
+
+
+async def test_socket_needs_a_ticket_from_connections_open(fake_slack: FakeSlack) -> None:
+    url = f"{fake_slack.url.replace('http://', 'ws://')}/link/?ticket=made-up"
+    async with aiohttp.ClientSession() as session:
+        with pytest.raises(aiohttp.WSServerHandshakeError) as raised:
+            await session.ws_connect(url)
+
+    assert raised.value.status == 401
+    assert fake_slack.socket_connection_count == 0
+
+
+def test_send_envelope_without_a_connection_fails(fake_slack: FakeSlack) -> None:
+    with pytest.raises(RuntimeError, match="no Socket Mode connection"):
+        fake_slack.send_envelope("slash_commands", COMMAND)
+
+
+async def test_stop_closes_sockets_with_going_away() -> None:
+    fake = FakeSlack().start()
+    try:
+        async with aiohttp.ClientSession() as session:
+            socket = await session.ws_connect(await open_url(fake))
+            await socket.receive_json()  # hello
+            await fake.await_socket_connections(1)
+
+            # stop() blocks its thread until the client has answered the close frame, and
+            # the client answers on this loop: run stop() elsewhere.
+            stopping = asyncio.create_task(asyncio.to_thread(fake.stop))
+            closing = await socket.receive(timeout=5.0)
+            await stopping
+    finally:
+        fake.stop()
+
+    assert closing.type == aiohttp.WSMsgType.CLOSE
+    assert closing.data == aiohttp.WSCloseCode.GOING_AWAY

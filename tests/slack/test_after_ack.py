@@ -46,7 +46,7 @@ async def test_a_full_queue_refuses() -> None:
     assert queue.submit(blocked)
     await asyncio.sleep(MAX_HOLD_SECONDS + 0.05)  # the worker has taken the first job
     assert queue.submit(blocked)
-    assert queue.full
+    assert not queue.accepting
     assert not queue.submit(blocked)
     gate.set()
     await queue.stop()
@@ -70,3 +70,17 @@ async def test_replies_wait_for_a_burst_of_acks_but_not_forever() -> None:
     first = submitted_when_first_reply_ran[0]
     assert first > 10, "replies should yield to a burst of commands"
     assert first < 100, f"replies must not starve: held for longer than {MAX_HOLD_SECONDS}s"
+
+
+async def test_a_stopped_queue_takes_nothing_more() -> None:
+    queue = AfterAck(workers=1)
+    await queue.stop()
+    ran: list[str] = []
+
+    async def job() -> None:
+        ran.append("late")
+
+    assert not queue.accepting
+    assert not queue.submit(job)
+    await asyncio.sleep(0.05)
+    assert ran == []

@@ -12,13 +12,11 @@ from bot.slack.after_ack import AfterAck
 from bot.slack.answers import Answers
 from bot.slack.responder import Responder
 
-BUSY = "I'm answering a lot of requests right now; please try again in a minute."
-
 
 def register(app: AsyncApp, answers: Answers, responder: Responder, after_ack: AfterAck) -> None:
     async def handle_backups(ack: AsyncAck, command: dict[str, Any]) -> None:
-        if after_ack.full:
-            await ack(text=BUSY, response_type="ephemeral")
+        if not after_ack.accepting:
+            await ack(text=blocks.BUSY_TEXT, response_type="ephemeral")
             return
         # Slack gives us 3 seconds; everything slow happens after the ack.
         await ack()

@@ -1,0 +1,195 @@
+"""End to end in Socket Mode: the running bot holds a real websocket to the fake Slack,
+which delivers envelopes over it and reads back the acks; replies still go to response_url.
+
+Slack sends the same request in Socket Mode as over HTTP, only as JSON inside an envelope:
+a slash command's form fields become a JSON object, a button's ``payload`` form field
+becomes the envelope's payload itself. The helpers below derive both from the signed HTTP
+bodies in tests.slack.requests, so the two modes are exercised with identical requests.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+import json
+import time
+from collections.abc import AsyncIterator
+from datetime import UTC, datetime, timedelta
+from typing import Any
+from urllib.parse import parse_qsl
+
+import httpx
+import pytest
+
+from bot.server import BotServer
+from bot.settings import BotSettings, load
+from bot.slack.blocks import NEXT_PAGE_ACTION
+from tests.fakes.northflank import DEFAULT_TOKEN as NF_TOKEN
+from tests.fakes.northflank import FakeNorthflank, make_backup
+from tests.fakes.slack import DEFAULT_APP_TOKEN, FakeSlack, ResponseUrlPost
+from tests.fakes.slack import DEFAULT_TOKEN as SLACK_TOKEN
+from tests.slack.requests import button_body, slash_command_body
+from tests.slack.test_backups_command import next_button, rows
+
+T0 = datetime(2026, 1, 1, tzinfo=UTC)
+ACK_DEADLINE = 3.0  # Slack retries an envelope that is not acked within 3 s
+
+_keys = itertools.count()
+
+
+def socket_mode_settings(fake_northflank: FakeNorthflank, fake_slack: FakeSlack) -> BotSettings:
+    # An app token and no signing secret: Socket Mode requests are not signed.
+    return load(
+        BotSettings,
+        # _env_file=None: a developer's own .env must not leak into the tests.
+        _env_file=None,
+        slack_bot_token=SLACK_TOKEN,
+        slack_app_token=DEFAULT_APP_TOKEN,
+        slack_api_url=fake_slack.api_url,
+        northflank_api_token=NF_TOKEN,
+        northflank_api_base_url=fake_northflank.url,
+        port=0,
+    )
+
+
+def slash_payload(text: str, response_url: str) -> dict[str, Any]:
+    return dict(parse_qsl(slash_command_body(text, response_url)))
+
+
+def button_payload(action_id: str, value: str, response_url: str) -> dict[str, Any]:
+    payload: dict[str, Any] = json.loads(
+        dict(parse_qsl(button_body(action_id, value, response_url)))["payload"]
+    )
+    return payload
+
+
+def seed(fake: FakeNorthflank, count: int) -> list[str]:
+    """``count`` backups in dest-1 ("Primary"); returns their names newest first."""
+    fake.add_destination("dest-1", "Primary")
+    names = [f"backup-{i:03d}" for i in range(count)]
+    fake.add_backups(
+        "dest-1",
+        [
+            make_backup(name, name=name, created_at=T0 + timedelta(minutes=i))
+            for i, name in enumerate(names)
+        ],
+    )
+    return names[::-1]
+
+
+async def acked_and_answered(
+    fake_slack: FakeSlack, envelope_type: str, payload_for: Any, **envelope: Any
+) -> tuple[dict[str, Any], ResponseUrlPost]:
+    """Send one envelope; check it is acked in time; return the ack and the reply."""
+    key = f"sock-{next(_keys)}"
+    payload = payload_for(fake_slack.response_url(key))
+    earlier = len(fake_slack.responses)
+    started = time.monotonic()
+    envelope_id = fake_slack.send_envelope(envelope_type, payload, **envelope)
+    ack = await fake_slack.await_socket_ack(envelope_id, timeout=ACK_DEADLINE)
+    assert time.monotonic() - started < ACK_DEADLINE
+    assert ack["envelope_id"] == envelope_id
+    # Nothing else posts to response_url meanwhile: the next post is this one's reply.
+    responses = await fake_slack.await_responses(earlier + 1)
+    [reply] = responses[earlier:]
+    assert reply.key == key
+    return ack, reply
+
+
+@pytest.fixture
+async def socket_bot(
+    fake_northflank: FakeNorthflank, fake_slack: FakeSlack
+) -> AsyncIterator[BotServer]:
+    server = BotServer(socket_mode_settings(fake_northflank, fake_slack), host="127.0.0.1")
+    try:
+        await server.start()
+        await fake_slack.await_socket_connections(1)
+        yield server
+    finally:
+        await server.stop()
+
+
+async def test_slash_command_is_acked_over_the_socket_and_answered(
+    socket_bot: BotServer, fake_slack: FakeSlack, fake_northflank: FakeNorthflank
+) -> None:
+    names = seed(fake_northflank, 30)
+
+    ack, reply = await acked_and_answered(
+        fake_slack, "slash_commands", lambda url: slash_payload("list dest-1", url)
+    )
+
+    assert ack == {"envelope_id": ack["envelope_id"]}  # an empty ack: the reply comes later
+    assert reply.payload["response_type"] == "ephemeral"
+    assert reply.payload["blocks"][0]["text"]["text"] == "Backups in Primary"
+    assert [name for _, name in rows(reply.payload)] == names[:10]
+    assert len(fake_slack.calls_to("apps.connections.open")) == 1
+
+
+async def test_next_page_button_arrives_as_an_interactive_envelope(
+    socket_bot: BotServer, fake_slack: FakeSlack, fake_northflank: FakeNorthflank
+) -> None:
+    names = seed(fake_northflank, 15)
+    _, first = await acked_and_answered(
+        fake_slack, "slash_commands", lambda url: slash_payload("list dest-1", url)
+    )
+    value = next_button(first.payload)
+    assert value is not None
+
+    # Slack sends block_actions with accepts_response_payload false: the ack carries nothing.
+    ack, second = await acked_and_answered(
+        fake_slack,
+        "interactive",
+        lambda url: button_payload(NEXT_PAGE_ACTION, value, url),
+        accepts_response_payload=False,
+    )
+
+    assert "payload" not in ack
+    assert second.payload["replace_original"] is True
+    assert [name for _, name in rows(second.payload)] == names[10:]
+    assert next_button(second.payload) is None
+
+
+async def test_bot_reconnects_after_slack_asks_it_to_and_still_answers(
+    socket_bot: BotServer, fake_slack: FakeSlack, fake_northflank: FakeNorthflank
+) -> None:
+    names = seed(fake_northflank, 3)
+
+    assert fake_slack.disconnect_sockets() == 1
+    await fake_slack.await_socket_connections(1)
+    _, reply = await acked_and_answered(
+        fake_slack, "slash_commands", lambda url: slash_payload("list dest-1", url)
+    )
+
+    assert [name for _, name in rows(reply.payload)] == names
+    assert len(fake_slack.calls_to("apps.connections.open")) == 2
+    # The ack came over the new socket, not the one that was told to go.
+    assert fake_slack.socket_messages[-1].connection == 2
+
+
+async def test_healthz_answers_in_socket_mode_and_there_is_no_events_endpoint(
+    socket_bot: BotServer,
+) -> None:
+    base = f"http://127.0.0.1:{socket_bot.port}"
+    async with httpx.AsyncClient(timeout=5.0) as http:
+        health = await http.get(f"{base}/healthz")
+        events = await http.post(f"{base}/slack/events", content="{}")
+
+    assert (health.status_code, health.json()) == (200, {"status": "ok"})
+    assert events.status_code == 404
+
+
+async def test_stop_closes_the_socket_promptly(
+    fake_northflank: FakeNorthflank, fake_slack: FakeSlack
+) -> None:
+    server = BotServer(socket_mode_settings(fake_northflank, fake_slack), host="127.0.0.1")
+    try:
+        await server.start()
+        await fake_slack.await_socket_connections(1)
+    finally:
+        started = time.monotonic()
+        await server.stop()
+    assert time.monotonic() - started < 2.0
+    # The fake notices the close on its own thread, a moment after the bot's close returns.
+    while fake_slack.socket_connection_count:
+        assert time.monotonic() - started < 2.0, "the socket is still open"
+        await asyncio.sleep(0.01)
