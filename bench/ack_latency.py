@@ -22,10 +22,8 @@ from contextlib import contextmanager
 
 import httpx
 
-from tests.fakes.northflank import DEFAULT_TOKEN as NF_TOKEN
-from tests.fakes.slack import DEFAULT_TOKEN as SLACK_TOKEN
-from tests.processes import REPO, clean_env, free_port
-from tests.slack.requests import SIGNING_SECRET, sign, slash_command_body
+from tests.processes import REPO, bot_env, clean_env, free_port
+from tests.slack.requests import sign, slash_command_body
 
 CONCURRENCY = 50
 
@@ -78,26 +76,26 @@ def percentile(values: list[float], q: float) -> float:
     return ordered[min(len(ordered) - 1, round(q * (len(ordered) - 1)))]
 
 
+def env_for(urls: dict[str, str], port: int) -> dict[str, str]:
+    # The floor app reads the same variables, so both get identical configuration.
+    return bot_env(
+        northflank_url=urls["northflank"], slack_api_url=urls["slack"] + "/api/", port=port
+    )
+
+
 async def measure(rounds: int) -> dict[str, list[float]]:
     fakes_env = clean_env()
     with process(["-m", "bench.serve_fakes"], fakes_env) as fakes:
         assert fakes.stdout is not None
         urls = json.loads(fakes.stdout.readline())
-        common = {
-            "SLACK_BOT_TOKEN": SLACK_TOKEN,
-            "SLACK_SIGNING_SECRET": SIGNING_SECRET,
-            "SLACK_API_URL": urls["slack"] + "/api/",
-            "NORTHFLANK_API_TOKEN": NF_TOKEN,
-            "NORTHFLANK_API_BASE_URL": urls["northflank"],
-        }
         bot_port, floor_port = free_port(), free_port()
         targets = {
             "floor (bare Bolt app)": f"http://127.0.0.1:{floor_port}/slack/events",
             "backup-bot": f"http://127.0.0.1:{bot_port}/slack/events",
         }
         with (
-            process(["-m", "bot", "run"], clean_env(**common, PORT=str(bot_port))),
-            process(["-m", "bench.floor_app"], clean_env(**common, PORT=str(floor_port))),
+            process(["-m", "bot", "run"], env_for(urls, bot_port)),
+            process(["-m", "bench.floor_app"], env_for(urls, floor_port)),
         ):
             for url in targets.values():
                 await wait_healthy(url)

@@ -20,12 +20,10 @@ import httpx
 
 from bench.ack_latency import percentile
 from bot.slack.blocks import NEXT_PAGE_ACTION
-from tests.fakes.northflank import DEFAULT_TOKEN as NF_TOKEN
 from tests.fakes.northflank import FakeNorthflank, make_backup
-from tests.fakes.slack import DEFAULT_TOKEN as SLACK_TOKEN
 from tests.fakes.slack import FakeSlack
-from tests.processes import REPO, clean_env, free_port
-from tests.slack.requests import SIGNING_SECRET, button_body, sign, slash_command_body
+from tests.processes import REPO, bot_env, free_port, wait_for_health
+from tests.slack.requests import button_body, sign, slash_command_body
 
 T0 = datetime(2026, 1, 1, tzinfo=UTC)
 
@@ -49,25 +47,13 @@ def main() -> None:
             [make_backup(f"b{i}", created_at=T0 + timedelta(minutes=i)) for i in range(2000)],
         )
         port = free_port()
-        env = clean_env(
-            SLACK_BOT_TOKEN=SLACK_TOKEN,
-            SLACK_SIGNING_SECRET=SIGNING_SECRET,
-            SLACK_API_URL=slack.api_url,
-            NORTHFLANK_API_TOKEN=NF_TOKEN,
-            NORTHFLANK_API_BASE_URL=nf.url,
-            PORT=str(port),
-        )
+        env = bot_env(northflank_url=nf.url, slack_api_url=slack.api_url, port=port)
         bot = subprocess.Popen(
             [sys.executable, "-m", "bot", "run"], cwd=REPO, env=env, stderr=subprocess.DEVNULL
         )
         try:
             url = f"http://127.0.0.1:{port}/slack/events"
-            for _ in range(200):
-                try:
-                    httpx.get(f"http://127.0.0.1:{port}/healthz")
-                    break
-                except httpx.TransportError:
-                    time.sleep(0.05)
+            wait_for_health(port)
             timings: dict[str, list[float]] = {"first page": [], "Next page": []}
             value: str | None = None
             for i in range(args.commands):

@@ -168,9 +168,9 @@ class BackupLister:
         self,
         destination: Destination,
         *,
-        backup_filter: BackupFilter = BackupFilter(),
+        backup_filter: BackupFilter = NO_FILTER,
         limit: int = DEFAULT_LIMIT,
-        start: Position = Position(),
+        start: Position = START,
         per_page: int | None = None,
         max_pages: int = MAX_SCAN_PAGES,
     ) -> ListingPage:

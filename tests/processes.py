@@ -38,3 +38,40 @@ def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         return int(sock.getsockname()[1])
+
+
+def bot_env(*, northflank_url: str, slack_api_url: str, port: int, **extra: str) -> dict[str, str]:
+    """Configuration for `python -m bot run` against the fakes, in HTTP mode."""
+    # Imported here so that this module stays usable without the fakes' dependencies.
+    from tests.fakes.northflank import DEFAULT_TOKEN as NF_TOKEN
+    from tests.fakes.slack import DEFAULT_TOKEN as SLACK_TOKEN
+    from tests.slack.requests import SIGNING_SECRET
+
+    return clean_env(
+        SLACK_BOT_TOKEN=SLACK_TOKEN,
+        SLACK_SIGNING_SECRET=SIGNING_SECRET,
+        SLACK_API_URL=slack_api_url,
+        NORTHFLANK_API_TOKEN=NF_TOKEN,
+        NORTHFLANK_API_BASE_URL=northflank_url,
+        PORT=str(port),
+        **extra,
+    )
+
+
+def wait_for_health(port: int, process: subprocess.Popen[str] | None = None) -> None:
+    """Block until the bot on `port` answers /healthz (or fail if it exits first)."""
+    import time
+
+    import httpx
+
+    deadline = time.monotonic() + 20
+    while time.monotonic() < deadline:
+        if process is not None and process.poll() is not None:
+            raise AssertionError(f"the bot exited early:\n{process.communicate()[1]}")
+        try:
+            if httpx.get(f"http://127.0.0.1:{port}/healthz", timeout=1).status_code == 200:
+                return
+        except httpx.TransportError:
+            pass
+        time.sleep(0.05)
+    raise AssertionError("the bot did not become healthy within 20 s")

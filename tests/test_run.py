@@ -6,18 +6,15 @@ import shutil
 import signal
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import httpx
 import pytest
 
-from tests.fakes.northflank import DEFAULT_TOKEN as NF_TOKEN
 from tests.fakes.northflank import FakeNorthflank, make_backup
-from tests.fakes.slack import DEFAULT_TOKEN as SLACK_TOKEN
 from tests.fakes.slack import FakeSlack
-from tests.processes import REPO, clean_env, free_port, run_bot
-from tests.slack.requests import SIGNING_SECRET, sign, slash_command_body
+from tests.processes import REPO, bot_env, clean_env, free_port, run_bot, wait_for_health
+from tests.slack.requests import sign, slash_command_body
 
 SECRETS = {
     "SLACK_BOT_TOKEN": "xoxb-very-secret-bot-token",
@@ -67,14 +64,7 @@ def test_a_running_bot_answers_a_signed_command(
     fake_northflank.add_destination("dest-1", "Primary")
     fake_northflank.add_backups("dest-1", [make_backup("b1", name="nightly-1")])
     port = free_port()
-    env = clean_env(
-        SLACK_BOT_TOKEN=SLACK_TOKEN,
-        SLACK_SIGNING_SECRET=SIGNING_SECRET,
-        SLACK_API_URL=fake_slack.api_url,
-        NORTHFLANK_API_TOKEN=NF_TOKEN,
-        NORTHFLANK_API_BASE_URL=fake_northflank.url,
-        PORT=str(port),
-    )
+    env = bot_env(northflank_url=fake_northflank.url, slack_api_url=fake_slack.api_url, port=port)
     process = subprocess.Popen(
         [sys.executable, "-m", "bot", "run"],
         cwd=tmp_path,
@@ -85,7 +75,7 @@ def test_a_running_bot_answers_a_signed_command(
     )
     try:
         base = f"http://127.0.0.1:{port}"
-        _wait_for_health(f"{base}/healthz", process)
+        wait_for_health(port, process)
         body = slash_command_body("list dest-1", fake_slack.response_url("live"))
         ack = httpx.post(f"{base}/slack/events", content=body, headers=sign(body), timeout=5)
         assert ack.status_code == 200
@@ -97,17 +87,3 @@ def test_a_running_bot_answers_a_signed_command(
     assert process.returncode == 0, stderr
     assert "backup-bot is up: HTTP mode" in stderr
     assert "Northflank accepted the API token" in stderr
-
-
-def _wait_for_health(url: str, process: subprocess.Popen[str]) -> None:
-    deadline = time.monotonic() + 20
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            raise AssertionError(f"the bot exited early:\n{process.communicate()[1]}")
-        try:
-            if httpx.get(url, timeout=1).status_code == 200:
-                return
-        except httpx.TransportError:
-            pass
-        time.sleep(0.1)
-    raise AssertionError("the bot did not become healthy within 20 s")

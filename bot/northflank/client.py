@@ -50,14 +50,12 @@ class NorthflankClient:
         team_id: str | None = None,
         retry_policy: RetryPolicy | None = None,
         timeout: httpx.Timeout | None = None,
-        inner_transport: httpx.AsyncBaseTransport | None = None,
     ) -> None:
         self.team_id = team_id
         self.rate_limit = RateLimitState()
         self._token = api_token
         transport = RetryingTransport(
-            inner_transport
-            or httpx.AsyncHTTPTransport(
+            httpx.AsyncHTTPTransport(
                 limits=httpx.Limits(max_connections=20, max_keepalive_connections=10)
             ),
             rate_limit=self.rate_limit,
