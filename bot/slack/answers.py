@@ -59,6 +59,8 @@ class Answers:
         reference = command.destination
         if reference is None:
             known = await self._lister.destinations()
+            if not known:
+                return blocks.destinations(known)  # explains how to get one
             if len(known) != 1:
                 return blocks.message(
                     "Which destination? The token can see "

@@ -114,6 +114,11 @@ async def test_list_without_a_destination_uses_the_only_one(
     assert [n for _, n in rows(reply.payload)] == names
 
 
+async def test_list_without_a_destination_when_the_token_sees_none(bot: RunningBot) -> None:
+    _, reply = await bot.slash("list")
+    assert "can't see any backup destinations" in reply.payload["text"]
+
+
 async def test_list_without_a_destination_asks_which_when_there_are_several(
     bot: RunningBot, fake_northflank: FakeNorthflank
 ) -> None:
