@@ -46,8 +46,12 @@ def listing(page: ListingPage, *, backup_filter: BackupFilter, limit: int, now: 
         blocks.extend(_backup_section(backup, now) for backup in page.backups)
     else:
         blocks.append(_section(_empty_text(page, backup_filter)))
-    blocks.append(_context(_listing_context(page, backup_filter)))
     button_value = next_page_value(destination.id, page.next_position, backup_filter, limit)
+    context = _listing_context(page, backup_filter)
+    if page.next_position is not None and button_value is None:
+        # Northflank's cursor is too long for a button (2,000 characters): say so.
+        context += " · more backups exist; narrow the list with status= or addon="
+    blocks.append(_context(context))
     if page.next_position is not None and button_value is not None:
         blocks.append(
             {

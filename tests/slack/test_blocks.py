@@ -141,6 +141,7 @@ def test_an_oversized_cursor_drops_the_button_rather_than_break_the_message() ->
     assert blocks.next_page_value("d", Position("c" * 3000), BackupFilter(), 10) is None
     reply = render(ListingPage(DEST, (make_backup(1),), Position("c" * 3000), 1))
     assert all(b["type"] != "actions" for b in reply["blocks"])
+    assert "more backups exist; narrow the list" in all_text(reply)
 
 
 def test_destinations_listing() -> None:
