@@ -1,6 +1,6 @@
 """Slack listeners: each module registers its handlers on the app.
 
-A handler acks, then queues its reply: parse, delegate to `Answers`, post.
+A handler queues its reply (parse, delegate to `Answers`, post), then acks.
 It holds no logic of its own.
 """
 

@@ -8,16 +8,13 @@ from slack_bolt.async_app import AsyncAck, AsyncApp
 
 from bot.slack.after_ack import AfterAck
 from bot.slack.answers import Answers
-from bot.slack.blocks import BUSY_TEXT, NEXT_PAGE_ACTION
+from bot.slack.blocks import NEXT_PAGE_ACTION
+from bot.slack.listeners.acking import queue_reply_then_ack
 from bot.slack.responder import Responder
 
 
 def register(app: AsyncApp, answers: Answers, responder: Responder, after_ack: AfterAck) -> None:
     async def handle_next_page(ack: AsyncAck, action: dict[str, Any], body: dict[str, Any]) -> None:
-        if not after_ack.accepting:
-            await ack(text=BUSY_TEXT, response_type="ephemeral")
-            return
-        await ack()
         value = action.get("value")
         response_url = str(body.get("response_url", ""))
 
@@ -26,6 +23,6 @@ def register(app: AsyncApp, answers: Answers, responder: Responder, after_ack: A
             # The listing is ephemeral; replacing it keeps one page on screen at a time.
             await responder.send(response_url, answer, replace_original=True)
 
-        after_ack.submit(reply)
+        await queue_reply_then_ack(ack, after_ack, reply)
 
     app.action(NEXT_PAGE_ACTION)(handle_next_page)

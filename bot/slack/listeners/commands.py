@@ -10,16 +10,12 @@ from bot import commands
 from bot.slack import blocks
 from bot.slack.after_ack import AfterAck
 from bot.slack.answers import Answers
+from bot.slack.listeners.acking import queue_reply_then_ack
 from bot.slack.responder import Responder
 
 
 def register(app: AsyncApp, answers: Answers, responder: Responder, after_ack: AfterAck) -> None:
     async def handle_backups(ack: AsyncAck, command: dict[str, Any]) -> None:
-        if not after_ack.accepting:
-            await ack(text=blocks.BUSY_TEXT, response_type="ephemeral")
-            return
-        # Slack gives us 3 seconds; everything slow happens after the ack.
-        await ack()
         text = command.get("text")
         response_url = str(command.get("response_url", ""))
 
@@ -32,6 +28,7 @@ def register(app: AsyncApp, answers: Answers, responder: Responder, after_ack: A
                 answer = await answers.for_command(parsed)
             await responder.send(response_url, answer)
 
-        after_ack.submit(reply)
+        # Slack gives us 3 seconds; everything slow happens after the ack.
+        await queue_reply_then_ack(ack, after_ack, reply)
 
     app.command("/backups")(handle_backups)
