@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
 
 import pytest
 
+from bot.store import Store, upgrade
+from tests.databases import DATABASES, postgres_schema, sqlite_url
 from tests.fakes.northflank import FakeNorthflank
 from tests.fakes.slack import FakeSlack
 
@@ -22,3 +25,28 @@ def fake_slack() -> Iterator[FakeSlack]:
     """A fresh fake Slack Web API (and response_url receiver) per test."""
     with FakeSlack() as fake:
         yield fake
+
+
+@pytest.fixture(params=DATABASES)
+async def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[str]:
+    """An empty database of each kind: a SQLite file, and a fresh PostgreSQL schema.
+
+    PostgreSQL is TEST_POSTGRES_URL (default postgresql://postgres@127.0.0.1:5432/test);
+    when it cannot be reached these tests are skipped, loudly, or fail with REQUIRE_POSTGRES=1.
+    """
+    if request.param == "sqlite":
+        yield sqlite_url(tmp_path)
+        return
+    async with postgres_schema() as url:
+        yield url
+
+
+@pytest.fixture
+async def store(database_url: str) -> AsyncIterator[Store]:
+    """A store on a migrated, empty database."""
+    await upgrade(database_url)
+    opened = Store.connect(database_url)
+    try:
+        yield opened
+    finally:
+        await opened.close()

@@ -1,0 +1,193 @@
+"""DATABASE_URL -> an async engine, and the column types both databases share.
+
+The operator writes the URL the way every other tool writes it
+(`sqlite:///data/bot.db`, `postgresql://user@host/db`); the async drivers
+(aiosqlite, asyncpg) are a detail of this module. Error messages never
+repeat the URL itself: it may hold a password.
+"""
+
+from __future__ import annotations
+
+import json
+import shlex
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import DateTime, Text, event
+from sqlalchemy.engine import URL, Connection, Dialect, make_url
+from sqlalchemy.exc import ArgumentError
+from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
+from sqlalchemy.pool import ConnectionPoolEntry
+from sqlalchemy.types import TypeDecorator
+
+# An execution option: this connection's transaction will write, so on SQLite
+# it takes the write lock up front (BEGIN IMMEDIATE). A deferred transaction
+# that reads and then writes fails at once with "database is locked" when
+# another connection wrote in between, busy_timeout or not.
+SQLITE_WRITE = "backup_bot_sqlite_write"
+
+_SQLITE_SCHEMES = {"sqlite", "sqlite+aiosqlite"}
+_POSTGRES_SCHEMES = {"postgresql", "postgres", "postgresql+asyncpg"}
+_SQLITE_PRAGMAS = ("journal_mode=WAL", "busy_timeout=5000", "foreign_keys=ON")
+
+
+@dataclass(frozen=True)
+class AsyncTarget:
+    """What `create_async_engine` needs: the driver URL and the driver's extra arguments."""
+
+    url: URL
+    connect_args: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def is_sqlite(self) -> bool:
+        return self.url.get_backend_name() == "sqlite"
+
+
+def async_target(database_url: str) -> AsyncTarget:
+    """Translate DATABASE_URL for the async drivers. Pure: touches no file or server."""
+    try:
+        url = make_url(database_url)
+    except (ArgumentError, ValueError):
+        # Not SQLAlchemy's message: it may quote the URL, password included.
+        raise ValueError(
+            "DATABASE_URL is not a database URL; "
+            "use sqlite:///path/to/file.db or postgresql://user@host/db"
+        ) from None
+    if url.drivername in _SQLITE_SCHEMES:
+        return AsyncTarget(url.set(drivername="sqlite+aiosqlite"))
+    if url.drivername in _POSTGRES_SCHEMES:
+        return _postgres_target(url)
+    raise ValueError(
+        f"DATABASE_URL has an unsupported scheme {url.drivername!r}; "
+        "use sqlite:///path/to/file.db or postgresql://user@host/db"
+    )
+
+
+def _postgres_target(url: URL) -> AsyncTarget:
+    query = dict(url.query)
+    connect_args: dict[str, Any] = {}
+    options = query.pop("options", None)
+    if options is not None:
+        # libpq's `options` has no asyncpg keyword; its `-c name=value` settings
+        # become asyncpg's server_settings, sent at connection start just the same.
+        text = options if isinstance(options, str) else " ".join(options)
+        connect_args["server_settings"] = _server_settings(text)
+    sslmode = query.pop("sslmode", None)
+    if sslmode is not None and "ssl" not in query:
+        # libpq spells it sslmode, asyncpg ssl; the values are the same words.
+        query["ssl"] = sslmode
+    return AsyncTarget(
+        url.set(drivername="postgresql+asyncpg", query=query), connect_args=connect_args
+    )
+
+
+def _server_settings(options: str) -> dict[str, str]:
+    """`-c search_path=x -cstatement_timeout=5s --work_mem=4MB` -> {name: value}."""
+    try:
+        words = shlex.split(options)
+    except ValueError:
+        raise ValueError("DATABASE_URL's options= parameter cannot be read") from None
+    settings: dict[str, str] = {}
+    words.reverse()
+    while words:
+        word = words.pop()
+        if word == "-c" and words:
+            word = words.pop()
+        elif word.startswith("-c") or word.startswith("--"):
+            word = word[2:]
+        else:
+            raise ValueError(
+                "DATABASE_URL's options= parameter may only hold -c name=value settings"
+            )
+        name, equals, value = word.partition("=")
+        if not equals or not name:
+            raise ValueError(f"DATABASE_URL's options= setting {name!r} has no value")
+        settings[name.replace("-", "_")] = value
+    return settings
+
+
+def engine_for(database_url: str) -> AsyncEngine:
+    """An async engine for DATABASE_URL; for SQLite, the file's folder is created too."""
+    target = async_target(database_url)
+    if target.is_sqlite:
+        _create_parent_folder(target.url)
+        engine = create_async_engine(target.url, connect_args=target.connect_args)
+        _configure_sqlite(engine)
+        return engine
+    return create_async_engine(target.url, connect_args=target.connect_args, pool_pre_ping=True)
+
+
+def redacted(database_url: str) -> str:
+    """The URL as it may be logged: the password masked."""
+    try:
+        return make_url(database_url).render_as_string(hide_password=True)
+    except (ArgumentError, ValueError):
+        return "(unreadable DATABASE_URL)"
+
+
+def _create_parent_folder(url: URL) -> None:
+    database = url.database or ""
+    if database in ("", ":memory:") or database.startswith("file:"):
+        return
+    # Relative to the working directory, as SQLite itself resolves it.
+    Path(database).parent.mkdir(parents=True, exist_ok=True)
+
+
+def _configure_sqlite(engine: AsyncEngine) -> None:
+    @event.listens_for(engine.sync_engine, "connect")
+    def _on_connect(dbapi_connection: Any, _record: ConnectionPoolEntry) -> None:
+        # The driver's own implicit BEGIN breaks SAVEPOINT (which `dry_run`
+        # needs) and cannot say IMMEDIATE; `_on_begin` emits BEGIN instead.
+        dbapi_connection.isolation_level = None
+        cursor = dbapi_connection.cursor()
+        for pragma in _SQLITE_PRAGMAS:
+            cursor.execute(f"PRAGMA {pragma}")
+        cursor.close()
+
+    @event.listens_for(engine.sync_engine, "begin")
+    def _on_begin(connection: Connection) -> None:
+        writes = connection.get_execution_options().get(SQLITE_WRITE, False)
+        connection.exec_driver_sql("BEGIN IMMEDIATE" if writes else "BEGIN")
+
+
+class UTCDateTime(TypeDecorator[datetime]):
+    """Stored in UTC, always read back as an aware UTC datetime.
+
+    SQLite has no time zones and hands back naive datetimes; PostgreSQL's
+    timestamptz comes back in UTC. A naive datetime on the way in is a bug
+    upstream (every clock in the bot is aware), so it is refused.
+    """
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError(f"naive datetime {value.isoformat()} cannot be stored; use UTC")
+        value = value.astimezone(UTC)
+        # SQLite would keep the wall time and drop the zone; it is UTC already.
+        return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
+
+    def process_result_value(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            return value.replace(tzinfo=UTC)
+        return value.astimezone(UTC)
+
+
+class JSONText(TypeDecorator[Any]):
+    """JSON kept as plain text, the same on both databases; nothing queries inside it."""
+
+    impl = Text
+    cache_ok = True
+
+    def process_bind_param(self, value: Any, dialect: Dialect) -> str | None:
+        return None if value is None else json.dumps(value, separators=(",", ":"))
+
+    def process_result_value(self, value: str | None, dialect: Dialect) -> Any:
+        return None if value is None else json.loads(value)

@@ -1,0 +1,214 @@
+"""The ledger of alerts raised, and recording new ones with their outbox rows."""
+
+from __future__ import annotations
+
+from collections.abc import Collection, Sequence
+from datetime import datetime
+
+from sqlalchemy import and_, or_, select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from bot.alerts import Alert, Ledger, LedgerEntry, alert_from_json, alert_to_json
+from bot.store.outbox import enqueue
+from bot.store.records import ChannelAlerts, OutboxKind, RecordResult, StoredAlert
+from bot.store.sessions import UsesSessions
+from bot.store.tables import AlertRow
+from bot.watches import PROBLEM_EVENTS, Event, Watch
+
+_alerts = AlertRow.__table__
+# Problems a later recovery resolves, however long ago they were raised.
+_OPEN_PROBLEM_EVENTS = tuple(sorted(e.value for e in PROBLEM_EVENTS | {Event.NORTHFLANK_PROBLEM}))
+
+
+class LedgerQueries(UsesSessions):
+    async def ledger(self, channel: str, destination_id: str, *, since: datetime) -> Ledger:
+        """What this channel heard about this destination since `since`, and every open problem."""
+        a = AlertRow
+        async with self._sessions.read() as session:
+            rows = await session.execute(
+                select(a.id, a.event, a.subject, a.addon_id, a.occurred_at, a.resolved_at)
+                .where(
+                    a.channel == channel,
+                    a.destination_id == destination_id,
+                    or_(
+                        a.created_at >= since,
+                        # Older entries matter only while they are open problems. (An
+                        # expiry warning or a recovery is never resolved; taking those
+                        # too would make every poll read the channel's whole history.)
+                        and_(a.resolved_at.is_(None), a.event.in_(_OPEN_PROBLEM_EVENTS)),
+                    ),
+                )
+                .order_by(a.id)
+            )
+            entries = rows.all()
+        return Ledger(
+            raised=frozenset((Event(row.event), row.subject) for row in entries),
+            open_problems=tuple(
+                LedgerEntry(
+                    id=row.id,
+                    event=Event(row.event),
+                    subject=row.subject,
+                    addon_id=row.addon_id,
+                    occurred_at=row.occurred_at,
+                )
+                for row in entries
+                if row.resolved_at is None and row.event in _OPEN_PROBLEM_EVENTS
+            ),
+        )
+
+    async def record_alerts(self, batches: Sequence[ChannelAlerts], now: datetime) -> RecordResult:
+        """Ledger rows and the messages that carry them, in one transaction.
+
+        An alert already in the ledger is skipped, so recording the same
+        decision twice (a crash between deciding and committing, two replicas
+        polling at once) posts nothing twice.
+        """
+        result = RecordResult(alert_ids=[], outbox_ids=[])
+        async with self._sessions.write() as session:
+            for batch in batches:
+                for group in batch.digests:
+                    await self._record_digest(session, batch, group, now, result)
+                for recovery in batch.recoveries:
+                    await self._record_recovery(session, batch, recovery, now, result)
+        return result
+
+    async def _record_digest(
+        self,
+        session: AsyncSession,
+        batch: ChannelAlerts,
+        group: Sequence[Alert],
+        now: datetime,
+        result: RecordResult,
+    ) -> None:
+        new = await self._insert_alerts(session, batch.watch, group, now)
+        result.alert_ids.extend(new)
+        if batch.deliver and new:
+            post = await enqueue(session, batch.watch.channel, OutboxKind.POST, new, None, now)
+            result.outbox_ids.append(post)
+
+    async def _record_recovery(
+        self,
+        session: AsyncSession,
+        batch: ChannelAlerts,
+        recovery: Alert,
+        now: datetime,
+        result: RecordResult,
+    ) -> None:
+        channel = batch.watch.channel
+        new = await self._insert_alerts(session, batch.watch, [recovery], now)
+        if not new:
+            return  # recorded by an earlier poll, with its messages
+        (recovery_id,) = new
+        result.alert_ids.append(recovery_id)
+        resolves = list(recovery.resolves)
+        if resolves:
+            await _resolve(session, channel, resolves, recovery_id, now)
+        if batch.deliver:
+            # Threaded under the first problem's message (delivery posts it on
+            # its own if that message is unknown).
+            parent = resolves[0] if resolves else None
+            reply = await enqueue(
+                session, channel, OutboxKind.THREAD_REPLY, [recovery_id], parent, now
+            )
+            result.outbox_ids.append(reply)
+        if resolves:
+            # Even when muted: an edit notifies nobody, and the old message
+            # should not go on saying there is a problem.
+            edit = await enqueue(session, channel, OutboxKind.UPDATE, resolves, None, now)
+            result.outbox_ids.append(edit)
+
+    async def alerts(self, ids: Collection[int]) -> list[StoredAlert]:
+        if not ids:
+            return []
+        async with self._sessions.read() as session:
+            rows = await session.scalars(
+                select(AlertRow).where(AlertRow.id.in_(ids)).order_by(AlertRow.id)
+            )
+            return [stored_alert(row) for row in rows]
+
+    async def message_alerts(self, channel: str, message_ts: str) -> list[StoredAlert]:
+        """Every alert one Slack message shows, to render it again."""
+        async with self._sessions.read() as session:
+            rows = await session.scalars(
+                select(AlertRow)
+                .where(AlertRow.message_channel == channel, AlertRow.message_ts == message_ts)
+                .order_by(AlertRow.id)
+            )
+            return [stored_alert(row) for row in rows]
+
+    async def _insert_alerts(
+        self, session: AsyncSession, watch: Watch, alerts: Sequence[Alert], now: datetime
+    ) -> list[int]:
+        """Ledger rows for the alerts not yet raised; their new ids, in the alerts' order."""
+        seen: set[tuple[str, str]] = set()
+        ordered: list[Alert] = []
+        for alert in alerts:
+            if (alert.event.value, alert.subject) not in seen:
+                seen.add((alert.event.value, alert.subject))
+                ordered.append(alert)
+        if not ordered:
+            return []
+        statement = (
+            self._sessions.insert(_alerts)
+            .values(
+                [
+                    {
+                        "channel": watch.channel,
+                        "destination_id": watch.destination_id,
+                        "watch_id": watch.id,
+                        "event": alert.event.value,
+                        "subject": alert.subject,
+                        "addon_id": alert.addon_id,
+                        "occurred_at": alert.occurred_at,
+                        "created_at": now,
+                        "details": alert_to_json(alert),
+                    }
+                    for alert in ordered
+                ]
+            )
+            .on_conflict_do_nothing(
+                index_elements=[
+                    _alerts.c.channel,
+                    _alerts.c.destination_id,
+                    _alerts.c.event,
+                    _alerts.c.subject,
+                ]
+            )
+            .returning(_alerts.c.id, _alerts.c.event, _alerts.c.subject)
+        )
+        inserted = {
+            (event, subject): id_ for id_, event, subject in (await session.execute(statement))
+        }
+        return [
+            inserted[key]
+            for alert in ordered
+            if (key := (alert.event.value, alert.subject)) in inserted
+        ]
+
+
+async def _resolve(
+    session: AsyncSession, channel: str, ids: Sequence[int], by: int, now: datetime
+) -> None:
+    # Only this channel's entries: an id from elsewhere must not close another channel's problem.
+    await session.execute(
+        update(_alerts)
+        .where(
+            _alerts.c.id.in_(ids),
+            _alerts.c.channel == channel,
+            _alerts.c.resolved_at.is_(None),
+        )
+        .values(resolved_at=now, resolved_by=by)
+    )
+
+
+def stored_alert(row: AlertRow) -> StoredAlert:
+    return StoredAlert(
+        id=row.id,
+        channel=row.channel,
+        destination_id=row.destination_id,
+        watch_id=row.watch_id,
+        alert=alert_from_json(row.details),
+        message_ts=row.message_ts,
+        resolved_at=row.resolved_at,
+        created_at=row.created_at,
+    )

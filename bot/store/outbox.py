@@ -1,0 +1,176 @@
+"""The outbox: messages waiting for Slack, handed out in order per channel."""
+
+from __future__ import annotations
+
+from collections.abc import Collection, Sequence
+from datetime import datetime
+
+from sqlalchemy import Select, func, select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from bot.store.records import OutboxItem, OutboxKind, OutboxState
+from bot.store.sessions import UsesSessions
+from bot.store.tables import AlertRow, OutboxRow, WatchRow
+from bot.watches import WatchState
+
+_outbox = OutboxRow.__table__
+MAX_ERROR_LENGTH = 500
+
+
+class OutboxQueries(UsesSessions):
+    async def pending_deliveries(self, now: datetime, *, limit: int = 50) -> list[OutboxItem]:
+        """The head of each channel's queue, if it is due.
+
+        Only the oldest pending row of a channel is ever handed out: a channel
+        waiting out a 429 keeps its order, and a later message never overtakes
+        an earlier one.
+        """
+        async with self._sessions.read() as session:
+            rows = await session.scalars(
+                select(OutboxRow)
+                .where(OutboxRow.id.in_(_channel_heads()), OutboxRow.next_attempt_at <= now)
+                .order_by(OutboxRow.id)
+                .limit(limit)
+            )
+            return [outbox_item(row) for row in rows]
+
+    async def next_delivery_at(self) -> datetime | None:
+        """When the next channel head falls due (only heads: nothing else can go first)."""
+        async with self._sessions.read() as session:
+            due: datetime | None = await session.scalar(
+                select(func.min(OutboxRow.next_attempt_at)).where(
+                    OutboxRow.id.in_(_channel_heads())
+                )
+            )
+            return due
+
+    async def mark_delivered(
+        self,
+        item_id: int,
+        *,
+        now: datetime,
+        message_ts: str | None = None,
+        alert_ids: Sequence[int] = (),
+    ) -> None:
+        """Delivered; the alerts it carried remember the message, to edit or thread on it."""
+        async with self._sessions.write() as session:
+            channel = await session.scalar(
+                update(_outbox)
+                .where(_outbox.c.id == item_id)
+                .values(state=OutboxState.DELIVERED.value, delivered_at=now)
+                .returning(_outbox.c.channel)
+            )
+            if channel is None or message_ts is None or not alert_ids:
+                return
+            await session.execute(
+                update(AlertRow.__table__)
+                .where(AlertRow.id.in_(alert_ids))
+                .values(message_channel=channel, message_ts=message_ts)
+            )
+
+    async def retry_later(self, item_id: int, *, at: datetime, error: str) -> None:
+        async with self._sessions.write() as session:
+            await session.execute(
+                update(_outbox)
+                .where(_outbox.c.id == item_id)
+                .values(
+                    attempts=_outbox.c.attempts + 1,
+                    next_attempt_at=at,
+                    last_error=error[:MAX_ERROR_LENGTH],
+                )
+            )
+
+    async def park_channel(self, channel: str, reason: str) -> None:
+        """The bot cannot post in the channel: hold its messages, and say why on its watches."""
+        async with self._sessions.write() as session:
+            await session.execute(
+                update(_outbox)
+                .where(_outbox.c.channel == channel, _outbox.c.state == OutboxState.PENDING.value)
+                .values(state=OutboxState.PARKED.value)
+            )
+            watches = WatchRow.__table__
+            await session.execute(
+                update(watches)
+                .where(
+                    watches.c.channel == channel,
+                    watches.c.state != WatchState.DISABLED.value,
+                )
+                .values(state=WatchState.BROKEN.value, state_reason=reason)
+            )
+
+    async def give_up(self, item_id: int, *, reason: str, now: datetime) -> None:
+        """Never to be sent. `next_attempt_at` keeps when that was decided."""
+        async with self._sessions.write() as session:
+            await session.execute(
+                update(_outbox)
+                .where(_outbox.c.id == item_id)
+                .values(
+                    state=OutboxState.FAILED.value,
+                    last_error=reason[:MAX_ERROR_LENGTH],
+                    next_attempt_at=now,
+                )
+            )
+
+    async def outbox_depth(self) -> int:
+        """Messages not yet sent: pending and parked."""
+        async with self._sessions.read() as session:
+            count = await session.scalar(
+                select(func.count())
+                .select_from(OutboxRow)
+                .where(OutboxRow.state.in_((OutboxState.PENDING.value, OutboxState.PARKED.value)))
+            )
+            return count or 0
+
+    async def outbox_items(self, *, states: Collection[str] | None = None) -> list[OutboxItem]:
+        query = select(OutboxRow).order_by(OutboxRow.id)
+        if states is not None:
+            query = query.where(OutboxRow.state.in_(states))
+        async with self._sessions.read() as session:
+            return [outbox_item(row) for row in await session.scalars(query)]
+
+
+async def enqueue(
+    session: AsyncSession,
+    channel: str,
+    kind: OutboxKind,
+    alert_ids: Sequence[int],
+    parent_alert_id: int | None,
+    now: datetime,
+) -> int:
+    """A new pending outbox row, due now; its id."""
+    row = OutboxRow(
+        channel=channel,
+        kind=kind.value,
+        alert_ids=list(alert_ids),
+        parent_alert_id=parent_alert_id,
+        state=OutboxState.PENDING.value,
+        attempts=0,
+        next_attempt_at=now,
+        created_at=now,
+    )
+    session.add(row)
+    await session.flush()
+    return row.id
+
+
+def _channel_heads() -> Select[tuple[int]]:
+    return (
+        select(func.min(OutboxRow.id))
+        .where(OutboxRow.state == OutboxState.PENDING.value)
+        .group_by(OutboxRow.channel)
+    )
+
+
+def outbox_item(row: OutboxRow) -> OutboxItem:
+    return OutboxItem(
+        id=row.id,
+        channel=row.channel,
+        kind=OutboxKind(row.kind),
+        alert_ids=tuple(row.alert_ids),
+        parent_alert_id=row.parent_alert_id,
+        state=row.state,
+        attempts=row.attempts,
+        next_attempt_at=row.next_attempt_at,
+        last_error=row.last_error,
+        created_at=row.created_at,
+    )

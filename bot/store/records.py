@@ -1,0 +1,89 @@
+"""What the store hands in and out, besides the domain types it persists."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from enum import StrEnum
+
+from bot.alerts import Alert
+from bot.watches import Watch
+
+
+class OutboxKind(StrEnum):
+    POST = "post"
+    # A recovery, threaded under the message of the problem it resolves.
+    THREAD_REPLY = "thread_reply"
+    # Re-render messages already posted (to mark their alerts resolved).
+    UPDATE = "update"
+
+
+class OutboxState(StrEnum):
+    PENDING = "pending"
+    # The channel cannot be posted to; `save_watch` puts these back in line.
+    PARKED = "parked"
+    DELIVERED = "delivered"
+    FAILED = "failed"
+
+
+@dataclass(frozen=True, slots=True)
+class OutboxItem:
+    id: int
+    channel: str
+    kind: OutboxKind
+    alert_ids: tuple[int, ...]
+    parent_alert_id: int | None
+    state: str
+    attempts: int
+    next_attempt_at: datetime
+    last_error: str | None
+    created_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class StoredAlert:
+    """A ledger entry with the alert as it was raised and where it was posted."""
+
+    id: int
+    channel: str
+    destination_id: str
+    watch_id: int | None
+    alert: Alert
+    message_ts: str | None
+    resolved_at: datetime | None
+    created_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class ChannelAlerts:
+    """What one poll decided one channel should hear about one destination."""
+
+    watch: Watch
+    # Each group becomes one message.
+    digests: Sequence[Sequence[Alert]]
+    # Each becomes a thread reply under the first alert it resolves.
+    recoveries: Sequence[Alert]
+    # False while the watch is muted: the ledger still records, nobody is notified.
+    deliver: bool
+
+
+@dataclass(frozen=True, slots=True)
+class RecordResult:
+    alert_ids: list[int]
+    outbox_ids: list[int]
+
+
+@dataclass(frozen=True, slots=True)
+class SaveResult:
+    new: int
+    changed: int
+
+
+@dataclass(frozen=True, slots=True)
+class ScanState:
+    """How far the first full read of a destination got."""
+
+    complete: bool = False
+    # Where to go on from; None to start from the newest backup.
+    cursor: str | None = None

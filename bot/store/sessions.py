@@ -1,0 +1,82 @@
+"""How each store call gets its session: a transaction of its own, or a dry run's.
+
+Normally every call runs in its own short transaction on a pooled
+connection. In a dry run every call shares one connection whose outer
+transaction is rolled back at the end; each call is a savepoint inside it,
+so a call that fails undoes only itself, as it would have on its own.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import AsyncIterator
+from typing import Any
+
+from sqlalchemy import Table
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncSession, async_sessionmaker
+
+from bot.store.database import SQLITE_WRITE
+
+
+class Sessions:
+    def __init__(
+        self,
+        factory: async_sessionmaker[AsyncSession],
+        dialect: str,
+        *,
+        shared_connection: bool = False,
+    ) -> None:
+        self._factory = factory
+        self.dialect = dialect
+        # One connection cannot run two statements at once, and the poller
+        # works on several destinations concurrently: take turns.
+        self._turns = asyncio.Lock() if shared_connection else None
+        self._shared_connection = shared_connection
+
+    @classmethod
+    def for_engine(cls, engine: AsyncEngine) -> Sessions:
+        factory = async_sessionmaker(engine, expire_on_commit=False)
+        return cls(factory, engine.dialect.name)
+
+    @classmethod
+    def for_dry_run(cls, connection: AsyncConnection) -> Sessions:
+        factory = async_sessionmaker(
+            connection, expire_on_commit=False, join_transaction_mode="create_savepoint"
+        )
+        return cls(factory, connection.dialect.name, shared_connection=True)
+
+    @contextlib.asynccontextmanager
+    async def read(self) -> AsyncIterator[AsyncSession]:
+        async with self._turn(), self._factory() as session:
+            yield session
+
+    @contextlib.asynccontextmanager
+    async def write(self) -> AsyncIterator[AsyncSession]:
+        """A session in a transaction that commits when the block ends without error."""
+        async with self._turn(), self._factory() as session, session.begin():
+            if self.dialect == "sqlite" and not self._shared_connection:
+                options: dict[str, Any] = {SQLITE_WRITE: True}
+                await session.connection(execution_options=options)
+            yield session
+
+    def insert(self, table: Table) -> postgresql.Insert | sqlite.Insert:
+        """INSERT with this dialect's ON CONFLICT clauses (both spell them the same)."""
+        if self.dialect == "postgresql":
+            return postgresql.insert(table)
+        return sqlite.insert(table)
+
+    @contextlib.asynccontextmanager
+    async def _turn(self) -> AsyncIterator[None]:
+        if self._turns is None:
+            yield
+            return
+        async with self._turns:
+            yield
+
+
+class UsesSessions:
+    """The base of the store's query mixins: every call takes its session from here."""
+
+    _sessions: Sessions

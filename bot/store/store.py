@@ -1,0 +1,50 @@
+"""The one Store the rest of the bot talks to; each concern's queries live in its own module."""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import AsyncIterator
+
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from bot.store.backups import BackupQueries
+from bot.store.database import engine_for
+from bot.store.ledger import LedgerQueries
+from bot.store.outbox import OutboxQueries
+from bot.store.polling import PollQueries
+from bot.store.sessions import Sessions
+from bot.store.watches import WatchQueries
+
+
+class Store(WatchQueries, PollQueries, BackupQueries, LedgerQueries, OutboxQueries):
+    """Every read and write the bot makes. Each write is a transaction of its own."""
+
+    def __init__(self, engine: AsyncEngine, sessions: Sessions, *, owns_engine: bool) -> None:
+        self._engine = engine
+        self._sessions = sessions
+        self._owns_engine = owns_engine
+
+    @classmethod
+    def connect(cls, database_url: str) -> Store:
+        """A store on DATABASE_URL. Connects lazily: nothing is opened until the first call."""
+        engine = engine_for(database_url)
+        return cls(engine, Sessions.for_engine(engine), owns_engine=True)
+
+    async def close(self) -> None:
+        if self._owns_engine:
+            await self._engine.dispose()
+
+    @contextlib.asynccontextmanager
+    async def dry_run(self) -> AsyncIterator[Store]:
+        """A store whose changes are all undone at the end (`python -m bot check`).
+
+        Every call runs on one connection inside one outer transaction, so
+        later calls see what earlier ones wrote, and the rollback at exit
+        takes it all back.
+        """
+        async with self._engine.connect() as connection:
+            transaction = await connection.begin()
+            try:
+                yield Store(self._engine, Sessions.for_dry_run(connection), owns_engine=False)
+            finally:
+                await transaction.rollback()

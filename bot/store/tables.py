@@ -1,0 +1,198 @@
+"""The tables. Migrations (bot/store/migrations) create exactly these; a test compares them.
+
+Enumerated values (watch state, outbox kind and state) are stored as their
+text, so a row reads the same in psql and sqlite3. JSON columns are text:
+nothing ever queries inside them.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any, ClassVar
+
+from sqlalchemy import (
+    BigInteger,
+    CheckConstraint,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    Text,
+    UniqueConstraint,
+    false,
+)
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+from bot.store.database import JSONText, UTCDateTime
+
+# Deterministic constraint names, the same on both databases, so that a
+# later migration can name what it alters.
+NAMING_CONVENTION = {
+    "ix": "ix_%(table_name)s_%(column_0_N_name)s",
+    "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+
+class Base(DeclarativeBase):
+    metadata = MetaData(naming_convention=NAMING_CONVENTION)
+    # Declared as a FromClause by SQLAlchemy; these are all plain tables, for Core statements.
+    __table__: ClassVar[Table]
+    type_annotation_map: ClassVar[dict[Any, Any]] = {
+        datetime: UTCDateTime,
+        str: Text,
+        Any: JSONText,
+    }
+
+
+metadata = Base.metadata
+
+
+class WatchRow(Base):
+    __tablename__ = "watches"
+    __table_args__ = (
+        UniqueConstraint("channel", "destination_id"),
+        Index(None, "destination_id"),
+        CheckConstraint("state IN ('active', 'broken', 'disabled')", name="state"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    channel: Mapped[str]
+    destination_id: Mapped[str]
+    destination_name: Mapped[str]
+    # Event values, comma-separated, in the order `events=` lists them.
+    events: Mapped[str]
+    expiry_seconds: Mapped[int]
+    stuck_seconds: Mapped[int]
+    muted_until: Mapped[datetime | None]
+    state: Mapped[str] = mapped_column(String(16))
+    state_reason: Mapped[str | None]
+    started_at: Mapped[datetime]
+    created_by: Mapped[str]
+    created_at: Mapped[datetime]
+    updated_by: Mapped[str | None]
+    updated_at: Mapped[datetime | None]
+
+
+class PollStatusRow(Base):
+    __tablename__ = "poll_status"
+
+    destination_id: Mapped[str] = mapped_column(primary_key=True)
+    last_poll_at: Mapped[datetime | None]
+    last_success_at: Mapped[datetime | None]
+    consecutive_failures: Mapped[int] = mapped_column(Integer, server_default="0")
+    failing_since: Mapped[datetime | None]
+    last_error: Mapped[str | None]
+    # The first full read of a destination may take several polls; where it got to.
+    scan_complete: Mapped[bool] = mapped_column(server_default=false())
+    scan_cursor: Mapped[str | None]
+
+
+class KnownBackupRow(Base):
+    __tablename__ = "known_backups"
+    __table_args__ = (
+        Index(None, "destination_id", "status"),
+        Index(None, "destination_id", "expires_at"),
+    )
+
+    destination_id: Mapped[str] = mapped_column(primary_key=True)
+    backup_id: Mapped[str] = mapped_column(primary_key=True)
+    name: Mapped[str]
+    # As the API sent it, so a status Northflank adds later survives a round trip.
+    status: Mapped[str]
+    status_since: Mapped[datetime]
+    first_seen_at: Mapped[datetime]
+    created_at: Mapped[datetime]
+    completed_at: Mapped[datetime | None]
+    expires_at: Mapped[datetime | None]
+    size_bytes: Mapped[int | None] = mapped_column(BigInteger)
+    addon_id: Mapped[str | None]
+    addon_name: Mapped[str | None]
+    addon_type: Mapped[str | None]
+    addon_version: Mapped[str | None]
+    project_id: Mapped[str | None]
+    project_name: Mapped[str | None]
+    schedules: Mapped[Any]
+
+
+class AddonRow(Base):
+    """One summary per addon, kept up to date as backups are saved.
+
+    The rules need each addon's newest backup, newest completed backup and
+    schedules; keeping them here spares a scan of the addon's whole history
+    on every poll.
+    """
+
+    __tablename__ = "addons"
+
+    destination_id: Mapped[str] = mapped_column(primary_key=True)
+    addon_id: Mapped[str] = mapped_column(primary_key=True)
+    addon_name: Mapped[str]
+    project_id: Mapped[str | None]
+    project_name: Mapped[str | None]
+    addon_type: Mapped[str | None]
+    schedules: Mapped[Any]
+    # createdAt of the backup the schedules came from, so that an older page
+    # read later does not replace them with older schedules.
+    schedules_created_at: Mapped[datetime | None]
+    first_seen_at: Mapped[datetime]
+    last_created_at: Mapped[datetime]
+    latest_backup_id: Mapped[str]
+    latest_completed_id: Mapped[str | None]
+    latest_completed_created_at: Mapped[datetime | None]
+
+
+class AlertRow(Base):
+    """The ledger: every alert ever raised, once per channel, destination, event and subject."""
+
+    __tablename__ = "alerts"
+    __table_args__ = (
+        UniqueConstraint("channel", "destination_id", "event", "subject"),
+        Index(None, "channel", "destination_id", "resolved_at"),
+        Index(None, "message_channel", "message_ts"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    channel: Mapped[str]
+    destination_id: Mapped[str]
+    # No foreign key: unwatching must not erase what the channel was told.
+    watch_id: Mapped[int | None]
+    event: Mapped[str] = mapped_column(String(32))
+    subject: Mapped[str]
+    addon_id: Mapped[str | None]
+    occurred_at: Mapped[datetime]
+    created_at: Mapped[datetime]
+    # bot.alerts.alert_to_json: enough to render the message again later.
+    details: Mapped[Any]
+    message_channel: Mapped[str | None]
+    message_ts: Mapped[str | None]
+    resolved_at: Mapped[datetime | None]
+    resolved_by: Mapped[int | None] = mapped_column(ForeignKey("alerts.id"))
+
+
+class OutboxRow(Base):
+    """Messages to send, written in the same transaction as the ledger rows they carry."""
+
+    __tablename__ = "outbox"
+    __table_args__ = (
+        Index(None, "state", "channel", "id"),
+        CheckConstraint("kind IN ('post', 'thread_reply', 'update')", name="kind"),
+        CheckConstraint("state IN ('pending', 'parked', 'delivered', 'failed')", name="state"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    channel: Mapped[str]
+    kind: Mapped[str] = mapped_column(String(16))
+    # Ledger ids, in the order the message shows them.
+    alert_ids: Mapped[Any]
+    parent_alert_id: Mapped[int | None] = mapped_column(ForeignKey("alerts.id"))
+    state: Mapped[str] = mapped_column(String(16))
+    attempts: Mapped[int] = mapped_column(Integer, server_default="0")
+    next_attempt_at: Mapped[datetime]
+    last_error: Mapped[str | None]
+    created_at: Mapped[datetime]
+    delivered_at: Mapped[datetime | None]

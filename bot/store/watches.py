@@ -1,0 +1,188 @@
+"""Which channels watch which destinations, and with what settings."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+from sqlalchemy import Select, delete, func, select, update
+
+from bot.backups import Destination
+from bot.store.records import OutboxState
+from bot.store.sessions import UsesSessions
+from bot.store.tables import AddonRow, KnownBackupRow, OutboxRow, PollStatusRow, WatchRow
+from bot.watches import WATCHABLE_EVENTS, Event, Watch, WatchSettings, WatchState
+
+_watches = WatchRow.__table__
+
+
+class WatchQueries(UsesSessions):
+    async def save_watch(
+        self,
+        channel: str,
+        destination: Destination,
+        settings: WatchSettings,
+        user: str,
+        now: datetime,
+    ) -> tuple[Watch, bool]:
+        """Start watching, or change how; (the watch, whether it is new).
+
+        Either way the watch is active again and the channel's parked alerts
+        go back in line: someone just acted in the channel, so it is worth
+        trying to post there again.
+        """
+        async with self._sessions.write() as session:
+            existing = await session.scalar(_one(channel, destination.id))
+            changes = {
+                "destination_name": destination.name,
+                "events": events_text(settings.events),
+                "expiry_seconds": round(settings.expiry.total_seconds()),
+                "stuck_seconds": round(settings.stuck.total_seconds()),
+                "state": WatchState.ACTIVE.value,
+                "state_reason": None,
+            }
+            # An upsert rather than a plain insert, so two people typing `watch`
+            # at once both succeed; the first one's started_at stands.
+            insert = self._sessions.insert(_watches).values(
+                channel=channel,
+                destination_id=destination.id,
+                started_at=now,
+                created_by=user,
+                created_at=now,
+                **changes,
+            )
+            await session.execute(
+                insert.on_conflict_do_update(
+                    index_elements=[_watches.c.channel, _watches.c.destination_id],
+                    set_={**changes, "updated_by": user, "updated_at": now},
+                )
+            )
+            await session.execute(
+                update(OutboxRow)
+                .where(OutboxRow.channel == channel, OutboxRow.state == OutboxState.PARKED.value)
+                .values(state=OutboxState.PENDING.value, next_attempt_at=now)
+            )
+            row = await session.scalar(
+                _one(channel, destination.id).execution_options(populate_existing=True)
+            )
+            assert row is not None
+            return watch_from_row(row), existing is None
+
+    async def remove_watch(self, channel: str, destination_id: str) -> Watch | None:
+        """Stop watching. What is known of the destination goes with its last watcher.
+
+        The ledger and the outbox stay: alerts already raised are history,
+        and watching again must not raise them a second time.
+        """
+        async with self._sessions.write() as session:
+            row = await session.scalar(_one(channel, destination_id))
+            if row is None:
+                return None
+            removed = watch_from_row(row)
+            await session.delete(row)
+            await session.flush()
+            others = await session.scalar(
+                select(func.count()).where(WatchRow.destination_id == destination_id)
+            )
+            if not others:
+                for table in (KnownBackupRow, AddonRow, PollStatusRow):
+                    await session.execute(
+                        delete(table).where(table.destination_id == destination_id)
+                    )
+            return removed
+
+    async def watch(self, channel: str, destination_id: str) -> Watch | None:
+        async with self._sessions.read() as session:
+            row = await session.scalar(_one(channel, destination_id))
+            return watch_from_row(row) if row is not None else None
+
+    async def watch_by_id(self, watch_id: int) -> Watch | None:
+        async with self._sessions.read() as session:
+            row = await session.get(WatchRow, watch_id)
+            return watch_from_row(row) if row is not None else None
+
+    async def channel_watches(self, channel: str) -> list[Watch]:
+        async with self._sessions.read() as session:
+            rows = await session.scalars(
+                select(WatchRow)
+                .where(WatchRow.channel == channel)
+                .order_by(WatchRow.destination_name, WatchRow.id)
+            )
+            return [watch_from_row(row) for row in rows]
+
+    async def count_channel_watches(self, channel: str) -> int:
+        async with self._sessions.read() as session:
+            count = await session.scalar(
+                select(func.count()).select_from(WatchRow).where(WatchRow.channel == channel)
+            )
+            return count or 0
+
+    async def pollable_watches(self) -> list[Watch]:
+        """Every watch whose channel can still hear about it (broken ones wait, but count)."""
+        async with self._sessions.read() as session:
+            rows = await session.scalars(
+                select(WatchRow)
+                .where(WatchRow.state != WatchState.DISABLED.value)
+                .order_by(WatchRow.destination_id, WatchRow.channel)
+            )
+            return [watch_from_row(row) for row in rows]
+
+    async def set_muted_until(
+        self, channel: str, destination_id: str, until: datetime | None
+    ) -> Watch | None:
+        async with self._sessions.write() as session:
+            row = await session.scalar(_one(channel, destination_id))
+            if row is None:
+                return None
+            row.muted_until = until
+            await session.flush()
+            return watch_from_row(row)
+
+    async def set_channel_state(self, channel: str, state: WatchState, reason: str | None) -> int:
+        """Every watch in the channel; how many changed."""
+        async with self._sessions.write() as session:
+            changed = await session.scalars(
+                update(_watches)
+                .where(
+                    _watches.c.channel == channel,
+                    (_watches.c.state != state.value)
+                    | _watches.c.state_reason.is_distinct_from(reason),
+                )
+                .values(state=state.value, state_reason=reason)
+                .returning(_watches.c.id)
+            )
+            return len(changed.all())
+
+
+def _one(channel: str, destination_id: str) -> Select[tuple[WatchRow]]:
+    return select(WatchRow).where(
+        WatchRow.channel == channel, WatchRow.destination_id == destination_id
+    )
+
+
+def events_text(events: frozenset[Event]) -> str:
+    """Comma-separated, in the order `events=` lists them, so rows read predictably."""
+    order = {event: index for index, event in enumerate(WATCHABLE_EVENTS)}
+    return ",".join(e.value for e in sorted(events, key=lambda e: (order.get(e, len(order)), e)))
+
+
+def events_from_text(text: str) -> frozenset[Event]:
+    return frozenset(Event(part) for part in text.split(",") if part)
+
+
+def watch_from_row(row: WatchRow) -> Watch:
+    return Watch(
+        id=row.id,
+        channel=row.channel,
+        destination_id=row.destination_id,
+        destination_name=row.destination_name,
+        settings=WatchSettings(
+            events=events_from_text(row.events),
+            expiry=timedelta(seconds=row.expiry_seconds),
+            stuck=timedelta(seconds=row.stuck_seconds),
+        ),
+        started_at=row.started_at,
+        created_by=row.created_by,
+        muted_until=row.muted_until,
+        state=WatchState(row.state),
+        state_reason=row.state_reason,
+    )

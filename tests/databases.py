@@ -1,0 +1,94 @@
+"""The databases the store's tests run on: a SQLite file, and a PostgreSQL schema.
+
+Every test gets a database of its own. On PostgreSQL that is a fresh schema
+in TEST_POSTGRES_URL's database, reached through libpq's `options=-csearch_path`
+(which the bot must understand anyway), and dropped afterwards.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from pathlib import Path
+from typing import NoReturn
+from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
+
+import pytest
+from sqlalchemy import text
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
+
+DEFAULT_POSTGRES_URL = "postgresql://postgres@127.0.0.1:5432/test"
+DATABASES = ("sqlite", "postgresql")
+CONNECT_TIMEOUT = 5.0
+
+# Why PostgreSQL could not be reached, once known: the other tests skip at once.
+_unreachable: list[str] = []
+
+
+def postgres_url() -> str:
+    return os.environ.get("TEST_POSTGRES_URL", DEFAULT_POSTGRES_URL)
+
+
+def sqlite_url(folder: Path) -> str:
+    return f"sqlite:///{folder / 'bot.db'}"
+
+
+def with_search_path(url: str, schema: str) -> str:
+    """The URL, its connections confined to `schema` (as libpq spells it)."""
+    parts = urlsplit(url)
+    query = [(k, v) for k, v in parse_qsl(parts.query) if k != "options"]
+    query.append(("options", f"-csearch_path={schema}"))
+    return urlunsplit(parts._replace(query=urlencode(query)))
+
+
+@asynccontextmanager
+async def postgres_schema() -> AsyncIterator[str]:
+    """A URL on a fresh, empty schema, dropped with everything in it afterwards."""
+    server = postgres_url()
+    # Plain SQLAlchemy and asyncpg, not the code under test, set the stage.
+    engine = create_async_engine(
+        make_url(server).set(drivername="postgresql+asyncpg"),
+        isolation_level="AUTOCOMMIT",
+        connect_args={"timeout": CONNECT_TIMEOUT},
+    )
+    schema = f"t_{secrets.token_hex(6)}"
+    try:
+        async with _connect(server, engine) as connection:
+            await connection.execute(text(f'CREATE SCHEMA "{schema}"'))
+        try:
+            yield with_search_path(server, schema)
+        finally:
+            async with engine.connect() as connection:
+                await connection.execute(text(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE'))
+    finally:
+        await engine.dispose()
+
+
+@asynccontextmanager
+async def _connect(server: str, engine: AsyncEngine) -> AsyncIterator[AsyncConnection]:
+    if _unreachable:
+        _give_up(_unreachable[0])
+    try:
+        connection = await engine.connect()
+    except (OSError, TimeoutError, SQLAlchemyError) as exc:
+        _unreachable.append(
+            f"PostgreSQL IS NOT REACHABLE at {make_url(server).render_as_string()} "
+            f"({type(exc).__name__}: {exc}). The PostgreSQL half of the store tests did "
+            "NOT run. Start a server there, or point TEST_POSTGRES_URL at one "
+            "(e.g. postgresql://user@host:5432/db); set REQUIRE_POSTGRES=1 to make this fail."
+        )
+        _give_up(_unreachable[0])
+    try:
+        yield connection
+    finally:
+        await connection.close()
+
+
+def _give_up(reason: str) -> NoReturn:
+    if os.environ.get("REQUIRE_POSTGRES") == "1":
+        pytest.fail(reason, pytrace=False)
+    pytest.skip(reason)

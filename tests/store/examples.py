@@ -1,0 +1,93 @@
+"""Small, readable examples of what the store keeps: backups, alerts, watches."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+from bot.alerts import Alert
+from bot.backups import Backup, BackupStatus, Destination, Ref, Schedule, ScheduleInterval
+from bot.store import ChannelAlerts, Store
+from bot.watches import Event, Watch, WatchSettings
+
+T0 = datetime(2025, 3, 1, 12, 0, tzinfo=UTC)
+HOUR = timedelta(hours=1)
+DAY = timedelta(days=1)
+PRIMARY = Destination(id="dest-primary", name="Primary")
+SECONDARY = Destination(id="dest-secondary", name="Secondary")
+DAILY = Schedule(ScheduleInterval.DAILY, minutes=(0,), hours=(3,))
+HOURLY = Schedule(ScheduleInterval.HOURLY, minutes=(15, 45))
+
+
+def backup(
+    backup_id: str,
+    status: str = "completed",
+    *,
+    created_at: datetime = T0,
+    completed_at: datetime | None = None,
+    expires_at: datetime | None = None,
+    addon: str | None = "addon-db",
+    addon_name: str | None = None,
+    project: str | None = "project-shop",
+    schedules: tuple[Schedule, ...] = (),
+    size_bytes: int | None = 1024,
+    name: str | None = None,
+) -> Backup:
+    return Backup(
+        id=backup_id,
+        name=name or f"backup {backup_id}",
+        status=BackupStatus.parse(status),
+        status_text=status,
+        created_at=created_at,
+        completed_at=completed_at,
+        expires_at=expires_at,
+        size_bytes=size_bytes,
+        project=Ref(project, f"{project} name") if project else None,
+        addon=Ref(addon, addon_name or f"{addon} name") if addon else None,
+        addon_type="postgresql" if addon else None,
+        addon_version="16" if addon else None,
+        schedules=schedules,
+    )
+
+
+def alert(
+    event: Event,
+    subject: str,
+    *,
+    occurred_at: datetime = T0,
+    resolves: tuple[int, ...] = (),
+    destination: Destination = PRIMARY,
+    problem: str | None = None,
+) -> Alert:
+    return Alert(
+        event=event,
+        subject=subject,
+        destination_id=destination.id,
+        occurred_at=occurred_at,
+        backup=backup(subject, "failed", created_at=occurred_at) if event is Event.FAILED else None,
+        addon=Ref("addon-db", "addon-db name"),
+        project=Ref("project-shop", "project-shop name"),
+        problem=problem,
+        resolves=resolves,
+    )
+
+
+async def watching(
+    store: Store,
+    channel: str = "C-ops",
+    destination: Destination = PRIMARY,
+    *,
+    now: datetime = T0,
+    settings: WatchSettings | None = None,
+) -> Watch:
+    watch, _ = await store.save_watch(
+        channel, destination, settings or WatchSettings(), "U-alice", now
+    )
+    return watch
+
+
+def digest(watch: Watch, *alerts: Alert, deliver: bool = True) -> ChannelAlerts:
+    return ChannelAlerts(watch=watch, digests=[list(alerts)], recoveries=[], deliver=deliver)
+
+
+def recovery(watch: Watch, *alerts: Alert, deliver: bool = True) -> ChannelAlerts:
+    return ChannelAlerts(watch=watch, digests=[], recoveries=list(alerts), deliver=deliver)

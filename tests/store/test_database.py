@@ -1,0 +1,145 @@
+"""DATABASE_URL -> async engine, SQLite's connection settings, and UTC datetimes."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta, timezone
+from pathlib import Path
+
+import pytest
+from sqlalchemy import text
+from sqlalchemy.exc import StatementError
+
+from bot.store import Store, engine_for
+from bot.store.database import async_target, redacted
+from tests.databases import postgres_schema
+
+
+def test_sqlite_urls_get_the_async_driver() -> None:
+    target = async_target("sqlite:///data/backup-bot.db")
+    assert target.url.drivername == "sqlite+aiosqlite"
+    assert target.url.database == "data/backup-bot.db"
+    assert target.connect_args == {}
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "postgresql://bot:pw@db.example:6543/backups",
+        "postgres://bot:pw@db.example:6543/backups",
+        "postgresql+asyncpg://bot:pw@db.example:6543/backups",
+    ],
+)
+def test_postgres_urls_get_the_async_driver(url: str) -> None:
+    target = async_target(url)
+    assert target.url.drivername == "postgresql+asyncpg"
+    assert (target.url.host, target.url.port, target.url.database) == (
+        "db.example",
+        6543,
+        "backups",
+    )
+    assert target.url.username == "bot" and target.url.password == "pw"
+
+
+@pytest.mark.parametrize(
+    "options",
+    ["-csearch_path%3Dt_abc", "-c%20search_path%3Dt_abc", "-c+search_path%3Dt_abc"],
+)
+def test_libpq_search_path_option_becomes_an_asyncpg_server_setting(options: str) -> None:
+    target = async_target(f"postgresql://bot@db/backups?options={options}")
+    assert target.connect_args == {"server_settings": {"search_path": "t_abc"}}
+    # asyncpg.connect() has no `options` keyword: it must not be passed on.
+    assert "options" not in target.url.query
+
+
+def test_several_libpq_settings_are_all_passed_on() -> None:
+    target = async_target(
+        "postgresql://bot@db/backups?options=-csearch_path%3Dbot%20-cstatement_timeout%3D5s"
+    )
+    assert target.connect_args == {
+        "server_settings": {"search_path": "bot", "statement_timeout": "5s"}
+    }
+
+
+def test_libpq_options_other_than_settings_are_refused() -> None:
+    with pytest.raises(ValueError, match="options="):
+        async_target("postgresql://bot@db/backups?options=-x")
+
+
+def test_libpq_sslmode_becomes_asyncpg_ssl() -> None:
+    target = async_target("postgresql://bot@db/backups?sslmode=require")
+    assert target.url.query == {"ssl": "require"}
+
+
+def test_an_unknown_scheme_is_refused_without_showing_the_password() -> None:
+    with pytest.raises(ValueError, match="unsupported scheme 'mysql'") as caught:
+        engine_for("mysql://root:hunter2@db.example/backups")
+    assert "hunter2" not in str(caught.value)
+
+
+@pytest.mark.parametrize(
+    "url", ["postgresql://root:hunter2@db.example:port/backups", "hunter2 is not a URL"]
+)
+def test_an_unreadable_url_is_refused_without_showing_it(url: str) -> None:
+    with pytest.raises(ValueError, match="DATABASE_URL") as caught:
+        async_target(url)
+    assert "hunter2" not in str(caught.value)
+    assert caught.value.__cause__ is None
+
+
+def test_redacted_urls_hide_the_password() -> None:
+    shown = redacted("postgresql://bot:hunter2@db.example/backups")
+    assert "hunter2" not in shown and "db.example" in shown
+
+
+async def test_a_relative_sqlite_path_gets_its_folder_created(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    engine = engine_for("sqlite:///nested/deeper/bot.db")
+    try:
+        assert (tmp_path / "nested" / "deeper").is_dir()
+        async with engine.connect() as connection:
+            await connection.execute(text("CREATE TABLE t (x INTEGER)"))
+    finally:
+        await engine.dispose()
+    assert (tmp_path / "nested" / "deeper" / "bot.db").is_file()
+
+
+async def test_sqlite_connections_use_wal_a_busy_timeout_and_foreign_keys(tmp_path: Path) -> None:
+    engine = engine_for(f"sqlite:///{tmp_path / 'bot.db'}")
+    try:
+        async with engine.connect() as connection:
+            pragmas = [
+                (await connection.exec_driver_sql(f"PRAGMA {name}")).scalar()
+                for name in ("journal_mode", "busy_timeout", "foreign_keys")
+            ]
+    finally:
+        await engine.dispose()
+    assert pragmas == ["wal", 5000, 1]
+
+
+async def test_postgres_connections_use_the_search_path_from_the_url() -> None:
+    async with postgres_schema() as url:
+        engine = engine_for(url)
+        try:
+            async with engine.connect() as connection:
+                search_path = (await connection.execute(text("SHOW search_path"))).scalar()
+        finally:
+            await engine.dispose()
+    assert search_path == async_target(url).connect_args["server_settings"]["search_path"]
+
+
+async def test_datetimes_come_back_as_aware_utc(store: Store) -> None:
+    paris = timezone(timedelta(hours=1))
+    sent = datetime(2025, 3, 1, 13, 30, 15, 123456, tzinfo=paris)
+    status = await store.record_poll_success("dest", sent)
+    (read,) = (await store.poll_statuses(["dest"])).values()
+    for value in (status.last_poll_at, read.last_poll_at):
+        assert value == sent
+        assert value is not None and value.tzinfo is UTC
+        assert value.hour == 12  # the same instant, in UTC
+
+
+async def test_naive_datetimes_are_refused(store: Store) -> None:
+    with pytest.raises(StatementError, match="naive datetime"):
+        await store.record_poll_success("dest", datetime(2025, 3, 1, 12, 0))  # naive
