@@ -1,0 +1,110 @@
+"""What a channel watches, and how. Pure: the store persists these, the rules read them.
+
+A `Watch` is one channel watching one destination. Its `started_at` is the
+line between history and news: a backup that failed before the watch began
+is history and is never alerted, so a new watch does not flood its channel.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from enum import StrEnum
+
+from bot.backups import Backup
+
+
+class Event(StrEnum):
+    """Every kind of alert. The first five are what `events=` chooses from."""
+
+    FAILED = "failed"
+    ABORTED = "aborted"
+    EXPIRING = "expiring"
+    STUCK = "stuck"
+    MISSED = "missed"
+    # Follows any of failed, aborted, stuck or missed; never chosen on its own.
+    RECOVERED = "recovered"
+    # Northflank itself cannot be polled (revoked token, 404, outage), and its end.
+    NORTHFLANK_PROBLEM = "northflank-problem"
+    NORTHFLANK_RECOVERED = "northflank-recovered"
+
+
+# What `events=` accepts, in the order help text lists them.
+WATCHABLE_EVENTS: tuple[Event, ...] = (
+    Event.FAILED,
+    Event.ABORTED,
+    Event.EXPIRING,
+    Event.STUCK,
+    Event.MISSED,
+)
+# The events a later good backup resolves (and so threads a recovery under).
+PROBLEM_EVENTS = frozenset({Event.FAILED, Event.ABORTED, Event.STUCK, Event.MISSED})
+
+DEFAULT_EXPIRY = timedelta(hours=72)
+DEFAULT_STUCK = timedelta(hours=6)
+
+
+class WatchState(StrEnum):
+    ACTIVE = "active"
+    # Slack will not let us post (not in the channel and cannot join). Alerts
+    # are kept, not dropped, and go out once the channel is reachable again.
+    BROKEN = "broken"
+    # The channel is gone or archived: polling for it stops.
+    DISABLED = "disabled"
+
+
+@dataclass(frozen=True, slots=True)
+class WatchSettings:
+    events: frozenset[Event] = field(default_factory=lambda: frozenset(WATCHABLE_EVENTS))
+    expiry: timedelta = DEFAULT_EXPIRY
+    stuck: timedelta = DEFAULT_STUCK
+
+    def wants(self, event: Event) -> bool:
+        if event is Event.RECOVERED:
+            return bool(self.events & PROBLEM_EVENTS)
+        if event in (Event.NORTHFLANK_PROBLEM, Event.NORTHFLANK_RECOVERED):
+            return True  # a watch that cannot see its destination must always say so
+        return event in self.events
+
+
+@dataclass(frozen=True, slots=True)
+class Watch:
+    id: int
+    channel: str
+    destination_id: str
+    destination_name: str
+    settings: WatchSettings
+    started_at: datetime
+    created_by: str
+    muted_until: datetime | None = None
+    state: WatchState = WatchState.ACTIVE
+    state_reason: str | None = None
+
+    def muted(self, now: datetime) -> bool:
+        return self.muted_until is not None and now < self.muted_until
+
+
+@dataclass(frozen=True, slots=True)
+class PollStatus:
+    """How polling a destination is going; `watching` shows it."""
+
+    destination_id: str
+    last_poll_at: datetime | None = None
+    last_success_at: datetime | None = None
+    consecutive_failures: int = 0
+    failing_since: datetime | None = None
+    last_error: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class DestinationSummary:
+    """A destination's state at a glance, from the store: the reply to `watch`."""
+
+    total: int
+    counts: dict[str, int]  # status text -> how many
+    # The newest backup of each addon whose newest backup failed or aborted.
+    failing: tuple[Backup, ...]
+    # Completed backups that expire soonest (not yet expired).
+    next_expiries: tuple[Backup, ...]
+    # False while the first full read of a big destination is still under way.
+    complete: bool = True
