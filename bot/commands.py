@@ -8,16 +8,40 @@ from __future__ import annotations
 
 import shlex
 from dataclasses import dataclass
+from datetime import timedelta
 
 from bot.backups import BackupStatus
+from bot.durations import (
+    EXPIRY_RANGE,
+    MUTE_RANGE,
+    STUCK_RANGE,
+    DurationError,
+    DurationRange,
+    parse_duration,
+)
 from bot.listing import DEFAULT_LIMIT, MAX_LIMIT, BackupFilter
 from bot.slack.mrkdwn import code
+from bot.watches import WATCHABLE_EVENTS, Event, WatchSettings
 
 MAX_TEXT_LENGTH = 1000
 MAX_ADDON_LENGTH = 100
 MAX_DESTINATION_LENGTH = 100
 
 LIST_USAGE = "/backups list [DEST] [status=failed,aborted] [addon=NAME] [limit=N]"
+WATCH_USAGE = (
+    "/backups watch DEST [events=failed,aborted,expiring,stuck,missed] [expiry=72h] [stuck=6h]"
+)
+UNWATCH_USAGE = "/backups unwatch DEST"
+WATCHING_USAGE = "/backups watching"
+MUTE_USAGE = "/backups mute DEST DURATION"
+UNMUTE_USAGE = "/backups unmute DEST"
+# The commands that change a channel's configuration; BOT_ADMINS gates them.
+WATCH_VERBS = frozenset({"watch", "unwatch", "mute", "unmute"})
+VERBS = ("help", "destinations", "list", "watch", "unwatch", "watching", "mute", "unmute")
+
+_EVENT_WORDS = tuple(event.value for event in WATCHABLE_EVENTS)
+_ALL_EVENTS = "all"
+_WATCH_OPTIONS = ("events", "expiry", "stuck")
 _STATUS_WORDS = tuple(s.value for s in BackupStatus if s is not BackupStatus.UNKNOWN)
 # Slack clients turn straight quotes into curly ones as people type.
 _QUOTES = str.maketrans({"“": '"', "”": '"', "‘": "'", "’": "'"})
@@ -44,7 +68,46 @@ class ListCommand:
     limit: int = DEFAULT_LIMIT
 
 
-Command = HelpCommand | DestinationsCommand | ListCommand
+@dataclass(frozen=True, slots=True)
+class WatchCommand:
+    destination: str
+    settings: WatchSettings
+    # Whether `events=` was typed, as opposed to defaulted: re-watching with
+    # only `expiry=` should not quietly reset a channel's chosen events.
+    events_given: bool
+
+
+@dataclass(frozen=True, slots=True)
+class UnwatchCommand:
+    destination: str
+
+
+@dataclass(frozen=True, slots=True)
+class WatchingCommand:
+    pass
+
+
+@dataclass(frozen=True, slots=True)
+class MuteCommand:
+    destination: str
+    duration: timedelta
+
+
+@dataclass(frozen=True, slots=True)
+class UnmuteCommand:
+    destination: str
+
+
+Command = (
+    HelpCommand
+    | DestinationsCommand
+    | ListCommand
+    | WatchCommand
+    | UnwatchCommand
+    | WatchingCommand
+    | MuteCommand
+    | UnmuteCommand
+)
 
 
 def parse(text: str) -> Command:
@@ -63,9 +126,22 @@ def parse(text: str) -> Command:
         return DestinationsCommand()
     if verb == "list":
         return _parse_list(args)
+    if verb == "watch":
+        return _parse_watch(args)
+    if verb == "unwatch":
+        return UnwatchCommand(_only_destination("unwatch", args, UNWATCH_USAGE))
+    if verb == "watching":
+        if args:
+            raise CommandError(f"`{WATCHING_USAGE}` takes no arguments.")
+        return WatchingCommand()
+    if verb == "mute":
+        return _parse_mute(args)
+    if verb == "unmute":
+        return UnmuteCommand(_only_destination("unmute", args, UNMUTE_USAGE))
     raise CommandError(
         f"I don't know the command {code(verb, 40)}. "
-        "Try `/backups help`, `/backups destinations` or `" + LIST_USAGE + "`."
+        f"The commands are {', '.join(VERBS[:-1])} and {VERBS[-1]}; "
+        "`/backups help` shows how to use each."
     )
 
 
@@ -93,7 +169,7 @@ def _parse_list(args: list[str]) -> ListCommand:
                     f"`list` takes one destination, and I got two: {code(destination, 40)} "
                     f"and {code(arg, 40)}. Usage: `{LIST_USAGE}`"
                 )
-            destination = _destination(arg)
+            destination = _destination(arg, LIST_USAGE)
         elif key == "status":
             statuses |= parse_statuses(value)
         elif key == "addon":
@@ -108,12 +184,162 @@ def _parse_list(args: list[str]) -> ListCommand:
     return ListCommand(destination, BackupFilter(frozenset(statuses), addon), limit)
 
 
-def _destination(value: str) -> str:
+def _parse_watch(args: list[str]) -> WatchCommand:
+    destination: str | None = None
+    given: dict[str, str] = {}
+    previous = ""
+    for arg in args:
+        key, has_value, value = arg.partition("=")
+        key = key.lower()
+        if not has_value:
+            if "=" in previous and previous.endswith(","):
+                raise CommandError(
+                    "Write the events without spaces, like `events=failed,aborted`. "
+                    f"Usage: `{WATCH_USAGE}`"
+                )
+            if destination is not None:
+                raise CommandError(
+                    f"`watch` takes one destination, and I got two: {code(destination, 40)} "
+                    f"and {code(arg, 40)}. Put names with spaces in quotes. "
+                    f"Usage: `{WATCH_USAGE}`"
+                )
+            destination = _destination(arg, WATCH_USAGE)
+        elif key not in _WATCH_OPTIONS:
+            raise CommandError(
+                f"`watch` has no option {code(key or arg, 40)}. "
+                f"It takes events=, expiry= and stuck=. Usage: `{WATCH_USAGE}`"
+            )
+        elif key in given:
+            raise CommandError(f"`{key}=` is there twice; give it once. Usage: `{WATCH_USAGE}`")
+        else:
+            given[key] = value
+        previous = arg
+    if destination is None:
+        raise CommandError(
+            "`watch` needs a destination: its id or name, as `/backups destinations` "
+            f"shows it. Usage: `{WATCH_USAGE}`"
+        )
+    defaults = WatchSettings()
+    settings = WatchSettings(
+        events=parse_events(given["events"]) if "events" in given else defaults.events,
+        expiry=(
+            _bounded_duration("expiry", given["expiry"], EXPIRY_RANGE, WATCH_USAGE)
+            if "expiry" in given
+            else defaults.expiry
+        ),
+        stuck=(
+            _bounded_duration("stuck", given["stuck"], STUCK_RANGE, WATCH_USAGE)
+            if "stuck" in given
+            else defaults.stuck
+        ),
+    )
+    return WatchCommand(destination, settings, events_given="events" in given)
+
+
+def parse_events(value: str) -> frozenset[Event]:
+    """`events=`: a comma list of WATCHABLE_EVENTS values, or `all`."""
+    words = {word.strip().lower() for word in value.split(",") if word.strip()}
+    choices = f"{', '.join(_EVENT_WORDS)}, or {_ALL_EVENTS}"
+    if not words:
+        raise CommandError(
+            f"`events=` needs one or more of: {choices}, for example `events=failed,aborted`. "
+            f"Usage: `{WATCH_USAGE}`"
+        )
+    unknown = sorted(words.difference(_EVENT_WORDS, {_ALL_EVENTS}))
+    if unknown:
+        automatic = {e.value for e in Event}.difference(_EVENT_WORDS)
+        why = (
+            " It can't be chosen: recoveries and Northflank problems are posted on their own."
+            if unknown[0] in automatic
+            else ""
+        )
+        raise CommandError(
+            f"I don't know the event {code(unknown[0], 40)}.{why} "
+            f"Use one or more of: {choices}. Usage: `{WATCH_USAGE}`"
+        )
+    if _ALL_EVENTS in words:
+        return frozenset(WATCHABLE_EVENTS)
+    return frozenset(Event(word) for word in words)
+
+
+def _parse_mute(args: list[str]) -> MuteCommand:
+    example = "for example `/backups mute orders-backups 8h`"
+    if not args:
+        raise CommandError(
+            f"`mute` needs a destination and how long, {example}. Usage: `{MUTE_USAGE}`"
+        )
+    if len(args) == 1:
+        if _looks_like_duration(args[0]):
+            raise CommandError(
+                f"Which destination should be muted for {code(args[0], 20)}? "
+                f"Put it first, {example}. Usage: `{MUTE_USAGE}`"
+            )
+        raise CommandError(
+            f"How long should {code(args[0], 40)} be muted? Add a duration "
+            f"({MUTE_RANGE.describe()}), {example}. Usage: `{MUTE_USAGE}`"
+        )
+    if len(args) == 3 and args[1].lower() == "for":
+        raise CommandError(f"Leave out `for`, {example}. Usage: `{MUTE_USAGE}`")
+    if len(args) > 2:
+        raise CommandError(
+            "`mute` takes a destination and a duration, nothing more; put names with spaces "
+            f'in quotes, like `/backups mute "nightly backups" 8h`. Usage: `{MUTE_USAGE}`'
+        )
+    destination, duration = args
+    if _looks_like_duration(destination) and not _looks_like_duration(duration):
+        raise CommandError(
+            f"Put the destination first and the duration second, {example}. Usage: `{MUTE_USAGE}`"
+        )
+    return MuteCommand(
+        _destination(destination, MUTE_USAGE),
+        _bounded_duration("mute", duration, MUTE_RANGE, MUTE_USAGE, option=False),
+    )
+
+
+def _only_destination(verb: str, args: list[str], usage: str) -> str:
+    if not args:
+        raise CommandError(
+            f"`{verb}` needs a destination: its id or name, as `/backups watching` "
+            f"shows it. Usage: `{usage}`"
+        )
+    if len(args) > 1:
+        raise CommandError(
+            f"`{verb}` takes just one destination; put names with spaces in quotes, "
+            f'like `/backups {verb} "nightly backups"`. Usage: `{usage}`'
+        )
+    return _destination(args[0], usage)
+
+
+def _bounded_duration(
+    name: str, value: str, bounds: DurationRange, usage: str, *, option: bool = True
+) -> timedelta:
+    label = f"`{name}=`" if option else f"`{name}`"
+    try:
+        duration = parse_duration(value)
+    except DurationError as exc:
+        raise CommandError(f"{label}: {exc} Usage: `{usage}`") from None
+    if duration not in bounds:
+        raise CommandError(
+            f"{label} takes {bounds.describe()}, and {code(value, 20)} is "
+            f"{'too short' if duration < bounds.shortest else 'too long'}. Usage: `{usage}`"
+        )
+    return duration
+
+
+def _looks_like_duration(value: str) -> bool:
+    try:
+        parse_duration(value)
+    except DurationError:
+        return False
+    return True
+
+
+def _destination(value: str, usage: str) -> str:
     if not value or len(value) > MAX_DESTINATION_LENGTH or not value.isprintable():
         raise CommandError(
             f"That doesn't look like a destination id or name (at most "
             f"{MAX_DESTINATION_LENGTH} printable characters). "
-            "`/backups destinations` lists the ones I can see."
+            f"`/backups destinations` lists the ones I can see. Usage: `{usage}`"
         )
     return value
 

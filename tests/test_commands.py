@@ -2,16 +2,41 @@
 
 from __future__ import annotations
 
+import re
+from datetime import timedelta
+
 import pytest
 
 from bot.commands import (
+    LIST_USAGE,
+    MUTE_USAGE,
+    UNMUTE_USAGE,
+    UNWATCH_USAGE,
+    VERBS,
+    WATCH_USAGE,
+    WATCH_VERBS,
+    WATCHING_USAGE,
     CommandError,
     DestinationsCommand,
     HelpCommand,
     ListCommand,
+    MuteCommand,
+    UnmuteCommand,
+    UnwatchCommand,
+    WatchCommand,
+    WatchingCommand,
     parse,
 )
+from bot.durations import (
+    EXPIRY_RANGE,
+    MUTE_RANGE,
+    STUCK_RANGE,
+    DurationRange,
+    format_duration,
+)
 from bot.listing import DEFAULT_LIMIT, BackupFilter
+from bot.slack.blocks import HELP_TEXT
+from bot.watches import DEFAULT_EXPIRY, DEFAULT_STUCK, WATCHABLE_EVENTS, Event, WatchSettings
 
 
 @pytest.mark.parametrize("text", ["", "   ", "help", "HELP", "?", "--help"])
@@ -51,6 +76,7 @@ def test_quoted_names_and_curly_quotes() -> None:
     ("text", "fragment"),
     [
         ("frobnicate", "I don't know the command `frobnicate`"),
+        ("frobnicate", "watch, unwatch, watching, mute and unmute"),
         ("destinations extra", "takes no arguments"),
         ("list a b", "takes one destination"),
         ("list d colour=red", "has no option `colour`"),
@@ -63,6 +89,7 @@ def test_quoted_names_and_curly_quotes() -> None:
         ('list "unclosed', "quote in that command is not closed"),
         ("list d addon=", "addon name or id"),
         ("list " + "x" * 101, "doesn't look like a destination"),
+        ("list " + "x" * 101, LIST_USAGE),
         ("x" * 1001, "I read at most 1,000"),
     ],
 )
@@ -78,3 +105,290 @@ def test_echoed_text_cannot_inject_mentions_or_break_code_spans() -> None:
     message = str(caught.value)
     assert "<!channel>" not in message
     assert "&lt;!channel&gt;'x" in message
+
+
+def _error(text: str) -> str:
+    with pytest.raises(CommandError) as caught:
+        parse(text)
+    return str(caught.value)
+
+
+ALL_WATCHABLE = frozenset(WATCHABLE_EVENTS)
+
+
+# watch
+
+
+def test_watch_with_no_options_takes_the_defaults() -> None:
+    assert parse("watch dest-1") == WatchCommand("dest-1", WatchSettings(), events_given=False)
+
+
+def test_watch_defaults_are_every_watchable_event() -> None:
+    command = parse("watch dest-1")
+    assert isinstance(command, WatchCommand)
+    assert command.settings.events == ALL_WATCHABLE
+    assert command.settings.expiry == timedelta(hours=72)
+    assert command.settings.stuck == timedelta(hours=6)
+
+
+def test_watch_with_everything() -> None:
+    command = parse("watch dest-1 events=failed,stuck expiry=1d12h stuck=90m")
+    assert command == WatchCommand(
+        "dest-1",
+        WatchSettings(
+            events=frozenset({Event.FAILED, Event.STUCK}),
+            expiry=timedelta(hours=36),
+            stuck=timedelta(minutes=90),
+        ),
+        events_given=True,
+    )
+
+
+def test_watch_an_events_subset_leaves_the_durations_at_their_defaults() -> None:
+    command = parse("watch dest-1 events=expiring")
+    assert command == WatchCommand(
+        "dest-1", WatchSettings(events=frozenset({Event.EXPIRING})), events_given=True
+    )
+
+
+@pytest.mark.parametrize("value", ["all", "ALL", "failed,all", "all,aborted"])
+def test_watch_events_all(value: str) -> None:
+    command = parse(f"watch dest-1 events={value}")
+    assert command == WatchCommand("dest-1", WatchSettings(events=ALL_WATCHABLE), events_given=True)
+
+
+def test_watch_events_given_even_when_they_match_the_default() -> None:
+    command = parse("watch dest-1 events=failed,aborted,expiring,stuck,missed")
+    assert isinstance(command, WatchCommand)
+    assert command.events_given
+    assert command.settings.events == ALL_WATCHABLE
+
+
+def test_watch_options_and_values_ignore_case() -> None:
+    command = parse("WATCH dest-1 Events=Failed,ABORTED EXPIRY=2D Stuck=3H")
+    assert command == WatchCommand(
+        "dest-1",
+        WatchSettings(
+            events=frozenset({Event.FAILED, Event.ABORTED}),
+            expiry=timedelta(days=2),
+            stuck=timedelta(hours=3),
+        ),
+        events_given=True,
+    )
+
+
+def test_watch_keeps_the_case_of_the_destination() -> None:
+    command = parse("watch Orders-Backups")
+    assert isinstance(command, WatchCommand)
+    assert command.destination == "Orders-Backups"
+
+
+def test_watch_destination_may_come_after_the_options() -> None:
+    command = parse("watch stuck=2h dest-1")
+    assert isinstance(command, WatchCommand)
+    assert command.destination == "dest-1"
+    assert command.settings.stuck == timedelta(hours=2)
+
+
+@pytest.mark.parametrize(
+    "text",
+    ['watch "Nightly backups" events=failed', "watch “Nightly backups” events=failed"],
+)
+def test_watch_quoted_names_with_spaces_and_curly_quotes(text: str) -> None:
+    command = parse(text)
+    assert isinstance(command, WatchCommand)
+    assert command.destination == "Nightly backups"
+    assert command.settings.events == {Event.FAILED}
+
+
+def test_watch_durations_at_the_edges_of_their_ranges() -> None:
+    shortest = parse("watch d expiry=1h stuck=10m")
+    longest = parse("watch d expiry=90d stuck=30d")
+    assert isinstance(shortest, WatchCommand) and isinstance(longest, WatchCommand)
+    assert (shortest.settings.expiry, shortest.settings.stuck) == (
+        timedelta(hours=1),
+        timedelta(minutes=10),
+    )
+    assert (longest.settings.expiry, longest.settings.stuck) == (
+        timedelta(days=90),
+        timedelta(days=30),
+    )
+
+
+@pytest.mark.parametrize(
+    ("text", "fragment"),
+    [
+        ("watch", "`watch` needs a destination"),
+        ("watch events=failed", "`watch` needs a destination"),
+        ("watch a b", "`watch` takes one destination, and I got two: `a` and `b`"),
+        ("watch Nightly backups", "Put names with spaces in quotes"),
+        ("watch d colour=red", "`watch` has no option `colour`"),
+        ("watch d colour=red", "It takes events=, expiry= and stuck="),
+        ("watch d =red", "`watch` has no option `=red`"),
+        ("watch d status=failed", "`watch` has no option `status`"),
+        ("watch d events=failed events=aborted", "`events=` is there twice"),
+        ("watch d expiry=1h EXPIRY=2h", "`expiry=` is there twice"),
+        ("watch d stuck=1h stuck=1h", "`stuck=` is there twice"),
+        ("watch d events=", "`events=` needs one or more of"),
+        ("watch d events=,", "`events=` needs one or more of"),
+        ("watch d events=faild", "I don't know the event `faild`"),
+        ("watch d events=faild", "failed, aborted, expiring, stuck, missed, or all"),
+        ("watch d events=all,faild", "I don't know the event `faild`"),
+        ("watch d events=recovered", "It can't be chosen"),
+        ("watch d events=northflank-problem", "It can't be chosen"),
+        ("watch d events=failed, aborted", "Write the events without spaces"),
+        ("watch d expiry=", "`expiry=`: A duration is needed"),
+        ("watch d expiry=72", "`expiry=`: `72` has no unit"),
+        ("watch d expiry=3q", "I don't know the unit `q`"),
+        ("watch d expiry=59m", "`expiry=` takes from 1h to 90d, and `59m` is too short"),
+        ("watch d expiry=91d", "`expiry=` takes from 1h to 90d, and `91d` is too long"),
+        ("watch d stuck=9m", "`stuck=` takes from 10m to 30d, and `9m` is too short"),
+        ("watch d stuck=31d", "`stuck=` takes from 10m to 30d, and `31d` is too long"),
+        ("watch d stuck=0m", "`stuck=`: A duration must be longer than zero"),
+        ("watch d stuck=-1h", "`stuck=`: A duration can't be negative"),
+        ("watch " + "x" * 101, "doesn't look like a destination"),
+    ],
+)
+def test_watch_errors(text: str, fragment: str) -> None:
+    message = _error(text)
+    assert fragment in message
+    assert WATCH_USAGE in message
+
+
+def test_watch_usage_lists_every_watchable_event() -> None:
+    assert ",".join(event.value for event in WATCHABLE_EVENTS) in WATCH_USAGE
+
+
+def test_watch_errors_escape_what_was_typed() -> None:
+    message = _error("watch d events=<!here>`")
+    assert "<!here>" not in message
+    assert "`&lt;!here&gt;'`" in message
+
+
+def test_watch_duration_errors_escape_what_was_typed() -> None:
+    message = _error("watch d expiry=<!here>")
+    assert "<!here>" not in message
+    message = _error("watch d stuck=1m<@U1>")
+    assert "<@U1>" not in message
+
+
+# unwatch, unmute
+
+
+@pytest.mark.parametrize(
+    ("verb", "command_type"), [("unwatch", UnwatchCommand), ("unmute", UnmuteCommand)]
+)
+def test_unwatch_and_unmute(verb: str, command_type: type) -> None:
+    assert parse(f"{verb} dest-1") == command_type("dest-1")
+    assert parse(f"{verb.upper()} “Nightly backups”") == command_type("Nightly backups")
+
+
+@pytest.mark.parametrize(
+    ("text", "fragment", "usage"),
+    [
+        ("unwatch", "`unwatch` needs a destination", UNWATCH_USAGE),
+        ("unwatch a b", "`unwatch` takes just one destination", UNWATCH_USAGE),
+        ("unwatch Nightly backups", "put names with spaces in quotes", UNWATCH_USAGE),
+        ("unwatch " + "x" * 101, "doesn't look like a destination", UNWATCH_USAGE),
+        ("unmute", "`unmute` needs a destination", UNMUTE_USAGE),
+        ("unmute a 8h", "`unmute` takes just one destination", UNMUTE_USAGE),
+        ("unmute " + "x" * 101, "doesn't look like a destination", UNMUTE_USAGE),
+    ],
+)
+def test_unwatch_and_unmute_errors(text: str, fragment: str, usage: str) -> None:
+    message = _error(text)
+    assert fragment in message
+    assert usage in message
+
+
+# watching
+
+
+def test_watching() -> None:
+    assert parse("watching") == WatchingCommand()
+    assert parse("  Watching ") == WatchingCommand()
+
+
+def test_watching_takes_no_arguments() -> None:
+    message = _error("watching dest-1")
+    assert "takes no arguments" in message
+    assert WATCHING_USAGE in message
+
+
+# mute
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("mute dest-1 8h", MuteCommand("dest-1", timedelta(hours=8))),
+        ("mute dest-1 1H30M", MuteCommand("dest-1", timedelta(minutes=90))),
+        ("MUTE dest-1 1m", MuteCommand("dest-1", timedelta(minutes=1))),
+        ("mute dest-1 30d", MuteCommand("dest-1", timedelta(days=30))),
+        ('mute "Nightly backups" 2d', MuteCommand("Nightly backups", timedelta(days=2))),
+        ("mute ‘Nightly backups’ 1w", MuteCommand("Nightly backups", timedelta(weeks=1))),
+        ("mute dest-1 '1h 30m'", MuteCommand("dest-1", timedelta(minutes=90))),
+    ],
+)
+def test_mute(text: str, expected: MuteCommand) -> None:
+    assert parse(text) == expected
+
+
+@pytest.mark.parametrize(
+    ("text", "fragment"),
+    [
+        ("mute", "`mute` needs a destination and how long"),
+        ("mute 8h", "Which destination should be muted for `8h`?"),
+        ("mute dest-1", "How long should `dest-1` be muted?"),
+        ("mute dest-1", "(from 1m to 30d)"),
+        ("mute 8h dest-1", "Put the destination first and the duration second"),
+        ("mute dest-1 for 8h", "Leave out `for`"),
+        ("mute Nightly backups 8h", "put names with spaces in quotes"),
+        ("mute dest-1 8", "`mute`: `8` has no unit"),
+        ("mute dest-1 30s", "The smallest unit is minutes"),
+        ("mute dest-1 forever", "can't read that as a duration"),
+        ("mute dest-1 31d", "`mute` takes from 1m to 30d, and `31d` is too long"),
+        ("mute dest-1 0m", "longer than zero"),
+        ("mute " + "x" * 101 + " 8h", "doesn't look like a destination"),
+    ],
+)
+def test_mute_errors(text: str, fragment: str) -> None:
+    message = _error(text)
+    assert fragment in message
+    assert MUTE_USAGE in message
+
+
+def test_mute_errors_escape_what_was_typed() -> None:
+    message = _error("mute <!channel> <@U123>")
+    assert "<!channel>" not in message
+    assert "<@U123>" not in message
+
+
+# across the commands
+
+
+def test_watch_verbs_are_the_commands_that_change_configuration() -> None:
+    assert {"watch", "unwatch", "mute", "unmute"} == WATCH_VERBS
+    assert set(VERBS) >= WATCH_VERBS
+
+
+def test_help_text_documents_every_command() -> None:
+    for verb in VERBS:
+        assert f"`/backups {verb}" in HELP_TEXT
+
+
+def test_every_example_in_the_help_text_parses() -> None:
+    examples = re.findall(r"`/backups ([^`]*)`", HELP_TEXT)
+    assert len(examples) >= len(VERBS)
+    for example in examples:
+        parse(example)  # raises CommandError if the help shows a form we refuse
+
+
+def _span(bounds: DurationRange) -> str:
+    return f"{format_duration(bounds.shortest)} to {format_duration(bounds.longest)}"
+
+
+def test_help_text_states_the_ranges_and_defaults_the_parser_uses() -> None:
+    assert f"({_span(EXPIRY_RANGE)}, default {format_duration(DEFAULT_EXPIRY)})" in HELP_TEXT
+    assert f"({_span(STUCK_RANGE)}, default {format_duration(DEFAULT_STUCK)})" in HELP_TEXT
+    assert f"({_span(MUTE_RANGE)})" in HELP_TEXT

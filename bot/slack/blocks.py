@@ -125,17 +125,34 @@ def message(text: str) -> Reply:
     return {"text": text, "blocks": [_section(text)]}
 
 
+# The ranges and defaults below are bot.durations' *_RANGE and bot.watches' DEFAULT_*.
 HELP_TEXT = "\n".join(
     [
         "*backup-bot* lists and watches your Northflank backup destinations.",
         "",
+        "*Look*",
         "`/backups destinations` — the backup destinations the bot's token can see",
         "`/backups list DEST` — newest backups first, with a *Next page* button",
         "`/backups list DEST status=failed,aborted` — only those statuses",
         "`/backups list DEST addon=orders-db limit=20` — one addon, 20 a page (the most)",
+        "",
+        "*Watch* (alerts are posted in this channel)",
+        "`/backups watch DEST` — alert when a backup fails, aborts, gets stuck, "
+        "misses its schedule or is about to expire",
+        "`/backups watch DEST events=failed,aborted` — only those events; choose from "
+        "failed, aborted, expiring, stuck and missed, or `events=all`",
+        "`/backups watch DEST expiry=24h stuck=2h` — warn 24h before a backup expires "
+        "(1h to 90d, default 3d); call a backup stuck after 2h running (10m to 30d, "
+        "default 6h)",
+        "`/backups watching` — what this channel watches, with its settings and the last poll",
+        "`/backups unwatch DEST` — stop watching it here",
+        "`/backups mute DEST 8h` — no alerts from it here for 8 hours (1m to 30d)",
+        "`/backups unmute DEST` — alerts again now",
         "`/backups help` — this message",
         "",
         "DEST is a destination id or its name (quote names with spaces). "
+        "Durations look like `90m`, `6h`, `3d`, `1w` or `1h30m`. "
+        "Watching and muting may be limited to the bot's admins. "
         "Answers are visible only to you.",
     ]
 )
