@@ -1,0 +1,729 @@
+"""Alert and watch rendering: content, escaping and Block Kit limits. Pure."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import re
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import pytest
+
+from bot.alerts import Alert
+from bot.backups import Backup, BackupStatus, Destination, Ref, Schedule, ScheduleInterval
+from bot.slack import alert_blocks
+from bot.slack.alert_blocks import MAX_ALERTS_PER_MESSAGE, AlertContext, AlertView
+from bot.slack.mrkdwn import date
+from bot.watches import (
+    DestinationSummary,
+    Event,
+    PollStatus,
+    Watch,
+    WatchSettings,
+    WatchState,
+)
+
+NOW = datetime(2026, 1, 1, 12, 0, tzinfo=UTC)
+DEST = Destination(id="dest-1", name="Primary")
+CONTEXT = AlertContext("dest-1", "Primary", WatchSettings())
+HOSTILE = "<!channel> <@U123> <https://evil|click> & co"
+HOSTILE_ESCAPED = "&lt;!channel&gt; &lt;@U123&gt; &lt;https://evil|click&gt; &amp; co"
+DAILY_AT_2 = Schedule(ScheduleInterval.DAILY, minutes=(0,), hours=(2,))
+
+Reply = dict[str, Any]
+
+
+def make_backup(**overrides: Any) -> Backup:
+    fields: dict[str, Any] = {
+        "id": "b1",
+        "name": "nightly-orders",
+        "status": BackupStatus.FAILED,
+        "status_text": "failed",
+        "created_at": NOW - timedelta(hours=2),
+        "completed_at": NOW - timedelta(hours=2) + timedelta(minutes=3, seconds=20),
+        "expires_at": None,
+        "size_bytes": 5 * 1024**3,
+        "project": Ref("p1", "shop"),
+        "addon": Ref("a1", "orders-db"),
+        "addon_type": "postgresql",
+        "addon_version": "16.2",
+    }
+    fields.update(overrides)
+    return Backup(**fields)
+
+
+def make_alert(event: Event, **overrides: Any) -> Alert:
+    """A realistic alert of each kind; `overrides` replace its fields."""
+    given = overrides.pop("backup", None)
+    backup = given or _backup_for(event)
+    fields: dict[str, Any] = {
+        "event": event,
+        "subject": backup.id,
+        "destination_id": "dest-1",
+        "occurred_at": NOW - timedelta(hours=1),
+        "backup": backup,
+        "addon": backup.addon,
+        "project": backup.project,
+    }
+    if event is Event.MISSED:
+        fields |= {
+            "subject": "missed:a1:2026-01-01T02:00:00+00:00",
+            # A missed alert may carry the addon's latest backup, when one is given.
+            "backup": given,
+            "expected_at": NOW - timedelta(hours=10),
+            "schedule": DAILY_AT_2,
+        }
+    if event in (Event.NORTHFLANK_PROBLEM, Event.NORTHFLANK_RECOVERED):
+        fields |= {
+            "subject": "outage:2026-01-01T09:00:00+00:00",
+            "backup": None,
+            "addon": None,
+            "project": None,
+            "occurred_at": NOW - timedelta(hours=3),
+            "problem": "Northflank answered 401 Unauthorized",
+        }
+    fields.update(overrides)
+    return Alert(**fields)
+
+
+def _backup_for(event: Event) -> Backup:
+    if event is Event.ABORTED:
+        return make_backup(status=BackupStatus.ABORTED, status_text="aborted")
+    if event in (Event.EXPIRING, Event.RECOVERED):
+        return make_backup(
+            status=BackupStatus.COMPLETED,
+            status_text="completed",
+            expires_at=NOW + timedelta(days=2, hours=4),
+        )
+    if event is Event.STUCK:
+        return make_backup(
+            status=BackupStatus.IN_PROGRESS,
+            status_text="in-progress",
+            created_at=NOW - timedelta(hours=7, minutes=5),
+            completed_at=None,
+        )
+    return make_backup()
+
+
+def hostile_alert(event: Event, name: str = HOSTILE) -> Alert:
+    backup = make_backup(
+        name=name,
+        status=BackupStatus.UNKNOWN,
+        status_text=name,
+        addon=Ref("a1", name),
+        project=Ref("p1", name),
+        addon_type=name,
+        addon_version=name,
+        expires_at=NOW + timedelta(days=1),
+        completed_at=None if event is Event.STUCK else NOW - timedelta(hours=1),
+    )
+    alert = make_alert(event, backup=backup, problem=name)
+    if event is Event.MISSED:
+        every_minute = Schedule(
+            ScheduleInterval.WEEKLY, tuple(range(60)), tuple(range(24)), tuple(range(7))
+        )
+        alert = dataclasses.replace(alert, schedule=every_minute)
+    return alert
+
+
+def render(*alerts: Alert, context: AlertContext = CONTEXT) -> Reply:
+    return alert_blocks.alert_message([AlertView(a) for a in alerts], context, NOW)
+
+
+def section_texts(reply: Reply) -> list[str]:
+    return [b["text"]["text"] for b in reply["blocks"] if b["type"] == "section"]
+
+
+def header_text(reply: Reply) -> str:
+    headers = [b["text"]["text"] for b in reply["blocks"] if b["type"] == "header"]
+    assert len(headers) == 1
+    return str(headers[0])
+
+
+def context_text(reply: Reply) -> str:
+    contexts = [b for b in reply["blocks"] if b["type"] == "context"]
+    return "\n".join(e["text"] for c in contexts for e in c["elements"])
+
+
+def everything(reply: Reply) -> str:
+    return json.dumps(reply, ensure_ascii=False)
+
+
+# ----- walking every string, for escaping and limits ---------------------------------------
+
+_OWN_DATE = re.compile(r"<!date\^\d+\^\{date_short_pretty\} \{time\}\|[0-9: -]+UTC>")
+_ENTITY = re.compile(r"&(amp|lt|gt);")
+
+
+def rendered_strings(node: Any, plain: bool = False) -> Iterator[tuple[str, bool]]:
+    """Every string in a reply, and whether Slack shows it as plain_text (not parsed)."""
+    if isinstance(node, str):
+        yield node, plain
+    elif isinstance(node, dict):
+        is_plain = node.get("type") == "plain_text"
+        for value in node.values():
+            yield from rendered_strings(value, plain or is_plain)
+    elif isinstance(node, list):
+        for value in node:
+            yield from rendered_strings(value, plain)
+
+
+def assert_inert(reply: Reply, allowed_mentions: tuple[str, ...] = ()) -> None:
+    """No string Slack parses can ping, link or mention, except our own date tokens."""
+    parsed = [text for text, plain in rendered_strings(reply) if not plain]
+    assert reply["text"] in parsed
+    for text in parsed:
+        rest = _OWN_DATE.sub("", text)
+        for mention in allowed_mentions:
+            rest = rest.replace(mention, "")
+        assert "<" not in rest and ">" not in rest, text
+        assert "&" not in _ENTITY.sub("", rest), text
+
+
+def assert_within_limits(reply: Reply, total: int = 12_000) -> None:
+    blocks = reply["blocks"]
+    assert 1 <= len(blocks) <= 50
+    for block in blocks:
+        if block["type"] == "section":
+            assert len(block["text"]["text"]) <= 3000
+        elif block["type"] == "header":
+            assert len(block["text"]["text"]) <= 150
+        elif block["type"] == "context":
+            assert len(block["elements"]) <= 10
+            assert all(len(e["text"]) <= 2000 for e in block["elements"])
+    assert reply["text"]
+    assert len(everything(reply)) <= total
+
+
+# ----- one alert of each kind ---------------------------------------------------------------
+
+
+def test_failed_alert_names_the_backup_and_every_fact() -> None:
+    reply = render(make_alert(Event.FAILED))
+    assert header_text(reply) == "Backup failed: nightly-orders"
+    (section,) = section_texts(reply)
+    assert section.startswith(":x: *Failed* · *nightly-orders*")
+    assert "addon *orders-db* (postgresql 16.2) · project *shop*" in section
+    assert "status `failed` · 5.0 GiB" in section
+    assert f"created {date(NOW - timedelta(hours=2))}" in section
+    completed = NOW - timedelta(hours=2) + timedelta(minutes=3, seconds=20)
+    assert f"completed {date(completed)}" in section
+    assert "took 3m 20s" in section
+    assert reply["text"] == "Backup failed: nightly-orders in Primary"
+
+
+def test_aborted_alert_says_aborted() -> None:
+    reply = render(make_alert(Event.ABORTED))
+    assert header_text(reply) == "Backup aborted: nightly-orders"
+    (section,) = section_texts(reply)
+    assert section.startswith(":no_entry_sign: *Aborted*")
+    assert "status `aborted`" in section
+
+
+def test_expiring_alert_says_when_it_expires() -> None:
+    reply = render(make_alert(Event.EXPIRING))
+    assert header_text(reply) == "Backup expiring soon: nightly-orders"
+    (section,) = section_texts(reply)
+    assert f"expires in 2d 4h ({date(NOW + timedelta(days=2, hours=4))})" in section
+    assert "status `completed`" in section
+
+
+def test_stuck_alert_says_how_long_it_has_been_in_its_status() -> None:
+    reply = render(make_alert(Event.STUCK))
+    (section,) = section_texts(reply)
+    assert "still `in-progress` 7h 5m after it was created" in section
+    assert f"created {date(NOW - timedelta(hours=7, minutes=5))}" in section
+    assert "not finished" in section
+    assert "completed <!date" not in section
+
+
+def test_missed_alert_names_the_addon_schedule_and_due_time() -> None:
+    reply = render(make_alert(Event.MISSED))
+    assert header_text(reply) == "Scheduled backup missed: orders-db"
+    (section,) = section_texts(reply)
+    assert section.startswith(":alarm_clock: *Missed* · addon *orders-db*")
+    assert "\nproject *shop*\n" in section
+    assert "schedule: daily at 02:00 UTC" in section
+    assert f"was due {date(NOW - timedelta(hours=10))} (10h ago)" in section
+    assert reply["text"] == "Scheduled backup missed: orders-db in Primary"
+
+
+@pytest.mark.parametrize(
+    ("schedule", "words"),
+    [
+        (Schedule(ScheduleInterval.DAILY, (0,), (2,)), "daily at 02:00 UTC"),
+        (Schedule(ScheduleInterval.HOURLY, (15, 45)), "hourly at :15 and :45"),
+        (
+            Schedule(ScheduleInterval.WEEKLY, (30,), (18,), (0, 3)),
+            "weekly on Mon, Thu at 18:30 UTC",
+        ),
+        (Schedule(ScheduleInterval.DAILY, (0, 30), (1, 13)), "daily at 01:00, 01:30, 13:00 and"),
+        (
+            Schedule(ScheduleInterval.HOURLY, tuple(range(0, 60, 5))),
+            "hourly at :00, :05, :10, :15, :20, :25 and 6 more times",
+        ),
+        (None, "schedule: its backup schedule"),
+    ],
+)
+def test_missed_schedule_in_words(schedule: Schedule | None, words: str) -> None:
+    (section,) = section_texts(render(make_alert(Event.MISSED, schedule=schedule)))
+    assert words in section
+
+
+def test_northflank_problem_says_what_is_wrong_and_what_to_check() -> None:
+    reply = render(make_alert(Event.NORTHFLANK_PROBLEM))
+    assert header_text(reply) == "Can't read Northflank: Primary"
+    (section,) = section_texts(reply)
+    assert "destination *Primary*" in section
+    assert "Northflank answered 401 Unauthorized" in section
+    assert f"failing since {date(NOW - timedelta(hours=3))} (3h ago)" in section
+    for advice in (
+        "NORTHFLANK_API_TOKEN",
+        "*Account &gt; BackupDestinations &gt; General &gt; Read*",
+        "destination `dest-1` still exists",
+        "status.northflank.com",
+    ):
+        assert advice in section
+    assert reply["text"] == "Can't read Northflank: Primary"
+
+
+def test_context_line_shows_destination_and_settings_compactly() -> None:
+    default = context_text(render(make_alert(Event.FAILED)))
+    assert default == (
+        "destination *Primary* `dest-1` · events failed, aborted, expiring, stuck, missed"
+        " · expiry 3d · stuck 6h"
+    )
+    settings = WatchSettings(
+        events=frozenset({Event.FAILED, Event.STUCK}),
+        expiry=timedelta(hours=36),
+        stuck=timedelta(minutes=90),
+    )
+    custom = context_text(
+        render(make_alert(Event.FAILED), context=AlertContext("d", "D", settings))
+    )
+    assert custom == "destination *D* `d` · events failed, stuck · stuck 1h30m"
+    settings = WatchSettings(expiry=timedelta(hours=36))
+    assert "expiry 1d12h" in context_text(
+        render(make_alert(Event.FAILED), context=AlertContext("d", "D", settings))
+    )
+
+
+def test_context_line_when_the_watch_was_removed() -> None:
+    reply = render(make_alert(Event.FAILED), context=AlertContext("d", "D", None))
+    assert context_text(reply) == "destination *D* `d` · no longer watched in this channel"
+
+
+def test_digest_has_one_section_per_alert_in_order() -> None:
+    alerts = [
+        make_alert(Event.FAILED, backup=make_backup(id="b1", name="first")),
+        make_alert(Event.EXPIRING),
+        make_alert(Event.FAILED, backup=make_backup(id="b3", name="third")),
+    ]
+    reply = render(*alerts)
+    assert header_text(reply) == "3 backup alerts · Primary"
+    sections = section_texts(reply)
+    assert len(sections) == 3
+    assert sections[0].startswith(":x: *Failed* · *first*")
+    assert sections[1].startswith(":hourglass: *Expiring* · *nightly-orders*")
+    assert sections[2].startswith(":x: *Failed* · *third*")
+    assert [b["type"] for b in reply["blocks"]] == ["header", *["section"] * 3, "context"]
+    assert reply["text"] == "3 backup alerts in Primary: 2 failed, 1 expiring"
+
+
+def test_an_empty_digest_is_refused() -> None:
+    with pytest.raises(ValueError, match="at least one"):
+        alert_blocks.alert_message([], CONTEXT, NOW)
+
+
+# ----- resolved --------------------------------------------------------------------------------
+
+
+def test_resolving_one_alert_changes_only_its_section() -> None:
+    alerts = [
+        make_alert(Event.FAILED, backup=make_backup(id=f"b{i}", name=f"backup-{i}"))
+        for i in range(3)
+    ]
+    resolved_at = NOW + timedelta(hours=1)
+    before = alert_blocks.alert_message([AlertView(a) for a in alerts], CONTEXT, NOW)
+    after = alert_blocks.alert_message(
+        [AlertView(alerts[0]), AlertView(alerts[1], resolved_at), AlertView(alerts[2])],
+        CONTEXT,
+        NOW,
+    )
+    old, new = section_texts(before), section_texts(after)
+    assert old[0] == new[0] and old[2] == new[2]
+    assert old[1] != new[1]
+    assert new[1].startswith(f":white_check_mark: Resolved {date(resolved_at)}\n")
+    assert ":x: ~*Failed* · *backup-1*~" in new[1]
+    assert "~" not in old[1]
+    assert header_text(before) == header_text(after)
+    assert context_text(before) == context_text(after)
+    assert after["text"].endswith("(1 resolved)")
+
+
+def test_a_resolved_single_alert_says_so_in_its_header() -> None:
+    alert = make_alert(Event.STUCK)
+    reply = alert_blocks.alert_message([AlertView(alert, NOW)], CONTEXT, NOW)
+    assert header_text(reply) == "Resolved: Backup stuck: nightly-orders"
+    assert reply["text"].startswith("Resolved: Backup stuck")
+    assert "Resolved" not in header_text(render(alert))
+
+
+# ----- recovery ----------------------------------------------------------------------------
+
+
+def test_recovery_names_the_good_backup_and_what_it_resolves() -> None:
+    good = make_backup(id="b9", name="nightly-9", status=BackupStatus.COMPLETED)
+    recovery = make_alert(Event.RECOVERED, backup=good)
+    resolved = [
+        make_alert(Event.FAILED, backup=make_backup(id="b7", name="nightly-7")),
+        make_alert(Event.MISSED),
+    ]
+    reply = alert_blocks.recovery_reply(recovery, resolved, CONTEXT, NOW)
+    (section,) = section_texts(reply)
+    assert "addon *orders-db* has a good backup again" in section
+    assert "*nightly-9*" in section
+    assert f"completed {date(good.completed_at)}" in section
+    assert "5.0 GiB" in section
+    assert "This resolves failed *nightly-7* and missed *orders-db*." in section
+    assert reply["text"] == "Recovered: orders-db completed backup nightly-9"
+
+
+def test_northflank_recovery_says_polling_works_and_for_how_long_it_failed() -> None:
+    problem = make_alert(Event.NORTHFLANK_PROBLEM)
+    recovery = make_alert(Event.NORTHFLANK_RECOVERED, occurred_at=NOW, problem=None)
+    reply = alert_blocks.recovery_reply(recovery, [problem], CONTEXT, NOW)
+    (section,) = section_texts(reply)
+    assert "Northflank answers again; polling *Primary* works." in section
+    assert f"It had failed since {date(problem.occurred_at)}, for 3h." in section
+    assert reply["text"] == "Northflank answers again; polling Primary works."
+
+
+# ----- escaping ------------------------------------------------------------------------------
+
+ALL_EVENTS = list(Event)
+
+
+@pytest.mark.parametrize("event", ALL_EVENTS)
+def test_alert_text_from_the_api_is_inert(event: Event) -> None:
+    context = AlertContext(HOSTILE, HOSTILE, WatchSettings())
+    for reply in (
+        render(hostile_alert(event), context=context),
+        render(hostile_alert(event), hostile_alert(event), context=context),
+    ):
+        assert_inert(reply)
+        assert HOSTILE_ESCAPED in everything(reply)
+
+
+def test_recovery_text_from_the_api_is_inert() -> None:
+    context = AlertContext(HOSTILE, HOSTILE, None)
+    resolved = [hostile_alert(event) for event in (Event.FAILED, Event.STUCK, Event.MISSED)]
+    for alert in (hostile_alert(Event.RECOVERED), hostile_alert(Event.NORTHFLANK_RECOVERED)):
+        reply = alert_blocks.recovery_reply(alert, resolved, context, NOW)
+        assert_inert(reply)
+        assert HOSTILE_ESCAPED in everything(reply)
+
+
+def test_watch_replies_are_inert() -> None:
+    destination = Destination(HOSTILE, HOSTILE)
+    hostile_backup = hostile_alert(Event.EXPIRING).backup
+    assert hostile_backup is not None
+    summary = DestinationSummary(
+        total=3,
+        counts={HOSTILE: 3},
+        failing=(hostile_backup,),
+        next_expiries=(hostile_backup,),
+        complete=False,
+    )
+    replies = [
+        alert_blocks.watch_summary(destination, WatchSettings(), summary, created=True, now=NOW),
+        alert_blocks.watch_announcement(destination, WatchSettings(), HOSTILE),
+    ]
+    watch = make_watch(
+        0,
+        destination_id=HOSTILE,
+        destination_name=HOSTILE,
+        state=WatchState.BROKEN,
+        state_reason=HOSTILE,
+    )
+    failing = PollStatus(HOSTILE, NOW, None, 2, NOW - timedelta(hours=1), HOSTILE)
+    replies.append(alert_blocks.watching_list([(watch, failing)], NOW))
+    for reply in replies:
+        assert_inert(reply)
+        assert HOSTILE_ESCAPED in everything(reply)
+
+
+def test_the_inertness_check_catches_a_raw_name() -> None:
+    raw = {"text": HOSTILE, "blocks": [{"type": "section", "text": {"type": "mrkdwn", "text": ""}}]}
+    with pytest.raises(AssertionError):
+        assert_inert(raw)
+
+
+# ----- limits --------------------------------------------------------------------------------
+
+
+def worst_case_alerts(count: int) -> list[Alert]:
+    names = ["&" * 300, "<" * 300, "x" * 300]
+    return [hostile_alert(ALL_EVENTS[i % len(ALL_EVENTS)], names[i % 3]) for i in range(count)]
+
+
+def test_a_worst_case_digest_stays_far_under_slack_limits() -> None:
+    context = AlertContext("d" * 300, "&" * 300, WatchSettings())
+    views = [
+        AlertView(alert, resolved_at=NOW if i % 2 else None)
+        for i, alert in enumerate(worst_case_alerts(MAX_ALERTS_PER_MESSAGE))
+    ]
+    reply = alert_blocks.alert_message(views, context, NOW)
+    assert len(section_texts(reply)) == MAX_ALERTS_PER_MESSAGE
+    assert_within_limits(reply, total=10_000)
+
+
+@pytest.mark.parametrize("event", ALL_EVENTS)
+def test_a_single_worst_case_alert_stays_in_limits(event: Event) -> None:
+    context = AlertContext("d" * 300, "&" * 300, None)
+    reply = render(hostile_alert(event, "&" * 300), context=context)
+    assert_within_limits(reply, total=3_000)
+
+
+def test_grouping_keeps_every_alert_once_in_order_within_limits() -> None:
+    alerts = worst_case_alerts(200)
+    groups = alert_blocks.group_for_digest(alerts)
+    assert [alert for group in groups for alert in group] == alerts
+    assert all(1 <= len(group) <= MAX_ALERTS_PER_MESSAGE for group in groups)
+    for group in groups:
+        reply = alert_blocks.alert_message([AlertView(a) for a in group], CONTEXT, NOW)
+        assert_within_limits(reply, total=10_000)
+
+
+def test_grouping_is_even_and_an_empty_poll_makes_no_message() -> None:
+    alerts = [make_alert(Event.FAILED, subject=str(i)) for i in range(MAX_ALERTS_PER_MESSAGE + 1)]
+    sizes = [len(group) for group in alert_blocks.group_for_digest(alerts)]
+    assert sum(sizes) == len(alerts) and len(sizes) == 2 and max(sizes) - min(sizes) <= 1
+    assert alert_blocks.group_for_digest(alerts[:1]) == [alerts[:1]]
+    assert alert_blocks.group_for_digest([]) == []
+
+
+# ----- watch and the announcement --------------------------------------------------------------
+
+
+def summary(**overrides: Any) -> DestinationSummary:
+    fields: dict[str, Any] = {
+        "total": 1234,
+        "counts": {"completed": 1200, "failed": 31, "aborted": 3},
+        "failing": (make_backup(),),
+        "next_expiries": tuple(
+            make_backup(
+                id=f"e{i}",
+                name=f"expiring-{i}",
+                status=BackupStatus.COMPLETED,
+                expires_at=NOW + timedelta(hours=i + 1),
+            )
+            for i in range(5)
+        ),
+    }
+    fields.update(overrides)
+    return DestinationSummary(**fields)
+
+
+def test_watch_summary_gives_counts_failing_addons_expiries_and_settings() -> None:
+    reply = alert_blocks.watch_summary(DEST, WatchSettings(), summary(), created=True, now=NOW)
+    text = "\n".join(section_texts(reply))
+    assert text.startswith("This channel now watches *Primary* `dest-1`.")
+    assert "1,234 backups: 1,200 completed, 31 failed, 3 aborted" in text
+    assert "*Failing now* (1 addon):" in text
+    assert ":x: addon *orders-db*: *nightly-orders* `failed`" in text
+    assert "*expiring-0*" in text and "*expiring-2*" in text
+    assert "expiring-3" not in text
+    assert f"expires in 1h ({date(NOW + timedelta(hours=1))})" in text
+    assert "still reading" not in text
+    assert "I'll post when a backup fails, is aborted, will expire within 3d" in text
+    assert "settings: events failed, aborted, expiring, stuck, missed · expiry 3d" in (
+        context_text(reply)
+    )
+    assert reply["text"] == "This channel now watches Primary."
+
+
+def test_watch_summary_for_changed_settings_and_nothing_failing() -> None:
+    reply = alert_blocks.watch_summary(
+        DEST, WatchSettings(), summary(failing=()), created=False, now=NOW
+    )
+    text = "\n".join(section_texts(reply))
+    assert "now watches *Primary* `dest-1` with new settings" in text
+    assert "No addon is failing now." in text
+    assert reply["text"] == "This channel now watches Primary with new settings."
+
+
+def test_watch_summary_says_when_older_backups_are_still_being_read() -> None:
+    reply = alert_blocks.watch_summary(
+        DEST, WatchSettings(), summary(complete=False), created=True, now=NOW
+    )
+    assert "still reading the older backups" in "\n".join(section_texts(reply))
+
+
+def test_watch_summary_with_many_failing_addons_stays_in_limits() -> None:
+    failing = tuple(make_backup(id=f"f{i}", name="&" * 300) for i in range(200))
+    big = summary(failing=failing, counts={"&" * 300 + str(i): i for i in range(20)})
+    reply = alert_blocks.watch_summary(DEST, WatchSettings(), big, created=True, now=NOW)
+    assert_within_limits(reply)
+    assert "…and 190 more." in "\n".join(section_texts(reply))
+
+
+def test_announcement_mentions_the_user_and_the_settings() -> None:
+    settings = WatchSettings(events=frozenset({Event.FAILED, Event.EXPIRING}))
+    reply = alert_blocks.watch_announcement(DEST, settings, "U123ABC")
+    (section,) = section_texts(reply)
+    assert section.startswith("<@U123ABC> asked me to watch *Primary* here: ")
+    assert "I'll post when a backup fails or will expire within 3d." in section
+    assert reply["text"] == "<@U123ABC> asked me to watch Primary here."
+    assert_inert(reply, allowed_mentions=("<@U123ABC>",))
+
+
+@pytest.mark.parametrize("user_id", ["<!channel>", "U1", "u123abc", "U123>", "X123", "", "U" * 30])
+def test_announcement_with_a_bad_user_id_says_someone(user_id: str) -> None:
+    reply = alert_blocks.watch_announcement(DEST, WatchSettings(), user_id)
+    assert reply["text"].lower().startswith("someone asked me to watch")
+    assert "<@" not in everything(reply)
+    assert_inert(reply)
+
+
+def test_announcement_with_no_backup_events_still_says_what_it_posts() -> None:
+    settings = WatchSettings(events=frozenset())
+    (section,) = section_texts(alert_blocks.watch_announcement(DEST, settings, "W0ABC"))
+    assert "only post if I can't read this destination from Northflank" in section
+
+
+# ----- watching --------------------------------------------------------------------------------
+
+
+def make_watch(index: int, **overrides: Any) -> Watch:
+    fields: dict[str, Any] = {
+        "id": index,
+        "channel": "C1",
+        "destination_id": f"dest-{index}",
+        "destination_name": f"Destination {index}",
+        "settings": WatchSettings(),
+        "started_at": NOW - timedelta(days=1),
+        "created_by": "U1",
+    }
+    fields.update(overrides)
+    return Watch(**fields)
+
+
+def polled(minutes_ago: int, **overrides: Any) -> PollStatus:
+    fields: dict[str, Any] = {
+        "destination_id": "dest-0",
+        "last_poll_at": NOW - timedelta(minutes=minutes_ago),
+        "last_success_at": NOW - timedelta(minutes=minutes_ago),
+    }
+    fields.update(overrides)
+    return PollStatus(**fields)
+
+
+def test_no_watches_explains_how_to_start() -> None:
+    reply = alert_blocks.watching_list([], NOW)
+    assert "`/backups watch DEST`" in section_texts(reply)[0]
+    assert "no backup destination" in reply["text"]
+
+
+def test_watching_shows_settings_and_last_poll() -> None:
+    reply = alert_blocks.watching_list([(make_watch(0), polled(3)), (make_watch(1), None)], NOW)
+    text = "\n".join(section_texts(reply))
+    assert "*Destination 0* `dest-0`\nevents failed, aborted, expiring, stuck, missed" in text
+    assert "last polled 3m ago" in text
+    assert "*Destination 1* `dest-1`" in text
+    assert "not polled yet" in text
+    assert reply["text"] == "This channel watches 2 backup destinations."
+
+
+@pytest.mark.parametrize(
+    ("overrides", "expected"),
+    [
+        (
+            {"state": WatchState.BROKEN, "state_reason": "not_in_channel"},
+            ":warning: I can't post here: not_in_channel",
+        ),
+        (
+            {"state": WatchState.DISABLED, "state_reason": "is_archived"},
+            ":no_entry: Disabled, I no longer poll for this channel: is_archived",
+        ),
+        (
+            {"muted_until": NOW + timedelta(hours=8)},
+            f":mute: muted until {date(NOW + timedelta(hours=8))} (in 8h)",
+        ),
+    ],
+)
+def test_watching_shows_state_and_its_reason(overrides: dict[str, Any], expected: str) -> None:
+    reply = alert_blocks.watching_list([(make_watch(0, **overrides), polled(0))], NOW)
+    assert expected in "\n".join(section_texts(reply))
+
+
+def test_watching_does_not_show_a_mute_that_has_ended() -> None:
+    watch = make_watch(0, muted_until=NOW - timedelta(minutes=1))
+    reply = alert_blocks.watching_list([(watch, polled(0))], NOW)
+    assert "muted" not in everything(reply)
+    assert "last polled just now" in everything(reply)
+
+
+def test_watching_shows_failing_polls_with_the_last_error() -> None:
+    status = polled(
+        2,
+        consecutive_failures=4,
+        failing_since=NOW - timedelta(minutes=20),
+        last_error="HTTP 503 from Northflank",
+    )
+    reply = alert_blocks.watching_list([(make_watch(0), status)], NOW)
+    assert (
+        f":warning: the last 4 polls failed since {date(NOW - timedelta(minutes=20))}: "
+        "HTTP 503 from Northflank"
+    ) in "\n".join(section_texts(reply))
+
+
+def test_fifty_ordinary_watches_are_all_shown_in_full() -> None:
+    items = [(make_watch(i), polled(i)) for i in range(50)]
+    reply = alert_blocks.watching_list(items, NOW)
+    assert_within_limits(reply)
+    text = "\n".join(section_texts(reply))
+    assert all(f"*Destination {i}* `dest-{i}`\nevents" in text for i in range(50))
+
+
+def test_fifty_worst_case_watches_stay_in_limits_and_are_all_accounted_for() -> None:
+    long = "&" * 300
+    items = [
+        (
+            make_watch(
+                i,
+                destination_name=long,
+                destination_id=f"{i}-" + "d" * 300,
+                state=WatchState.BROKEN,
+                state_reason=long,
+                muted_until=NOW + timedelta(days=1),
+            ),
+            polled(5, consecutive_failures=9, failing_since=NOW, last_error=long),
+        )
+        for i in range(50)
+    ]
+    reply = alert_blocks.watching_list(items, NOW)
+    assert_within_limits(reply)
+    text = "\n".join(section_texts(reply))
+    shown = sum(text.count(f"`{i}-ddd") for i in range(50))
+    more = re.search(r"…and (\d+) more watches\.", text)
+    assert more is not None
+    assert shown + int(more.group(1)) == 50
+
+
+def test_announcement_words_for_backup_and_schedule_events() -> None:
+    settings = WatchSettings(events=frozenset({Event.STUCK, Event.MISSED}))
+    (section,) = section_texts(alert_blocks.watch_announcement(DEST, settings, "U1AB"))
+    assert (
+        "I'll post when a backup is stuck for over 6h, and when an addon misses a scheduled "
+        "backup. When the addon has a good backup again, I'll say so in the alert's thread."
+    ) in section
+
+
+def test_missed_alert_with_the_latest_backup_shows_it() -> None:
+    latest = make_backup(name="nightly-old", status_text="completed")
+    (section,) = section_texts(render(make_alert(Event.MISSED, backup=latest)))
+    assert "(postgresql 16.2) · project *shop*" in section
+    assert f"latest backup *nightly-old* `completed` created {date(latest.created_at)}" in section
