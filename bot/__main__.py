@@ -1,4 +1,4 @@
-"""`python -m bot` / `backup-bot`: run the bot, or query Northflank from a terminal."""
+"""`python -m bot` / `backup-bot`: run the bot, query Northflank, check a poll, migrate."""
 
 from __future__ import annotations
 
@@ -8,12 +8,23 @@ import sys
 from collections.abc import Sequence
 from datetime import UTC, datetime
 
+from sqlalchemy.engine import make_url
+
 from bot import logs, terminal
 from bot.commands import CommandError, parse_addon, parse_statuses
 from bot.listing import MAX_SCAN_PAGES, BackupFilter, BackupLister
 from bot.northflank.client import MAX_PER_PAGE, NorthflankClient
 from bot.northflank.errors import NorthflankError, NotFoundError
-from bot.settings import BotSettings, ConfigurationError, NorthflankSettings, load
+from bot.poller import Poller
+from bot.settings import (
+    BotSettings,
+    ConfigurationError,
+    DatabaseSettings,
+    NorthflankSettings,
+    PollSettings,
+    load,
+)
+from bot.store import SchemaNotReadyError, Store, check_schema, upgrade
 
 EXIT_CONFIG = 2
 EXIT_API = 1
@@ -25,6 +36,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         if command == "run":
             return _run()
+        if command == "db":
+            return _db(args)
+        if command == "check":
+            check_settings = load(PollSettings)
+            logs.configure(secrets=[check_settings.northflank_api_token.get_secret_value()])
+            return asyncio.run(_check(check_settings, args))
         settings = load(NorthflankSettings)
         logs.configure(secrets=[settings.northflank_api_token.get_secret_value()])
         if command == "list":
@@ -42,6 +59,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     except NorthflankError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return EXIT_API
+    except SchemaNotReadyError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return EXIT_CONFIG
     except KeyboardInterrupt:
         return 130
 
@@ -93,6 +113,54 @@ async def _destinations(settings: NorthflankSettings, args: argparse.Namespace) 
     return 0
 
 
+def _db(args: argparse.Namespace) -> int:
+    settings = load(DatabaseSettings)
+    logs.configure(secrets=[])
+    asyncio.run(upgrade(settings.database_url))
+    shown = make_url(settings.database_url).render_as_string(hide_password=True)
+    print(f"the database schema is up to date ({shown})")
+    return 0
+
+
+async def _check(settings: PollSettings, args: argparse.Namespace) -> int:
+    """One poll against the store, inside a transaction that is rolled back."""
+    await check_schema(settings.database_url)
+    store = Store.connect(settings.database_url)
+    try:
+        async with NorthflankClient.from_settings(settings) as client, store.dry_run() as scratch:
+            now = datetime.now(UTC)
+            poller = Poller(
+                scratch, client, clock=lambda: now, poll_interval=settings.poll_interval
+            )
+            only = await _watched_destination(scratch, args.dest) if args.dest else None
+            if args.dest and only is None:
+                print(f"error: no channel watches {args.dest!r}", file=sys.stderr)
+                return EXIT_CONFIG
+            report = await poller.poll_all(only=only, force=True)
+    finally:
+        await store.close()
+    failures = [(d.destination_id, d.error) for d in report.destinations if d.error]
+    print(
+        terminal.check_report(
+            report.alerts,
+            failures,
+            destinations=len(report.destinations),
+            requests=report.requests,
+        )
+    )
+    return 0
+
+
+async def _watched_destination(store: Store, reference: str) -> str | None:
+    watches = await store.pollable_watches()
+    for watch in watches:
+        if reference == watch.destination_id or reference.casefold() == (
+            watch.destination_name.casefold()
+        ):
+            return watch.destination_id
+    return None
+
+
 def _limit(value: str) -> int:
     if not value.isdigit() or not 1 <= int(value) <= 10_000:
         raise argparse.ArgumentTypeError("must be a whole number from 1 to 10000")
@@ -113,6 +181,13 @@ def _parser() -> argparse.ArgumentParser:
     list_parser.add_argument("--json", action="store_true", help="JSON for scripts")
     dest_parser = sub.add_parser("destinations", help="the destinations the token can see")
     dest_parser.add_argument("--json", action="store_true", help="JSON for scripts")
+    check_parser = sub.add_parser(
+        "check", help="run one poll and print the alerts it would post (posts and changes nothing)"
+    )
+    check_parser.add_argument("--dest", help="only this watched destination (id or name)")
+    db_parser = sub.add_parser("db", help="database maintenance")
+    db_sub = db_parser.add_subparsers(dest="db_command", required=True)
+    db_sub.add_parser("upgrade", help="apply database migrations (run also does this at start)")
     return parser
 
 

@@ -10,40 +10,90 @@ from __future__ import annotations
 import asyncio
 import logging
 import signal
+from collections.abc import Callable
+from datetime import UTC, datetime
 
 from aiohttp import web
 from slack_bolt.adapter.socket_mode.async_handler import AsyncSocketModeHandler
 from slack_bolt.async_app import AsyncApp
 
+from bot.delivery import PER_CHANNEL_INTERVAL, Delivery
 from bot.listing import BackupLister
 from bot.northflank.client import NorthflankClient
 from bot.northflank.errors import NorthflankError
+from bot.poller import Poller
+from bot.scheduler import PollScheduler
 from bot.settings import BotSettings
 from bot.slack.after_ack import AfterAck
 from bot.slack.answers import Answers
-from bot.slack.app import build_app
+from bot.slack.app import build_app, build_web_client
 from bot.slack.responder import Responder
+from bot.store import Store, upgrade
+from bot.watch_service import WatchService
 
 log = logging.getLogger(__name__)
 
 SLACK_EVENTS_PATH = "/slack/events"
 
 
+def utc_now() -> datetime:
+    return datetime.now(UTC)
+
+
 class BotServer:
+    """Everything `run` starts, wired once. Tests build it with their own clock.
+
+    `schedule_polls=False` and `background_delivery=False` leave polling and
+    delivery to the caller: scenario tests call `poller.poll_all()` and
+    `delivery.drain()` themselves, in the order they want to see.
+    """
+
     def __init__(
         self,
         settings: BotSettings,
         *,
         host: str = "0.0.0.0",  # noqa: S104 - a container must listen on every interface
         after_ack: AfterAck | None = None,
+        clock: Callable[[], datetime] = utc_now,
+        schedule_polls: bool = True,
+        background_delivery: bool = True,
+        pace_per_channel: float = PER_CHANNEL_INTERVAL,
     ) -> None:
         self.settings = settings
         self.northflank = NorthflankClient.from_settings(settings)
         self.responder = Responder()
         self.after_ack = after_ack or AfterAck()
-        self.app: AsyncApp = build_app(
-            settings, Answers(BackupLister(self.northflank)), self.responder, self.after_ack
+        self.store = Store.connect(settings.database_url)
+        self.delivery = Delivery(
+            self.store,
+            build_web_client(settings, wait_out_errors=False),
+            clock=clock,
+            per_channel_interval=pace_per_channel,
         )
+        self._background_delivery = background_delivery
+        self.poller = Poller(
+            self.store,
+            self.northflank,
+            clock=clock,
+            poll_interval=settings.poll_interval,
+            on_alerts=self.delivery.wake,
+        )
+        self.scheduler = (
+            PollScheduler(self.poller, interval=settings.poll_interval) if schedule_polls else None
+        )
+        lister = BackupLister(self.northflank)
+        watches = WatchService(
+            self.store,
+            lister,
+            self.poller,
+            admins=settings.bot_admins,
+            clock=clock,
+            announce=self.delivery.announce,
+        )
+        self.app: AsyncApp = build_app(
+            settings, Answers(lister, watches, clock=clock), self.responder, self.after_ack
+        )
+        self._delivery_task: asyncio.Task[None] | None = None
         self._host = host
         self._runner: web.AppRunner | None = None
         self._socket_mode: AsyncSocketModeHandler | None = None
@@ -59,7 +109,13 @@ class BotServer:
         return web_app
 
     async def start(self) -> None:
+        # Migrations first: nothing may touch a schema that is not there yet.
+        await upgrade(self.settings.database_url)
         self.after_ack.start()
+        if self._background_delivery:
+            self._delivery_task = asyncio.create_task(self.delivery.run(), name="delivery")
+        if self.scheduler is not None:
+            self.scheduler.start()
         self._runner = web.AppRunner(self.web_app(), access_log=None)
         await self._runner.setup()
         site = web.TCPSite(self._runner, host=self._host, port=self.settings.port)
@@ -89,6 +145,11 @@ class BotServer:
         """Stop taking requests, answer the ones already acked, then close clients."""
         if self._token_check is not None:
             self._token_check.cancel()
+        if self.scheduler is not None:
+            self.scheduler.shutdown()
+        self.delivery.stop()
+        if self._delivery_task is not None:
+            await asyncio.gather(self._delivery_task, return_exceptions=True)
         if self._socket_mode is not None:
             await self._socket_mode.close_async()  # type: ignore[no-untyped-call]
         if self._runner is not None:
@@ -96,6 +157,7 @@ class BotServer:
         await self.after_ack.stop()
         await self.responder.aclose()
         await self.northflank.aclose()
+        await self.store.close()
 
     async def _healthz(self, _request: web.Request) -> web.Response:
         return web.json_response({"status": "ok"})

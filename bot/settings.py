@@ -31,7 +31,7 @@ _HINTS: dict[str, str] = {
 }
 
 
-SettingsT = TypeVar("SettingsT", bound="NorthflankSettings")
+SettingsT = TypeVar("SettingsT", bound=BaseSettings)
 
 
 class ConfigurationError(Exception):
@@ -71,17 +71,36 @@ class NorthflankSettings(BaseSettings):
         return value.strip() or None if value is not None else None
 
 
-class BotSettings(NorthflankSettings):
+class DatabaseSettings(BaseSettings):
+    """What `db upgrade` needs: only where the database is."""
+
+    model_config = SettingsConfigDict(env_file=".env", extra="ignore", frozen=True)
+
+    database_url: str = "sqlite:///data/backup-bot.db"
+
+    @field_validator("database_url")
+    @classmethod
+    def _database_url_shape(cls, value: str) -> str:
+        if not value.startswith(("sqlite:///", "postgresql://", "postgres://")):
+            raise ValueError("must start with sqlite:/// or postgresql://")
+        return value
+
+
+class PollSettings(NorthflankSettings, DatabaseSettings):
+    """What `check` needs: Northflank, the store and the poll interval."""
+
+    poll_interval: int = Field(default=300, ge=30)
+
+
+class BotSettings(PollSettings):
     """Everything `backup-bot run` needs."""
 
     slack_bot_token: SecretStr
     slack_app_token: SecretStr | None = None
     slack_signing_secret: SecretStr | None = None
     slack_api_url: str = "https://slack.com/api/"
-    database_url: str = "sqlite:///data/backup-bot.db"
     # 0 asks the OS for any free port (the tests use it).
     port: int = Field(default=3000, ge=0, le=65535)
-    poll_interval: int = Field(default=300, ge=30)
     bot_admins: Annotated[frozenset[str], NoDecode] = frozenset()
 
     @field_validator("slack_bot_token")

@@ -8,7 +8,9 @@ from datetime import datetime
 from typing import Any
 
 from bot import humanize
+from bot.alerts import Alert
 from bot.backups import Backup, Destination
+from bot.watches import Watch
 
 BACKUP_COLUMNS = ("STATUS", "NAME", "ADDON", "PROJECT", "SIZE", "CREATED", "DURATION", "EXPIRES")
 
@@ -33,6 +35,36 @@ def backups_table(backups: Sequence[Backup], now: datetime) -> str:
 def destinations_table(destinations: Sequence[Destination]) -> str:
     rows = [(d.id, d.name, d.type or "-", d.usage or "-") for d in destinations]
     return table(("ID", "NAME", "TYPE", "USAGE"), rows)
+
+
+def check_report(
+    alerts: Sequence[tuple[Watch, Alert]],
+    failures: Sequence[tuple[str, str]],
+    *,
+    destinations: int,
+    requests: int,
+) -> str:
+    """What `check` prints: the alerts one poll would post, and what could not be read."""
+    lines = [f"polled {destinations} destination(s) with {requests} request(s)"]
+    for destination_id, error in failures:
+        lines.append(f"could not poll {destination_id}: {error}")
+    if not alerts:
+        lines.append("no alerts would be posted")
+        return "\n".join(lines)
+    lines.append(f"{len(alerts)} alert(s) would be posted:")
+    rows = [
+        (
+            watch.channel,
+            watch.destination_name,
+            alert.event.value,
+            alert.backup.name if alert.backup else alert.subject,
+            alert.addon.name if alert.addon else "-",
+            humanize.utc(alert.occurred_at),
+        )
+        for watch, alert in alerts
+    ]
+    lines.append(table(("CHANNEL", "DESTINATION", "EVENT", "ABOUT", "ADDON", "SINCE"), rows))
+    return "\n".join(lines)
 
 
 def table(header: Sequence[str], rows: Sequence[Sequence[str]]) -> str:

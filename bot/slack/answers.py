@@ -20,11 +20,17 @@ from bot.commands import (
     DestinationsCommand,
     HelpCommand,
     ListCommand,
+    MuteCommand,
+    UnmuteCommand,
+    UnwatchCommand,
+    WatchCommand,
+    WatchingCommand,
 )
 from bot.listing import MAX_LIMIT, START, BackupFilter, BackupLister, Position
 from bot.northflank.errors import NorthflankError
 from bot.slack import blocks, explain
 from bot.slack.blocks import Reply
+from bot.watch_service import Requester, WatchService
 
 log = logging.getLogger(__name__)
 
@@ -34,16 +40,38 @@ def utc_now() -> datetime:
 
 
 class Answers:
-    def __init__(self, lister: BackupLister, *, clock: Callable[[], datetime] = utc_now) -> None:
+    def __init__(
+        self,
+        lister: BackupLister,
+        watches: WatchService | None = None,
+        *,
+        clock: Callable[[], datetime] = utc_now,
+    ) -> None:
         self._lister = lister
+        self._watches = watches
         self._clock = clock
 
-    async def for_command(self, command: Command) -> Reply:
+    async def for_command(self, command: Command, who: Requester) -> Reply:
         if isinstance(command, HelpCommand):
             return blocks.help_reply()
         if isinstance(command, DestinationsCommand):
             return await self._guarded(self._destinations(), None)
-        return await self._guarded(self._list(command), command.destination)
+        if isinstance(command, ListCommand):
+            return await self._guarded(self._list(command, who=who), command.destination)
+        watches = self._watches
+        if watches is None:
+            return blocks.message("Watching is not available in this process.")
+        if isinstance(command, WatchCommand):
+            return await self._guarded(watches.watch(command, who), command.destination)
+        if isinstance(command, UnwatchCommand):
+            return await self._guarded(watches.unwatch(command, who), command.destination)
+        if isinstance(command, WatchingCommand):
+            return await self._guarded(watches.watching(who), None)
+        if isinstance(command, MuteCommand):
+            return await self._guarded(watches.mute(command, who), command.destination)
+        if isinstance(command, UnmuteCommand):
+            return await self._guarded(watches.unmute(command, who), command.destination)
+        raise AssertionError(f"unhandled command {command!r}")
 
     async def for_next_page(self, button_value: str) -> Reply:
         try:
@@ -55,17 +83,26 @@ class Answers:
     async def _destinations(self) -> Reply:
         return blocks.destinations(await self._lister.destinations())
 
-    async def _list(self, command: ListCommand, start: Position = START) -> Reply:
+    async def _list(
+        self, command: ListCommand, start: Position = START, who: Requester | None = None
+    ) -> Reply:
         reference = command.destination
-        if reference is None:
+        watched = (
+            await self._watches.only_watched_destination(who.channel_id)
+            if reference is None and who is not None and self._watches is not None
+            else None
+        )
+        if watched is not None:
+            destination = watched
+        elif reference is None:
             known = await self._lister.destinations()
             if not known:
                 return blocks.destinations(known)  # explains how to get one
             if len(known) != 1:
                 return blocks.message(
                     "Which destination? The token can see "
-                    f"{len(known)}, so name one: `{LIST_USAGE}`. "
-                    "`/backups destinations` lists them."
+                    f"{len(known)} and this channel doesn't watch exactly one, so name one: "
+                    f"`{LIST_USAGE}`. `/backups destinations` lists them."
                 )
             destination = known[0]
         else:

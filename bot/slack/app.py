@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 
 from slack_bolt.async_app import AsyncApp
+from slack_sdk.http_retry.async_handler import AsyncRetryHandler
 from slack_sdk.http_retry.builtin_async_handlers import (
     AsyncConnectionErrorRetryHandler,
     AsyncRateLimitErrorRetryHandler,
@@ -19,16 +20,23 @@ from bot.slack.answers import Answers
 from bot.slack.responder import Responder
 
 
-def build_web_client(settings: BotSettings) -> AsyncWebClient:
-    # slack_sdk retries only connection errors unless told otherwise.
+def build_web_client(settings: BotSettings, *, wait_out_errors: bool = True) -> AsyncWebClient:
+    """slack_sdk retries only connection errors unless told otherwise.
+
+    With `wait_out_errors` it also sleeps through 429s and retries 5xx, which
+    suits request/response work. The alert delivery loop passes False: it
+    keeps its own schedule in the outbox instead of sleeping inside a call.
+    """
+    handlers: list[AsyncRetryHandler] = [AsyncConnectionErrorRetryHandler(max_retry_count=2)]
+    if wait_out_errors:
+        handlers += [
+            AsyncRateLimitErrorRetryHandler(max_retry_count=2),
+            AsyncServerErrorRetryHandler(max_retry_count=2),
+        ]
     return AsyncWebClient(
         token=settings.slack_bot_token.get_secret_value(),
         base_url=settings.slack_api_url,
-        retry_handlers=[
-            AsyncConnectionErrorRetryHandler(max_retry_count=2),
-            AsyncRateLimitErrorRetryHandler(max_retry_count=2),
-            AsyncServerErrorRetryHandler(max_retry_count=2),
-        ],
+        retry_handlers=handlers,
     )
 
 

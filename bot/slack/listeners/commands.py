@@ -12,12 +12,16 @@ from bot.slack.after_ack import AfterAck
 from bot.slack.answers import Answers
 from bot.slack.listeners.acking import queue_reply_then_ack
 from bot.slack.responder import Responder
+from bot.watch_service import Requester
 
 
 def register(app: AsyncApp, answers: Answers, responder: Responder, after_ack: AfterAck) -> None:
     async def handle_backups(ack: AsyncAck, command: dict[str, Any]) -> None:
         text = command.get("text")
         response_url = str(command.get("response_url", ""))
+        who = Requester(
+            user_id=str(command.get("user_id", "")), channel_id=str(command.get("channel_id", ""))
+        )
 
         async def reply() -> None:
             try:
@@ -25,7 +29,7 @@ def register(app: AsyncApp, answers: Answers, responder: Responder, after_ack: A
             except commands.CommandError as exc:
                 answer = blocks.message(str(exc))
             else:
-                answer = await answers.for_command(parsed)
+                answer = await answers.for_command(parsed, who)
             await responder.send(response_url, answer)
 
         # Slack gives us 3 seconds; everything slow happens after the ack.

@@ -1,0 +1,356 @@
+"""One poll: each watched destination once -> rules -> ledger and outbox.
+
+The imperative shell around the pure parts: it reads pages from Northflank
+(deciding with `paging` when to stop), keeps the store's picture of each
+backup up to date, asks `rules` what each watching channel should hear, and
+records the answer in one transaction. Delivery is someone else's job; the
+poller only wakes it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections import defaultdict
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+
+from bot import budget, paging, rules
+from bot.alerts import Alert
+from bot.northflank.client import MAX_PER_PAGE, NorthflankClient
+from bot.northflank.errors import (
+    AuthenticationError,
+    BadRequestError,
+    NorthflankError,
+    NotFoundError,
+    PermissionDeniedError,
+)
+from bot.slack.alert_blocks import group_for_digest
+from bot.store import ChannelAlerts, ScanState, Store
+from bot.watches import DEFAULT_EXPIRY, PollStatus, Watch, WatchState
+
+log = logging.getLogger(__name__)
+
+# Failed and aborted backups are looked at for this long after they changed;
+# the ledger remembers for longer, so nothing is raised twice.
+LOOKBACK = timedelta(days=7)
+LEDGER_MEMORY = timedelta(days=120)
+# One destination never takes more than this many pages in one poll; a big
+# destination's first full read continues over the following polls.
+MAX_PAGES_PER_DESTINATION = 50
+# Destinations polled at once: enough to hide latency, few enough to be polite.
+CONCURRENCY = 4
+
+
+@dataclass
+class DestinationReport:
+    destination_id: str
+    requests: int = 0
+    backups_seen: int = 0
+    alerts: list[tuple[Watch, Alert]] = field(default_factory=list)
+    error: str | None = None
+    full_scan: bool = False
+
+
+@dataclass
+class PollReport:
+    destinations: list[DestinationReport] = field(default_factory=list)
+    skipped: list[str] = field(default_factory=list)  # due, but left for a later poll
+    plan: budget.CyclePlan | None = None
+
+    @property
+    def requests(self) -> int:
+        return sum(d.requests for d in self.destinations)
+
+    @property
+    def alerts(self) -> list[tuple[Watch, Alert]]:
+        return [pair for d in self.destinations for pair in d.alerts]
+
+
+class _PagePool:
+    """Requests beyond the first page of each destination, shared by one cycle."""
+
+    def __init__(self, extra: int) -> None:
+        self.extra = max(0, extra)
+
+    def take(self) -> bool:
+        if self.extra <= 0:
+            return False
+        self.extra -= 1
+        return True
+
+
+class Poller:
+    def __init__(
+        self,
+        store: Store,
+        client: NorthflankClient,
+        *,
+        clock: Callable[[], datetime],
+        poll_interval: float,
+        on_alerts: Callable[[], None] | None = None,
+        per_page: int = MAX_PER_PAGE,
+    ) -> None:
+        self._store = store
+        self._client = client
+        self._clock = clock
+        self._poll_interval = poll_interval
+        self._on_alerts = on_alerts
+        self._per_page = per_page
+
+    async def poll_all(self, *, only: str | None = None, force: bool = False) -> PollReport:
+        """Poll every destination that is due, within the request budget.
+
+        `force` polls every watched destination now, due or not (`check`).
+        """
+        watches = await self._store.pollable_watches()
+        by_destination: dict[str, list[Watch]] = defaultdict(list)
+        for watch in watches:
+            if only is None or watch.destination_id == only:
+                by_destination[watch.destination_id].append(watch)
+        now = self._clock()
+        statuses = await self._store.poll_statuses(by_destination)
+        due = sorted(
+            (d for d in by_destination if force or self._is_due(statuses.get(d), now)),
+            # The least recently polled first, so a stretched cycle is fair.
+            key=lambda d: _last_poll(statuses.get(d)),
+        )
+        report = PollReport()
+        plan = budget.plan_cycle(
+            self._budget_reading(), destinations=len(due), poll_interval=self._poll_interval
+        )
+        report.plan = plan
+        if plan.stretched:
+            log.warning("polling less often to stay within the API budget: %s", plan.reason)
+        chosen, report.skipped = due[: plan.requests], due[plan.requests :]
+        pool = _PagePool(plan.requests - len(chosen))
+        limit = asyncio.Semaphore(CONCURRENCY)
+
+        async def one(destination_id: str) -> DestinationReport:
+            async with limit:
+                return await self.poll_destination(
+                    destination_id, by_destination[destination_id], pool
+                )
+
+        report.destinations = list(await asyncio.gather(*(one(d) for d in chosen)))
+        if report.alerts and self._on_alerts is not None:
+            self._on_alerts()
+        return report
+
+    async def poll_destination(
+        self,
+        destination_id: str,
+        watches: Sequence[Watch],
+        pool: _PagePool | None = None,
+    ) -> DestinationReport:
+        """Read what changed, record how polling went, raise the alerts that follow."""
+        report = DestinationReport(destination_id)
+        try:
+            await self._read_changes(
+                destination_id, pool or _PagePool(MAX_PAGES_PER_DESTINATION), report
+            )
+        except NorthflankError as exc:
+            report.error = str(exc)
+            status = await self._store.record_poll_failure(destination_id, self._clock(), str(exc))
+            log.warning(
+                "polling a destination failed",
+                extra={
+                    "destination": destination_id,
+                    "error": type(exc).__name__,
+                    "failures_in_a_row": status.consecutive_failures,
+                },
+            )
+            await self._raise_alerts(destination_id, watches, status, describe_problem(exc), report)
+            return report
+        status = await self._store.record_poll_success(destination_id, self._clock())
+        await self._raise_alerts(destination_id, watches, status, None, report)
+        return report
+
+    async def read_destination(self, destination_id: str, *, max_pages: int) -> DestinationReport:
+        """Bring the store up to date; Northflank errors are raised, not recorded.
+
+        `watch` uses this to check a destination before a channel watches it,
+        and to have something to summarise.
+        """
+        report = DestinationReport(destination_id)
+        await self._read_changes(destination_id, _PagePool(max_pages - 1), report)
+        await self._store.record_poll_success(destination_id, self._clock())
+        return report
+
+    async def evaluate(self, destination_id: str) -> DestinationReport:
+        """Run the rules for every channel watching a destination, without reading it."""
+        report = DestinationReport(destination_id)
+        watches = [
+            w for w in await self._store.pollable_watches() if w.destination_id == destination_id
+        ]
+        statuses = await self._store.poll_statuses([destination_id])
+        status = statuses.get(destination_id, PollStatus(destination_id))
+        await self._raise_alerts(destination_id, watches, status, None, report)
+        if report.alerts and self._on_alerts is not None:
+            self._on_alerts()
+        return report
+
+    # ----- reading ---------------------------------------------------------------------
+
+    async def _read_changes(
+        self, destination_id: str, pool: _PagePool, report: DestinationReport
+    ) -> None:
+        now = self._clock()
+        state = await self._store.destination_state(
+            destination_id, now, lookback=timedelta(0), horizon=timedelta(0)
+        )
+        unfinished = {
+            known.backup.id: known.backup.created_at
+            for known in state.backups
+            if paging.still_changing(known.backup.status_text, known.backup.created_at, now)
+        }
+        scan = await self._store.scan_state(destination_id)
+        cursor: str | None = None
+        oldest: datetime | None = None
+        in_order = True
+        pages = 0
+        resumed_from: str | None = None
+        while True:
+            try:
+                page = await self._client.list_backups_page(
+                    destination_id, cursor=cursor, per_page=self._per_page
+                )
+            except BadRequestError:
+                if cursor is None or cursor != resumed_from:
+                    raise
+                # A cursor saved by an earlier poll may have expired: start the
+                # full read again next time rather than fail every poll.
+                log.info("a saved paging cursor was refused; the full read starts over")
+                await self._store.save_scan_state(destination_id, ScanState(False, None))
+                return
+            pages += 1
+            report.requests += 1
+            report.backups_seen += len(page.backups)
+            ids = [b.id for b in page.backups]
+            known_before = await self._store.known_statuses(destination_id, ids)
+            await self._store.save_backups(destination_id, page.backups, self._clock())
+            for backup_id in ids:
+                unfinished.pop(backup_id, None)
+            verdict = paging.judge_page(
+                page,
+                known_before=known_before,
+                oldest_unfinished=min(unfinished.values(), default=None),
+                previous_oldest=oldest,
+                order_confirmed=in_order,
+            )
+            if in_order and not verdict.order_confirmed:
+                log.warning(
+                    "backups were not newest first; reading the whole destination",
+                    extra={"destination": destination_id},
+                )
+                report.full_scan = True
+            oldest, in_order = verdict.oldest_seen, verdict.order_confirmed
+            if page.next_cursor is None:
+                # Read to the end: the first full read is done.
+                if not scan.complete:
+                    await self._store.save_scan_state(destination_id, ScanState(True, None))
+                return
+            if not verdict.read_next and scan.complete:
+                return
+            if not verdict.read_next and scan.cursor is not None:
+                # Caught up with the news; go on with the first full read where it stopped.
+                cursor = resumed_from = scan.cursor
+                scan = ScanState(False, None)
+            else:
+                cursor = page.next_cursor
+            if pages >= MAX_PAGES_PER_DESTINATION or not pool.take():
+                await self._store.save_scan_state(destination_id, ScanState(False, cursor))
+                return
+
+    # ----- deciding --------------------------------------------------------------------
+
+    async def _raise_alerts(
+        self,
+        destination_id: str,
+        watches: Sequence[Watch],
+        status: PollStatus,
+        problem: str | None,
+        report: DestinationReport,
+    ) -> None:
+        now = self._clock()
+        live = [w for w in watches if w.state is not WatchState.DISABLED]
+        if not live:
+            return
+        horizon = max(w.settings.expiry for w in live) if live else DEFAULT_EXPIRY
+        state = (
+            await self._store.destination_state(
+                destination_id, now, lookback=LOOKBACK, horizon=horizon
+            )
+            if problem is None
+            else None
+        )
+        batches: list[ChannelAlerts] = []
+        for watch in live:
+            ledger = await self._store.ledger(
+                watch.channel, destination_id, since=now - LEDGER_MEMORY
+            )
+            alerts = rules.evaluate(state, watch, ledger, now) if state is not None else []
+            alerts += rules.northflank_health(
+                watch,
+                ledger,
+                consecutive_failures=status.consecutive_failures,
+                failing_since=status.failing_since,
+                problem=problem,
+                now=now,
+            )
+            if not alerts:
+                continue
+            recoveries = [a for a in alerts if a.resolves]
+            news = [a for a in alerts if not a.resolves]
+            batches.append(
+                ChannelAlerts(
+                    watch=watch,
+                    digests=group_for_digest(news),
+                    recoveries=recoveries,
+                    deliver=not watch.muted(now),
+                )
+            )
+            report.alerts.extend((watch, alert) for alert in alerts)
+        if batches:
+            await self._store.record_alerts(batches, now)
+
+    # ----- budget ----------------------------------------------------------------------
+
+    def _is_due(self, status: PollStatus | None, now: datetime) -> bool:
+        if status is None or status.last_poll_at is None:
+            return True
+        # A little slack, so a poll that ran a second late does not skip a whole interval.
+        return now - status.last_poll_at >= timedelta(seconds=self._poll_interval * 0.9)
+
+    def _budget_reading(self) -> budget.BudgetReading:
+        state = self._client.rate_limit
+        return budget.BudgetReading(state.limit, state.remaining, state.seconds_until_reset())
+
+
+def _last_poll(status: PollStatus | None) -> float:
+    if status is None or status.last_poll_at is None:
+        return float("-inf")
+    return status.last_poll_at.timestamp()
+
+
+def describe_problem(exc: NorthflankError) -> str:
+    """What is wrong and how to fix it, in plain words (escaped when rendered)."""
+    if isinstance(exc, AuthenticationError):
+        return (
+            "Northflank rejects the bot's API token (revoked or expired?). "
+            "Create a new token and set NORTHFLANK_API_TOKEN."
+        )
+    if isinstance(exc, PermissionDeniedError):
+        return (
+            "The bot's API token may not read this destination. Give its API role "
+            "Account > BackupDestinations > General > Read (and access to the project)."
+        )
+    if isinstance(exc, NotFoundError):
+        return (
+            "Northflank says this backup destination does not exist any more. "
+            "If it was deleted on purpose, stop watching it with `/backups unwatch`."
+        )
+    if isinstance(exc, BadRequestError):
+        return f"Northflank refused the request: {exc.message}"
+    return f"Northflank is not answering properly ({exc.message}). The bot keeps trying."

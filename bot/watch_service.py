@@ -1,0 +1,174 @@
+"""What `/backups watch|unwatch|watching|mute|unmute` do. Slack-free.
+
+The listeners delegate here through `Answers`; this talks to the store, the
+listing service (to find a destination) and the poller (to read it once),
+and returns the reply to show. Posting the visible confirmation goes through
+an `announce` callable so this module never touches Slack itself.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Awaitable, Callable, Collection
+from dataclasses import dataclass
+from datetime import datetime
+
+from bot.backups import Destination
+from bot.commands import MuteCommand, UnmuteCommand, UnwatchCommand, WatchCommand
+from bot.listing import BackupLister
+from bot.poller import Poller
+from bot.slack import alert_blocks, blocks
+from bot.slack.blocks import Reply
+from bot.slack.mrkdwn import code, date, escape
+from bot.store import Store
+from bot.watches import Watch
+
+# A channel that watches more than this is better served by several channels.
+MAX_WATCHES_PER_CHANNEL = 50
+# Pages read when a watch starts: enough to summarise most destinations in
+# about a second; a bigger one is read on over the following polls.
+PAGES_READ_ON_WATCH = 10
+_USER_ID = re.compile(r"[UW][A-Z0-9]{2,20}")
+
+Announce = Callable[[str, Reply], Awaitable[str | None]]
+
+
+@dataclass(frozen=True, slots=True)
+class Requester:
+    user_id: str
+    channel_id: str
+
+
+class WatchService:
+    def __init__(
+        self,
+        store: Store,
+        lister: BackupLister,
+        poller: Poller,
+        *,
+        admins: Collection[str],
+        clock: Callable[[], datetime],
+        announce: Announce | None = None,
+    ) -> None:
+        self._store = store
+        self._lister = lister
+        self._poller = poller
+        self._admins = frozenset(admins)
+        self._clock = clock
+        self._announce = announce
+
+    async def watch(self, command: WatchCommand, who: Requester) -> Reply:
+        refusal = self._refuse_unless_admin(who)
+        if refusal is not None:
+            return refusal
+        destination = await self._lister.resolve(command.destination)
+        existing = await self._store.watch(who.channel_id, destination.id)
+        if existing is None:
+            count = await self._store.count_channel_watches(who.channel_id)
+            if count >= MAX_WATCHES_PER_CHANNEL:
+                return blocks.message(
+                    f"This channel already watches {count} destinations, the most I allow in "
+                    "one channel. `/backups unwatch DEST` one first, or use another channel."
+                )
+        # Reading it now checks that it exists and that the token may read it,
+        # before anything is saved; and gives the summary something to say.
+        report = await self._poller.read_destination(destination.id, max_pages=PAGES_READ_ON_WATCH)
+        watch, created = await self._store.save_watch(
+            who.channel_id, destination, command.settings, who.user_id, self._clock()
+        )
+        scan = await self._store.scan_state(destination.id)
+        summary = await self._store.destination_summary(
+            destination.id, self._clock(), complete=scan.complete
+        )
+        # Present conditions (stuck, expiring soon) are raised at once; history is not.
+        await self._poller.evaluate(destination.id)
+        if created and self._announce is not None:
+            await self._announce(
+                who.channel_id,
+                alert_blocks.watch_announcement(destination, watch.settings, who.user_id),
+            )
+        del report
+        return alert_blocks.watch_summary(
+            destination, watch.settings, summary, created=created, now=self._clock()
+        )
+
+    async def unwatch(self, command: UnwatchCommand, who: Requester) -> Reply:
+        refusal = self._refuse_unless_admin(who)
+        if refusal is not None:
+            return refusal
+        watch = await self._find(who.channel_id, command.destination)
+        if watch is None:
+            return await self._not_watched(who.channel_id, command.destination)
+        await self._store.remove_watch(who.channel_id, watch.destination_id)
+        return blocks.message(
+            f"This channel no longer watches *{escape(watch.destination_name)}* "
+            f"{code(watch.destination_id)}. Alerts already posted stay as they are."
+        )
+
+    async def watching(self, who: Requester) -> Reply:
+        watches = await self._store.channel_watches(who.channel_id)
+        statuses = await self._store.poll_statuses({w.destination_id for w in watches})
+        items = [(w, statuses.get(w.destination_id)) for w in watches]
+        return alert_blocks.watching_list(items, self._clock())
+
+    async def mute(self, command: MuteCommand, who: Requester) -> Reply:
+        refusal = self._refuse_unless_admin(who)
+        if refusal is not None:
+            return refusal
+        watch = await self._find(who.channel_id, command.destination)
+        if watch is None:
+            return await self._not_watched(who.channel_id, command.destination)
+        until = self._clock() + command.duration
+        await self._store.set_muted_until(who.channel_id, watch.destination_id, until)
+        return blocks.message(
+            f"Muted *{escape(watch.destination_name)}* in this channel until {date(until)}. "
+            "Alerts due meanwhile are recorded but not posted. "
+            f"`/backups unmute {watch.destination_id}` ends it early."
+        )
+
+    async def unmute(self, command: UnmuteCommand, who: Requester) -> Reply:
+        refusal = self._refuse_unless_admin(who)
+        if refusal is not None:
+            return refusal
+        watch = await self._find(who.channel_id, command.destination)
+        if watch is None:
+            return await self._not_watched(who.channel_id, command.destination)
+        if not watch.muted(self._clock()):
+            return blocks.message(f"*{escape(watch.destination_name)}* is not muted here.")
+        await self._store.set_muted_until(who.channel_id, watch.destination_id, None)
+        return blocks.message(
+            f"Unmuted *{escape(watch.destination_name)}*: new alerts are posted here again."
+        )
+
+    async def only_watched_destination(self, channel_id: str) -> Destination | None:
+        """The destination `list` means when DEST is left out, if the channel watches one."""
+        watches = await self._store.channel_watches(channel_id)
+        if len(watches) != 1:
+            return None
+        return Destination(id=watches[0].destination_id, name=watches[0].destination_name)
+
+    # ----- helpers ---------------------------------------------------------------------
+
+    def _refuse_unless_admin(self, who: Requester) -> Reply | None:
+        if not self._admins or who.user_id in self._admins:
+            return None
+        shown = sorted(a for a in self._admins if _USER_ID.fullmatch(a))[:5]
+        ask = " Ask " + ", ".join(f"<@{a}>" for a in shown) + "." if shown else ""
+        return blocks.message(
+            "Only the bot's admins (BOT_ADMINS) can change what this channel watches." + ask
+        )
+
+    async def _find(self, channel_id: str, reference: str) -> Watch | None:
+        watches = await self._store.channel_watches(channel_id)
+        for watch in watches:
+            if watch.destination_id == reference:
+                return watch
+        folded = reference.casefold()
+        named = [w for w in watches if w.destination_name.casefold() == folded]
+        return named[0] if len(named) == 1 else None
+
+    async def _not_watched(self, channel_id: str, reference: str) -> Reply:
+        watches = await self._store.channel_watches(channel_id)
+        known = ", ".join(code(w.destination_id) for w in watches[:10])
+        hint = f" It watches {known}." if known else " It watches nothing yet."
+        return blocks.message(f"This channel doesn't watch {code(reference, 40)}.{hint}")
