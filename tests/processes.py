@@ -43,10 +43,15 @@ def free_port() -> int:
 def bot_env(*, northflank_url: str, slack_api_url: str, port: int, **extra: str) -> dict[str, str]:
     """Configuration for `python -m bot run` against the fakes, in HTTP mode."""
     # Imported here so that this module stays usable without the fakes' dependencies.
+    import tempfile
+
     from tests.fakes.northflank import DEFAULT_TOKEN as NF_TOKEN
     from tests.fakes.slack import DEFAULT_TOKEN as SLACK_TOKEN
     from tests.slack.requests import SIGNING_SECRET
 
+    extra.setdefault(
+        "DATABASE_URL", f"sqlite:///{tempfile.mkdtemp(prefix='backup-bot-test-')}/bot.db"
+    )
     return clean_env(
         SLACK_BOT_TOKEN=SLACK_TOKEN,
         SLACK_SIGNING_SECRET=SIGNING_SECRET,

@@ -224,6 +224,15 @@ class FakeSlack(BackgroundServer):
         with self._lock:
             return copy.deepcopy(self._messages.get((channel, ts)))
 
+    def posted(self, channel: str | None = None) -> list[dict[str, Any]]:
+        """Messages that chat.postMessage accepted, oldest first, as they look now."""
+        with self._lock:
+            return [
+                copy.deepcopy({**message, "channel": key[0]})
+                for key, message in self._messages.items()
+                if channel is None or key[0] == channel
+            ]
+
     def clear(self) -> None:
         """Forget recorded calls, responses and socket messages, and drop pending faults."""
         with self._lock:

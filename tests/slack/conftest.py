@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import itertools
+import tempfile
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from typing import Any
@@ -68,6 +69,8 @@ def bot_settings(
         "northflank_api_token": NF_TOKEN,
         "northflank_api_base_url": fake_northflank.url,
         "port": 0,
+        # Each bot its own throwaway database, never ./data in the checkout.
+        "database_url": f"sqlite:///{tempfile.mkdtemp(prefix='backup-bot-test-')}/bot.db",
         **extra,
     }
     # _env_file=None: a developer's own .env must not leak into the tests.

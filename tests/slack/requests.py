@@ -25,13 +25,15 @@ def sign(
     }
 
 
-def slash_command_body(text: str, response_url: str, *, user: str = "U0USER") -> str:
+def slash_command_body(
+    text: str, response_url: str, *, user: str = "U0USER", channel: str = "C0CHAN"
+) -> str:
     return urlencode(
         {
             "token": "legacy-verification-token",
             "team_id": "T0FAKE",
             "team_domain": "fake",
-            "channel_id": "C0CHAN",
+            "channel_id": channel,
             "channel_name": "ops",
             "user_id": user,
             "user_name": "someone",
