@@ -72,9 +72,17 @@ class ListCommand:
 class WatchCommand:
     destination: str
     settings: WatchSettings
-    # Whether `events=` was typed, as opposed to defaulted: re-watching with
-    # only `expiry=` should not quietly reset a channel's chosen events.
-    events_given: bool
+    # The options typed, as opposed to defaulted: running `watch` again with
+    # only `expiry=` changes the expiry and keeps the channel's other choices.
+    given: frozenset[str] = frozenset()
+
+    def applied_to(self, current: WatchSettings) -> WatchSettings:
+        """The settings after re-watching: typed options win, the rest stay."""
+        return WatchSettings(
+            events=self.settings.events if "events" in self.given else current.events,
+            expiry=self.settings.expiry if "expiry" in self.given else current.expiry,
+            stuck=self.settings.stuck if "stuck" in self.given else current.stuck,
+        )
 
 
 @dataclass(frozen=True, slots=True)
@@ -233,7 +241,7 @@ def _parse_watch(args: list[str]) -> WatchCommand:
             else defaults.stuck
         ),
     )
-    return WatchCommand(destination, settings, events_given="events" in given)
+    return WatchCommand(destination, settings, given=frozenset(given))
 
 
 def parse_events(value: str) -> frozenset[Event]:

@@ -72,9 +72,10 @@ class WatchService:
                 )
         # Reading it now checks that it exists and that the token may read it,
         # before anything is saved; and gives the summary something to say.
-        report = await self._poller.read_destination(destination.id, max_pages=PAGES_READ_ON_WATCH)
+        await self._poller.read_destination(destination.id, max_pages=PAGES_READ_ON_WATCH)
+        settings = command.applied_to(existing.settings) if existing else command.settings
         watch, created = await self._store.save_watch(
-            who.channel_id, destination, command.settings, who.user_id, self._clock()
+            who.channel_id, destination, settings, who.user_id, self._clock()
         )
         scan = await self._store.scan_state(destination.id)
         summary = await self._store.destination_summary(
@@ -87,7 +88,6 @@ class WatchService:
                 who.channel_id,
                 alert_blocks.watch_announcement(destination, watch.settings, who.user_id),
             )
-        del report
         return alert_blocks.watch_summary(
             destination, watch.settings, summary, created=created, now=self._clock()
         )

@@ -120,7 +120,7 @@ ALL_WATCHABLE = frozenset(WATCHABLE_EVENTS)
 
 
 def test_watch_with_no_options_takes_the_defaults() -> None:
-    assert parse("watch dest-1") == WatchCommand("dest-1", WatchSettings(), events_given=False)
+    assert parse("watch dest-1") == WatchCommand("dest-1", WatchSettings(), given=frozenset())
 
 
 def test_watch_defaults_are_every_watchable_event() -> None:
@@ -140,27 +140,29 @@ def test_watch_with_everything() -> None:
             expiry=timedelta(hours=36),
             stuck=timedelta(minutes=90),
         ),
-        events_given=True,
+        given=frozenset({"events", "expiry", "stuck"}),
     )
 
 
 def test_watch_an_events_subset_leaves_the_durations_at_their_defaults() -> None:
     command = parse("watch dest-1 events=expiring")
     assert command == WatchCommand(
-        "dest-1", WatchSettings(events=frozenset({Event.EXPIRING})), events_given=True
+        "dest-1", WatchSettings(events=frozenset({Event.EXPIRING})), given=frozenset({"events"})
     )
 
 
 @pytest.mark.parametrize("value", ["all", "ALL", "failed,all", "all,aborted"])
 def test_watch_events_all(value: str) -> None:
     command = parse(f"watch dest-1 events={value}")
-    assert command == WatchCommand("dest-1", WatchSettings(events=ALL_WATCHABLE), events_given=True)
+    assert command == WatchCommand(
+        "dest-1", WatchSettings(events=ALL_WATCHABLE), given=frozenset({"events"})
+    )
 
 
 def test_watch_events_given_even_when_they_match_the_default() -> None:
     command = parse("watch dest-1 events=failed,aborted,expiring,stuck,missed")
     assert isinstance(command, WatchCommand)
-    assert command.events_given
+    assert "events" in command.given
     assert command.settings.events == ALL_WATCHABLE
 
 
@@ -173,7 +175,7 @@ def test_watch_options_and_values_ignore_case() -> None:
             expiry=timedelta(days=2),
             stuck=timedelta(hours=3),
         ),
-        events_given=True,
+        given=frozenset({"events", "expiry", "stuck"}),
     )
 
 
@@ -392,3 +394,16 @@ def test_help_text_states_the_ranges_and_defaults_the_parser_uses() -> None:
     assert f"({_span(EXPIRY_RANGE)}, default {format_duration(DEFAULT_EXPIRY)})" in HELP_TEXT
     assert f"({_span(STUCK_RANGE)}, default {format_duration(DEFAULT_STUCK)})" in HELP_TEXT
     assert f"({_span(MUTE_RANGE)})" in HELP_TEXT
+
+
+def test_rewatching_changes_only_the_options_typed() -> None:
+    current = WatchSettings(
+        events=frozenset({Event.FAILED}), expiry=timedelta(days=5), stuck=timedelta(hours=2)
+    )
+    command = parse("watch dest-1 stuck=4h")
+    assert isinstance(command, WatchCommand)
+    assert command.applied_to(current) == WatchSettings(
+        events=frozenset({Event.FAILED}), expiry=timedelta(days=5), stuck=timedelta(hours=4)
+    )
+    bare = parse("watch dest-1")
+    assert isinstance(bare, WatchCommand) and bare.applied_to(current) == current
