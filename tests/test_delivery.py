@@ -1,0 +1,127 @@
+"""Delivery's pacing and retry schedule, against the store and a fake Slack."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import timedelta
+
+import pytest
+from slack_sdk.web.async_client import AsyncWebClient
+
+from bot.alerts import Alert
+from bot.backups import Backup, BackupStatus, Destination, Ref
+from bot.delivery import Delivery
+from bot.store import ChannelAlerts, Store
+from bot.watches import Event, WatchSettings
+from tests.clock import FakeClock
+from tests.fakes.slack import DEFAULT_TOKEN, FakeSlack
+
+
+class FakeMonotonic:
+    def __init__(self) -> None:
+        self.value = 1000.0
+
+    def __call__(self) -> float:
+        return self.value
+
+
+def failed(backup_id: str, clock: FakeClock) -> Alert:
+    backup = Backup(
+        id=backup_id,
+        name=backup_id,
+        status=BackupStatus.FAILED,
+        status_text="failed",
+        created_at=clock.now(),
+        addon=Ref("addon-1", "orders-db"),
+    )
+    return Alert(
+        Event.FAILED,
+        backup_id,
+        "dest-1",
+        clock.now(),
+        backup=backup,
+        addon=backup.addon,
+    )
+
+
+async def queue(store: Store, clock: FakeClock, channel: str, *digests: list[str]) -> None:
+    watch, _ = await store.save_watch(
+        channel, Destination("dest-1", "Nightly"), WatchSettings(), "U1", clock.now()
+    )
+    batch = ChannelAlerts(
+        watch=watch,
+        digests=[[failed(name, clock) for name in names] for names in digests],
+        recoveries=[],
+        deliver=True,
+    )
+    await store.record_alerts([batch], clock.now())
+
+
+@pytest.fixture
+def slow_slack() -> Iterator[FakeSlack]:
+    with FakeSlack(retry_after=7) as fake:
+        yield fake
+
+
+def client_for(slack: FakeSlack) -> AsyncWebClient:
+    return AsyncWebClient(token=DEFAULT_TOKEN, base_url=slack.api_url)
+
+
+async def test_each_channel_gets_at_most_one_message_per_interval_in_order(
+    store: Store, fake_slack: FakeSlack
+) -> None:
+    clock, monotonic = FakeClock(), FakeMonotonic()
+    await queue(store, clock, "C0BUSY", ["a1"], ["a2"], ["a3"])
+    await queue(store, clock, "C0QUIET", ["b1"])
+    delivery = Delivery(
+        store,
+        client_for(fake_slack),
+        clock=clock.now,
+        per_channel_interval=1.0,
+        monotonic=monotonic,
+    )
+
+    first = await delivery.deliver_due()
+    assert sorted(o.channel for o in first) == ["C0BUSY", "C0QUIET"]
+    assert await delivery.deliver_due() == []  # C0BUSY posted less than a second ago
+
+    monotonic.value += 1.0
+    assert [o.channel for o in await delivery.deliver_due()] == ["C0BUSY"]
+    monotonic.value += 1.0
+    await delivery.deliver_due()
+    texts = [m["text"] for m in fake_slack.posted("C0BUSY")]
+    assert [next(n for n in ("a1", "a2", "a3") if n in t) for t in texts] == ["a1", "a2", "a3"]
+
+
+async def test_a_429_waits_exactly_retry_after_and_holds_the_channel_queue(
+    store: Store, slow_slack: FakeSlack
+) -> None:
+    clock = FakeClock()
+    await queue(store, clock, "C0BUSY", ["a1"], ["a2"])
+    delivery = Delivery(store, client_for(slow_slack), clock=clock.now, per_channel_interval=0)
+    slow_slack.fail_next("chat.postMessage", "429")
+
+    [outcome] = await delivery.deliver_due()
+    assert outcome.result == "retry"
+    [head, behind] = await store.outbox_items(states=["pending"])
+    assert head.next_attempt_at == clock.now() + timedelta(seconds=7)
+    assert head.attempts == 1 and behind.attempts == 0
+    # The second message may not overtake the first while it waits.
+    assert await delivery.deliver_due() == []
+    clock.advance(seconds=7)
+    await delivery.drain()
+    assert [m["text"].count("a1") > 0 for m in slow_slack.posted("C0BUSY")] == [True, False]
+    assert await store.outbox_depth() == 0
+
+
+async def test_blocks_slack_refuses_go_out_as_plain_text(
+    store: Store, fake_slack: FakeSlack
+) -> None:
+    clock = FakeClock()
+    await queue(store, clock, "C0BUSY", ["a1"])
+    delivery = Delivery(store, client_for(fake_slack), clock=clock.now, per_channel_interval=0)
+    fake_slack.fail_next("chat.postMessage", "invalid_blocks")
+    [outcome] = await delivery.deliver_due()
+    assert outcome.result == "delivered"
+    [message] = fake_slack.posted("C0BUSY")
+    assert "a1" in message["text"] and "blocks" not in message
