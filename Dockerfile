@@ -14,6 +14,8 @@ COPY --from=build /install /usr/local
 RUN useradd --system --uid 10001 --home-dir /app --create-home backupbot \
     && mkdir -p /app/data && chown backupbot /app/data
 WORKDIR /app
+# The SQLite default (sqlite:///data/backup-bot.db) keeps its state here.
+VOLUME ["/app/data"]
 USER 10001
 EXPOSE 3000
 # python:slim has no curl; the standard library is enough to ask /healthz.
