@@ -25,6 +25,7 @@ from bot.northflank.errors import (
     NorthflankError,
     NotFoundError,
     PermissionDeniedError,
+    RateLimitedError,
 )
 from bot.slack.alert_blocks import group_for_digest
 from bot.store import ChannelAlerts, ScanState, Store
@@ -350,6 +351,12 @@ def describe_problem(exc: NorthflankError) -> str:
         return (
             "Northflank says this backup destination does not exist any more. "
             "If it was deleted on purpose, stop watching it with `/backups unwatch`."
+        )
+    if isinstance(exc, RateLimitedError):
+        return (
+            "Northflank is refusing requests because the API token's hourly budget is spent "
+            "(other tools may share the token). The bot slows down and catches up on its own; "
+            "a token of its own avoids this."
         )
     if isinstance(exc, BadRequestError):
         return f"Northflank refused the request: {exc.message}"

@@ -28,6 +28,10 @@ MAX_WATCHES_PER_CHANNEL = 50
 # Pages read when a watch starts: enough to summarise most destinations in
 # about a second; a bigger one is read on over the following polls.
 PAGES_READ_ON_WATCH = 10
+CANNOT_POST_HERE = (
+    ":warning: I couldn't post in this channel (a private channel I'm not in?). "
+    "Invite me with `/invite @backup-bot` so that alerts can arrive; until then they are kept."
+)
 _USER_ID = re.compile(r"[UW][A-Z0-9]{2,20}")
 
 Announce = Callable[[str, Reply], Awaitable[str | None]]
@@ -83,14 +87,22 @@ class WatchService:
         )
         # Present conditions (stuck, expiring soon) are raised at once; history is not.
         await self._poller.evaluate(destination.id)
+        posted = True
         if created and self._announce is not None:
-            await self._announce(
-                who.channel_id,
-                alert_blocks.watch_announcement(destination, watch.settings, who.user_id),
+            posted = (
+                await self._announce(
+                    who.channel_id,
+                    alert_blocks.watch_announcement(destination, watch.settings, who.user_id),
+                )
+                is not None
             )
-        return alert_blocks.watch_summary(
+        reply = alert_blocks.watch_summary(
             destination, watch.settings, summary, created=created, now=self._clock()
         )
+        if not posted:
+            # Saved all the same: alerts wait in the outbox until the bot can post.
+            reply["blocks"].append(blocks.message(CANNOT_POST_HERE)["blocks"][0])
+        return reply
 
     async def unwatch(self, command: UnwatchCommand, who: Requester) -> Reply:
         refusal = self._refuse_unless_admin(who)

@@ -102,3 +102,12 @@ async def test_bot_admins_alone_change_watches_when_set(admin_scenario: Scenario
     # Reading what is watched stays open to everyone.
     assert "Nightly S3" in await scenario.slash("watching", user="U0SOMEONE")
     assert isinstance(scenario.bot, BotServer)
+
+
+async def test_watch_in_a_channel_the_bot_cannot_post_in_says_so(scenario: Scenario) -> None:
+    scenario.northflank.add_destination("dest-1", "Nightly S3")
+    scenario.slack.fail_next("chat.postMessage", "not_in_channel")
+    scenario.slack.fail_next("conversations.join", "method_not_supported_for_channel_type")
+    reply = await scenario.slash("watch dest-1")
+    assert "now watches" in reply and "/invite @backup-bot" in reply
+    assert len(await scenario.bot.store.channel_watches(CHANNEL)) == 1
