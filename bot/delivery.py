@@ -35,6 +35,8 @@ log = logging.getLogger(__name__)
 # Slack allows about one message a second per channel, with short bursts.
 PER_CHANNEL_INTERVAL = 1.0
 MAX_BACKOFF = timedelta(minutes=10)
+# A row that fails this often for reasons of our own is set aside (and logged).
+MAX_INTERNAL_FAILURES = 8
 # How long a pass waits when Slack says 429 without Retry-After.
 DEFAULT_RETRY_AFTER = 30.0
 # Slack errors that mean "we may never post here again", and what they mean.
@@ -155,6 +157,15 @@ class Delivery:
             return await self._slack_refused(item, exc)
         except (aiohttp.ClientError, TimeoutError) as exc:
             return await self._retry(item, f"network: {type(exc).__name__}", None)
+        except Exception as exc:
+            # Our own bug, or the store failing mid-way. Retried like anything
+            # else, but a row that keeps failing must not block its channel forever.
+            log.exception("delivering an alert failed", extra={"outbox_id": item.id})
+            if item.attempts + 1 >= MAX_INTERNAL_FAILURES:
+                reason = f"gave up after {MAX_INTERNAL_FAILURES} internal errors: {exc!r}"[:500]
+                await self._store.give_up(item.id, reason=reason, now=self._clock())
+                return Outcome(item.id, item.channel, item.kind, "failed", reason)
+            return await self._retry(item, f"internal error: {type(exc).__name__}", None)
         return Outcome(item.id, item.channel, item.kind, "delivered", detail)
 
     async def _send(self, item: OutboxItem) -> str:

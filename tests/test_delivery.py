@@ -2,16 +2,18 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Iterator
 from datetime import timedelta
 
 import pytest
 from slack_sdk.web.async_client import AsyncWebClient
+from sqlalchemy import text
 
 from bot.alerts import Alert
 from bot.backups import Backup, BackupStatus, Destination, Ref
-from bot.delivery import Delivery
-from bot.store import ChannelAlerts, Store
+from bot.delivery import MAX_INTERNAL_FAILURES, Delivery
+from bot.store import ChannelAlerts, Store, engine_for
 from bot.watches import Event, WatchSettings
 from tests.clock import FakeClock
 from tests.fakes.slack import DEFAULT_TOKEN, FakeSlack
@@ -125,3 +127,27 @@ async def test_blocks_slack_refuses_go_out_as_plain_text(
     assert outcome.result == "delivered"
     [message] = fake_slack.posted("C0BUSY")
     assert "a1" in message["text"] and "blocks" not in message
+
+
+async def test_a_row_that_keeps_failing_inside_the_bot_is_set_aside_not_retried_forever(
+    store: Store, database_url: str, fake_slack: FakeSlack, caplog: pytest.LogCaptureFixture
+) -> None:
+    clock = FakeClock()
+    await queue(store, clock, "C0BUSY", ["a1"])
+    await queue(store, clock, "C0BUSY", ["a2"])
+    # A damaged ledger row (as a bad manual edit or a bug would leave it).
+    engine = engine_for(database_url)
+    async with engine.begin() as connection:
+        await connection.execute(text("UPDATE alerts SET details = '{}' WHERE subject = 'a1'"))
+    await engine.dispose()
+    delivery = Delivery(store, client_for(fake_slack), clock=clock.now, per_channel_interval=0)
+    with caplog.at_level(logging.ERROR):
+        for _ in range(MAX_INTERNAL_FAILURES):
+            await delivery.deliver_due()
+            clock.advance(minutes=15)
+    [failed_item] = await store.outbox_items(states=["failed"])
+    assert failed_item.last_error is not None and "internal errors" in failed_item.last_error
+    assert any("delivering an alert failed" in r.getMessage() for r in caplog.records)
+    # The channel's queue moves on to the next message.
+    await delivery.drain()
+    assert ["a2" in m["text"] for m in fake_slack.posted("C0BUSY")] == [True]
