@@ -130,9 +130,16 @@ class Poller:
 
         async def one(destination_id: str) -> DestinationReport:
             async with limit:
-                return await self.poll_destination(
-                    destination_id, by_destination[destination_id], pool
-                )
+                try:
+                    return await self.poll_destination(
+                        destination_id, by_destination[destination_id], pool
+                    )
+                except Exception as exc:
+                    # One destination's trouble (the store, a bug) must not cost the
+                    # others their poll. Nothing half-done is lost: the next poll
+                    # reads from what the store committed.
+                    log.exception("polling a destination failed inside the bot")
+                    return DestinationReport(destination_id, error=f"internal: {exc!r}"[:300])
 
         report.destinations = list(await asyncio.gather(*(one(d) for d in chosen)))
         if report.alerts and self._on_alerts is not None:

@@ -6,7 +6,9 @@ import logging
 from datetime import timedelta
 
 import pytest
+from sqlalchemy import text
 
+from bot.store import engine_for
 from tests.fakes.northflank import make_backup
 from tests.scenarios.conftest import CHANNEL, Scenario, reply_text
 
@@ -184,3 +186,30 @@ async def test_list_without_a_destination_uses_the_one_this_channel_watches(
     assert "only-in-one" in reply
     elsewhere = await scenario.slash("list", channel="C0ELSEWHERE")
     assert "Which destination" in elsewhere
+
+
+async def test_one_destination_failing_inside_the_bot_does_not_cost_the_others_their_poll(
+    scenario: Scenario, caplog: pytest.LogCaptureFixture
+) -> None:
+    for name in ("dest-a", "dest-b"):
+        scenario.northflank.add_destination(name, name)
+        scenario.northflank.add_backups(name, [make_backup(f"{name}-old", name=f"{name}-old")])
+        await scenario.slash(f"watch {name}")
+    # Damage what the store knows of dest-a, as a bug or a bad manual edit might.
+    engine = engine_for(scenario.database_url)
+    async with engine.begin() as connection:
+        await connection.execute(
+            text("UPDATE known_backups SET schedules = 'not json' WHERE destination_id = 'dest-a'")
+        )
+    await engine.dispose()
+    scenario.clock.advance(minutes=5)
+    scenario.northflank.add_backups(
+        "dest-b",
+        [make_backup("b-bad", name="b-failure", status="failed", created_at=scenario.clock.now())],
+    )
+    with caplog.at_level(logging.ERROR):
+        report = await scenario.poll()
+    errors = {d.destination_id: d.error for d in report.destinations}
+    assert errors["dest-a"] is not None and errors["dest-b"] is None
+    assert any("inside the bot" in r.getMessage() for r in caplog.records)
+    assert any("b-failure" in reply_text(m) for m in scenario.alerts_posted())
