@@ -19,6 +19,10 @@ _TOKEN_SHAPES = re.compile(
 )
 
 
+# Attributes every LogRecord has; anything else came in through `extra=`.
+_STANDARD_ATTRIBUTES = frozenset(vars(logging.makeLogRecord({}))) | {"message", "asctime"}
+
+
 class RedactingFormatter(logging.Formatter):
     def __init__(self, secrets: Iterable[str] = (), fmt: str | None = None) -> None:
         super().__init__(fmt or "%(asctime)s %(levelname)s %(name)s: %(message)s")
@@ -26,7 +30,23 @@ class RedactingFormatter(logging.Formatter):
         self._secrets = sorted({s for s in secrets if len(s) >= 4}, key=len, reverse=True)
 
     def format(self, record: logging.LogRecord) -> str:
-        return redact(super().format(record), self._secrets)
+        text = super().format(record)
+        # The context passed with `extra=` (destination, channel, counts) is what
+        # makes a line useful at 3 a.m.; the default formatter drops it.
+        context = extra_fields(record)
+        if context:
+            pairs = " ".join(f"{key}={value!r}" for key, value in context.items())
+            head, newline, rest = text.partition("\n")
+            text = f"{head} [{pairs}]{newline}{rest}"
+        return redact(text, self._secrets)
+
+
+def extra_fields(record: logging.LogRecord) -> dict[str, object]:
+    return {
+        key: value
+        for key, value in vars(record).items()
+        if key not in _STANDARD_ATTRIBUTES and not key.startswith("_")
+    }
 
 
 def redact(text: str, secrets: Iterable[str]) -> str:

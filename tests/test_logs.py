@@ -36,3 +36,15 @@ def test_formatter_redacts_arguments_and_tracebacks() -> None:
     assert "super-secret-value" not in line
     assert "calling with [redacted]" in line
     assert "RuntimeError: failed with [redacted]" in line
+
+
+def test_context_passed_with_extra_is_kept_and_redacted() -> None:
+    formatter = RedactingFormatter(secrets=["s3cr3t-token"])
+    record = logging.makeLogRecord(
+        {"msg": "poll done", "levelno": logging.INFO, "levelname": "INFO", "name": "bot"}
+    )
+    record.destinations = 3
+    record.error = "401 for s3cr3t-token"
+    line = formatter.format(record)
+    assert "poll done" in line and "destinations=3" in line
+    assert "s3cr3t-token" not in line and "[redacted]" in line
