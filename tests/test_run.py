@@ -2,15 +2,20 @@
 
 from __future__ import annotations
 
+import asyncio
 import shutil
 import signal
 import subprocess
 import sys
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import httpx
 import pytest
 
+from bot.backups import Destination
+from bot.store import Store, upgrade
+from bot.watches import WatchSettings
 from tests.fakes.northflank import FakeNorthflank, make_backup
 from tests.fakes.slack import FakeSlack
 from tests.processes import REPO, bot_env, clean_env, free_port, run_bot, wait_for_health
@@ -87,3 +92,50 @@ def test_a_running_bot_answers_a_signed_command(
     assert process.returncode == 0, stderr
     assert "backup-bot is up: HTTP mode" in stderr
     assert "Northflank accepted the API token" in stderr
+
+
+async def _watched_since(database_url: str, started: datetime) -> None:
+    await upgrade(database_url)
+    store = Store.connect(database_url)
+    await store.save_watch(
+        "C0ALERTS", Destination("dest-1", "Primary"), WatchSettings(), "U0ADMIN", started
+    )
+    await store.close()
+
+
+def test_a_running_bot_polls_on_its_schedule_and_posts_the_alert(
+    fake_northflank: FakeNorthflank, fake_slack: FakeSlack, tmp_path: Path
+) -> None:
+    """The whole `run` path: migrations at start, the scheduler, the delivery loop."""
+    database_url = f"sqlite:///{tmp_path}/state/bot.db"
+    asyncio.run(_watched_since(database_url, datetime.now(UTC) - timedelta(hours=1)))
+    fake_northflank.add_destination("dest-1", "Primary")
+    fake_northflank.add_backups(
+        "dest-1", [make_backup("b1", name="broke-overnight", status="failed")]
+    )
+    port = free_port()
+    env = bot_env(
+        northflank_url=fake_northflank.url,
+        slack_api_url=fake_slack.api_url,
+        port=port,
+        DATABASE_URL=database_url,
+        POLL_INTERVAL="30",
+    )
+    process = subprocess.Popen(
+        [sys.executable, "-m", "bot", "run"],
+        cwd=tmp_path,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        wait_for_health(port, process)
+        # The scheduler's first poll comes 2 s after start; the delivery loop posts.
+        (post,) = fake_slack.wait_for_calls("chat.postMessage", 1, timeout=15)
+    finally:
+        process.send_signal(signal.SIGTERM)
+        _, stderr = process.communicate(timeout=15)
+    assert process.returncode == 0, stderr
+    assert post.params["channel"] == "C0ALERTS" and "broke-overnight" in str(post.params)
+    assert "poll done" in stderr
