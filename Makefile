@@ -31,6 +31,7 @@ unit: $(STAMP)
 bench: $(STAMP)
 	$(BIN)/python -m bench.ack_latency --rounds 30
 	$(BIN)/python -m bench.reply_latency
+	$(BIN)/python -m bench.poll_cost
 
 clean:
 	rm -rf $(VENV) .mypy_cache .pytest_cache .ruff_cache
