@@ -163,7 +163,6 @@ class CpuFigures:
     full_read: float
     full_read_requests: int
     client: float
-    known_statuses: float
     save_backups: float
     parse: float
     judge: float
@@ -246,16 +245,14 @@ async def read_with_client(client: NorthflankClient, destination_id: str) -> flo
             return total
 
 
-async def store_pages(destination_id: str, pages: list[BackupPage]) -> tuple[float, float]:
-    """CPU time of what the poller asks the store per page, into a fresh store."""
-    known = saved = 0.0
+async def store_pages(destination_id: str, pages: list[BackupPage]) -> float:
+    """CPU time of what the poller asks the store per page (one save), into a fresh store."""
+    saved = 0.0
     clock = Clock()
     async with fresh_store() as fresh:
         for page in pages:
-            ids = [b.id for b in page.backups]
-            known += await timed(fresh.store.known_statuses(destination_id, ids))
             saved += await timed(fresh.store.save_backups(destination_id, page.backups, clock()))
-    return known, saved
+    return saved
 
 
 async def full_read(client: NorthflankClient, destination_id: str) -> tuple[float, int]:
@@ -301,7 +298,7 @@ async def cpu_figures(fake: NorthflankProcess, sizes: Sizes) -> CpuFigures:
             parse = best_cpu(lambda: parse_pages(raw), sizes.floor_repeats)
             judge = best_cpu(lambda: judge_pages(parsed), sizes.floor_repeats)
             client_cpu = await read_with_client(client, dest_id)
-            known, saved = await store_pages(dest_id, parsed)
+            saved = await store_pages(dest_id, parsed)
             full, requests = await full_read(client, dest_id)
             rounds.append(
                 CpuFigures(
@@ -311,7 +308,6 @@ async def cpu_figures(fake: NorthflankProcess, sizes: Sizes) -> CpuFigures:
                     full_read=full,
                     full_read_requests=requests,
                     client=client_cpu,
-                    known_statuses=known,
                     save_backups=saved,
                     parse=parse,
                     judge=judge,
@@ -324,7 +320,6 @@ async def cpu_figures(fake: NorthflankProcess, sizes: Sizes) -> CpuFigures:
         full_read=min(r.full_read for r in rounds),
         full_read_requests=rounds[0].full_read_requests,
         client=min(r.client for r in rounds),
-        known_statuses=min(r.known_statuses for r in rounds),
         save_backups=min(r.save_backups for r in rounds),
         parse=min(r.parse for r in rounds),
         judge=min(r.judge for r in rounds),
@@ -433,11 +428,10 @@ def print_cpu(c: CpuFigures, sizes: Sizes) -> None:
     row("json.loads of the raw page bodies (the floor)", c.floor)
     row(f"poller first full read ({c.full_read_requests} requests)", c.full_read)
     row("  (a) HTTP + SDK + parse: list_backups_page", c.client)
-    row("  (b) store: known_statuses", c.known_statuses)
     row("  (b) store: save_backups", c.save_backups)
     row("  (c) pure: parse_backup (also inside (a))", c.parse)
     row("  (c) pure: judge_page", c.judge)
-    accounted = c.client + c.known_statuses + c.save_backups + c.judge
+    accounted = c.client + c.save_backups + c.judge
     row("  sum of (a), (b) and judge_page", accounted)
     for label, seconds in (
         ("the full read", c.full_read),

@@ -235,14 +235,12 @@ class Poller:
             pages += 1
             report.requests += 1
             report.backups_seen += len(page.backups)
-            ids = [b.id for b in page.backups]
-            known_before = await self._store.known_statuses(destination_id, ids)
-            await self._store.save_backups(destination_id, page.backups, self._clock())
-            for backup_id in ids:
-                unfinished.pop(backup_id, None)
+            saved = await self._store.save_backups(destination_id, page.backups, self._clock())
+            for backup in page.backups:
+                unfinished.pop(backup.id, None)
             verdict = paging.judge_page(
                 page,
-                known_before=known_before,
+                known_before=saved.known_before,
                 oldest_unfinished=min(unfinished.values(), default=None),
                 previous_oldest=oldest,
                 order_confirmed=in_order,

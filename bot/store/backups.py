@@ -11,12 +11,11 @@ from collections.abc import Collection, Iterable, Sequence
 from datetime import datetime, timedelta
 from typing import Any, TypeVar
 
-from sqlalchemy import ColumnElement, and_, case, func, literal, or_, select
+from sqlalchemy import ColumnElement, and_, case, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.backups import Backup, BackupStatus, Ref, Schedule, ScheduleInterval
 from bot.rules import AddonState, DestinationState, KnownBackup
-from bot.store.database import UTCDateTime
 from bot.store.records import SaveResult
 from bot.store.sessions import UsesSessions
 from bot.store.tables import AddonRow, KnownBackupRow
@@ -51,18 +50,20 @@ class BackupQueries(UsesSessions):
             return SaveResult(new=0, changed=0)
         async with self._sessions.write() as session:
             known = await _stored_statuses(session, destination_id, by_id)
-            for page in _chunks(list(by_id.values())):
-                await session.execute(self._upsert_backups(destination_id, page, now))
+            # One statement, executed for many rows: compiled once and cached,
+            # where `.values([...])` would compile a new statement every page.
+            await session.execute(
+                self._upsert_backups(),
+                [_backup_row(destination_id, backup, now) for backup in by_id.values()],
+            )
             addon_rows = _addon_rows(destination_id, by_id.values(), now)
-            for addon_chunk in _chunks(addon_rows):
-                await session.execute(self._upsert_addons(addon_chunk))
+            if addon_rows:
+                await session.execute(self._upsert_addons(), addon_rows)
         changed = sum(1 for b in by_id.values() if b.id in known and known[b.id] != b.status_text)
-        return SaveResult(new=len(by_id) - len(known), changed=changed)
+        return SaveResult(new=len(by_id) - len(known), changed=changed, known_before=known)
 
-    def _upsert_backups(self, destination_id: str, backups: Sequence[Backup], now: datetime) -> Any:
-        insert = self._sessions.insert(_known).values(
-            [_backup_row(destination_id, backup, now) for backup in backups]
-        )
+    def _upsert_backups(self) -> Any:
+        insert = self._sessions.insert(_known)
         new = insert.excluded
         refreshed: dict[str, Any] = {
             column.name: new[column.name]
@@ -71,16 +72,18 @@ class BackupQueries(UsesSessions):
         }
         # Decided in SQL against the row as it is now, not as it was read a moment
         # ago, so a concurrent poll of the same destination cannot confuse it.
+        # A changed status dates from now, the save's time, which every row
+        # carries as its first_seen_at.
         refreshed["status_since"] = case(
             (_known.c.status == new.status, _known.c.status_since),
-            else_=literal(now, UTCDateTime()),
+            else_=new.first_seen_at,
         )
         return insert.on_conflict_do_update(
             index_elements=[_known.c.destination_id, _known.c.backup_id], set_=refreshed
         )
 
-    def _upsert_addons(self, rows: list[dict[str, Any]]) -> Any:
-        insert = self._sessions.insert(_addons).values(rows)
+    def _upsert_addons(self) -> Any:
+        insert = self._sessions.insert(_addons)
         new, old = insert.excluded, _addons.c
         newer = new.last_created_at >= old.last_created_at
         newer_schedules = and_(

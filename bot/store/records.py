@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
 
@@ -78,6 +78,9 @@ class RecordResult:
 class SaveResult:
     new: int
     changed: int
+    # Stored status text, before this save, of the saved backups already known:
+    # the poller's paging decision needs it, and it is read here anyway.
+    known_before: dict[str, str] = field(default_factory=dict, compare=False)
 
 
 @dataclass(frozen=True, slots=True)
