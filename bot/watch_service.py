@@ -105,12 +105,9 @@ class WatchService:
         return reply
 
     async def unwatch(self, command: UnwatchCommand, who: Requester) -> Reply:
-        refusal = self._refuse_unless_admin(who)
-        if refusal is not None:
-            return refusal
-        watch = await self._find(who.channel_id, command.destination)
-        if watch is None:
-            return await self._not_watched(who.channel_id, command.destination)
+        watch = await self._watch_to_change(command.destination, who)
+        if not isinstance(watch, Watch):
+            return watch
         await self._store.remove_watch(who.channel_id, watch.destination_id)
         return blocks.message(
             f"This channel no longer watches *{escape(watch.destination_name)}* "
@@ -124,12 +121,9 @@ class WatchService:
         return alert_blocks.watching_list(items, self._clock())
 
     async def mute(self, command: MuteCommand, who: Requester) -> Reply:
-        refusal = self._refuse_unless_admin(who)
-        if refusal is not None:
-            return refusal
-        watch = await self._find(who.channel_id, command.destination)
-        if watch is None:
-            return await self._not_watched(who.channel_id, command.destination)
+        watch = await self._watch_to_change(command.destination, who)
+        if not isinstance(watch, Watch):
+            return watch
         until = self._clock() + command.duration
         await self._store.set_muted_until(who.channel_id, watch.destination_id, until)
         return blocks.message(
@@ -139,12 +133,9 @@ class WatchService:
         )
 
     async def unmute(self, command: UnmuteCommand, who: Requester) -> Reply:
-        refusal = self._refuse_unless_admin(who)
-        if refusal is not None:
-            return refusal
-        watch = await self._find(who.channel_id, command.destination)
-        if watch is None:
-            return await self._not_watched(who.channel_id, command.destination)
+        watch = await self._watch_to_change(command.destination, who)
+        if not isinstance(watch, Watch):
+            return watch
         if not watch.muted(self._clock()):
             return blocks.message(f"*{escape(watch.destination_name)}* is not muted here.")
         await self._store.set_muted_until(who.channel_id, watch.destination_id, None)
@@ -160,6 +151,16 @@ class WatchService:
         return Destination(id=watches[0].destination_id, name=watches[0].destination_name)
 
     # ----- helpers ---------------------------------------------------------------------
+
+    async def _watch_to_change(self, reference: str, who: Requester) -> Watch | Reply:
+        """The channel's watch of `reference`, or the reply that says why not."""
+        refusal = self._refuse_unless_admin(who)
+        if refusal is not None:
+            return refusal
+        watch = await self._find(who.channel_id, reference)
+        if watch is None:
+            return await self._not_watched(who.channel_id, reference)
+        return watch
 
     def _refuse_unless_admin(self, who: Requester) -> Reply | None:
         if not self._admins or who.user_id in self._admins:

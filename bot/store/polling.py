@@ -6,7 +6,7 @@ from collections.abc import Collection
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import func, literal, select
+from sqlalchemy import Row, func, literal, select
 
 from bot.store.database import UTCDateTime
 from bot.store.records import ScanState
@@ -78,18 +78,11 @@ class PollQueries(UsesSessions):
                 .on_conflict_do_update(index_elements=[_status.c.destination_id], set_=update)
                 .returning(*_status.c)
             )
-            row = (await session.execute(statement)).one()
-            return PollStatus(
-                destination_id=row.destination_id,
-                last_poll_at=row.last_poll_at,
-                last_success_at=row.last_success_at,
-                consecutive_failures=row.consecutive_failures,
-                failing_since=row.failing_since,
-                last_error=row.last_error,
-            )
+            return _poll_status((await session.execute(statement)).one())
 
 
-def _poll_status(row: PollStatusRow) -> PollStatus:
+def _poll_status(row: PollStatusRow | Row[Any]) -> PollStatus:
+    """From an ORM row or a RETURNING row: both carry the same named columns."""
     return PollStatus(
         destination_id=row.destination_id,
         last_poll_at=row.last_poll_at,

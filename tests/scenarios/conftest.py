@@ -24,7 +24,7 @@ from bot.server import BotServer
 from tests.clock import FakeClock
 from tests.fakes.northflank import FakeNorthflank
 from tests.fakes.slack import FakeSlack
-from tests.slack.conftest import bot_settings
+from tests.slack.conftest import bot_settings, forget_startup_check
 from tests.slack.requests import sign, slash_command_body
 
 CHANNEL = "C0ALERTS"
@@ -135,12 +135,7 @@ async def scenario(
 ) -> AsyncIterator[Scenario]:
     world = Scenario(fake_northflank, fake_slack, FakeClock(), database_url)
     await world.start()
-    # Start-up checks the token once (GET /v1/auth); scenarios count only what follows.
-    for _ in range(500):
-        if fake_northflank.request_count("/v1/auth"):
-            break
-        await asyncio.sleep(0.01)
-    fake_northflank.clear_requests()
+    await forget_startup_check(fake_northflank)
     try:
         yield world
     finally:

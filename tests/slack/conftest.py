@@ -77,16 +77,20 @@ def bot_settings(
     return load(BotSettings, _env_file=None, **values)
 
 
-@pytest.fixture
-async def bot(fake_northflank: FakeNorthflank, fake_slack: FakeSlack) -> AsyncIterator[RunningBot]:
-    server = BotServer(bot_settings(fake_northflank, fake_slack), host="127.0.0.1")
-    await server.start()
-    # Start-up checks the token once (GET /v1/auth); tests count only what follows.
+async def forget_startup_check(fake_northflank: FakeNorthflank) -> None:
+    """Start-up checks the token once (GET /v1/auth); tests count only what follows."""
     for _ in range(500):
         if fake_northflank.request_count("/v1/auth"):
             break
         await asyncio.sleep(0.01)
     fake_northflank.clear_requests()
+
+
+@pytest.fixture
+async def bot(fake_northflank: FakeNorthflank, fake_slack: FakeSlack) -> AsyncIterator[RunningBot]:
+    server = BotServer(bot_settings(fake_northflank, fake_slack), host="127.0.0.1")
+    await server.start()
+    await forget_startup_check(fake_northflank)
     try:
         async with httpx.AsyncClient(timeout=5.0) as http:
             yield RunningBot(server, fake_slack, http)
