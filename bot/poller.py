@@ -253,11 +253,19 @@ class Poller:
                 report.full_scan = True
             oldest, in_order = verdict.oldest_seen, verdict.order_confirmed
             if page.next_cursor is None:
-                # Read to the end: the first full read is done.
+                # Read to the end: the first full read is done, and an unfinished
+                # backup not met on the way has been deleted.
                 if not scan.complete:
                     await self._store.save_scan_state(destination_id, ScanState(True, None))
+                await self._forget(destination_id, unfinished)
                 return
             if not verdict.read_next and scan.complete:
+                # In order, and nothing left to follow: an unfinished backup newer
+                # than this page's oldest would have been met, so it is gone.
+                if in_order and oldest is not None:
+                    await self._forget(
+                        destination_id, {i: c for i, c in unfinished.items() if c > oldest}
+                    )
                 return
             if not verdict.read_next and scan.cursor is not None:
                 # Caught up with the news; go on with the first full read where it stopped.
@@ -268,6 +276,14 @@ class Poller:
             if pages >= MAX_PAGES_PER_DESTINATION or not pool.take():
                 await self._store.save_scan_state(destination_id, ScanState(False, cursor))
                 return
+
+    async def _forget(self, destination_id: str, gone: dict[str, datetime]) -> None:
+        if gone:
+            await self._store.forget_backups(destination_id, list(gone))
+            log.info(
+                "unfinished backups are no longer listed; forgetting them",
+                extra={"destination": destination_id, "backups": len(gone)},
+            )
 
     # ----- deciding --------------------------------------------------------------------
 

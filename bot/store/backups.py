@@ -11,7 +11,7 @@ from collections.abc import Collection, Iterable, Sequence
 from datetime import datetime, timedelta
 from typing import Any, TypeVar
 
-from sqlalchemy import ColumnElement, and_, case, func, or_, select
+from sqlalchemy import ColumnElement, and_, case, delete, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.backups import Backup, BackupStatus, Ref, Schedule, ScheduleInterval
@@ -32,6 +32,19 @@ T = TypeVar("T")
 
 
 class BackupQueries(UsesSessions):
+    async def forget_backups(self, destination_id: str, backup_ids: Collection[str]) -> int:
+        """Drop backups Northflank no longer lists (deleted), so no poll chases them."""
+        if not backup_ids:
+            return 0
+        async with self._sessions.write() as session:
+            result = await session.execute(
+                delete(_known).where(
+                    _known.c.destination_id == destination_id,
+                    _known.c.backup_id.in_(list(backup_ids)),
+                )
+            )
+            return int(getattr(result, "rowcount", 0) or 0)
+
     async def known_statuses(
         self, destination_id: str, backup_ids: Collection[str]
     ) -> dict[str, str]:

@@ -209,6 +209,16 @@ class FakeNorthflank(BackgroundServer):
             stored.extend(new)
             self._listings.pop(dest_id, None)
 
+    def remove_backup(self, dest_id: str, backup_id: str) -> None:
+        """Delete a backup, as Northflank does when it expires or someone deletes it."""
+        with self._lock:
+            stored = self._backups_of(dest_id)
+            kept = [backup for backup in stored if backup["id"] != backup_id]
+            if len(kept) == len(stored):
+                raise KeyError(f"no backup {backup_id!r} in destination {dest_id!r}")
+            stored[:] = kept
+            self._listings.pop(dest_id, None)
+
     def add_addon(self, project_id: str, addon_id: str) -> None:
         """Make an addon known without giving it backups (for ``start``)."""
         with self._lock:

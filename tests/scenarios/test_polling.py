@@ -213,3 +213,25 @@ async def test_one_destination_failing_inside_the_bot_does_not_cost_the_others_t
     assert errors["dest-a"] is not None and errors["dest-b"] is None
     assert any("inside the bot" in r.getMessage() for r in caplog.records)
     assert any("b-failure" in reply_text(m) for m in scenario.alerts_posted())
+
+
+async def test_an_unfinished_backup_deleted_in_northflank_is_no_longer_chased(
+    scenario: Scenario,
+) -> None:
+    scenario.northflank.add_destination("deep", "Deep")
+    slow = make_backup(
+        "slow", status="in-progress", created_at=scenario.clock.now() - timedelta(minutes=200)
+    )
+    scenario.northflank.add_backups("deep", [*completed_backups(scenario, "done", 150), slow])
+    await scenario.slash("watch deep events=failed")
+    scenario.northflank.remove_backup("deep", "slow")
+    scenario.clock.advance(minutes=5)
+    scenario.northflank.clear_requests()
+    await scenario.poll()
+    assert len(list_requests(scenario)) == 2  # followed to the end once, not found
+    assert await scenario.bot.store.known_statuses("deep", ["slow"]) == {}
+
+    scenario.clock.advance(minutes=5)
+    scenario.northflank.clear_requests()
+    await scenario.poll()
+    assert len(list_requests(scenario)) == 1
