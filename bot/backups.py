@@ -261,15 +261,7 @@ def _parse_schedule(item: Any) -> Schedule | None:
 def _int_tuple(value: Any, low: int, high: int) -> tuple[int, ...]:
     if not isinstance(value, list):
         return ()
-    return tuple(
-        sorted(
-            {
-                v
-                for v in value
-                if type(v) is int and low <= v <= high
-            }
-        )
-    )
+    return tuple(sorted({v for v in value if type(v) is int and low <= v <= high}))
 
 
 def _required_str(item: Mapping[str, Any], key: str) -> str:
