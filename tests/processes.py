@@ -34,6 +34,18 @@ def run_bot(
     )
 
 
+def spawn_bot(*args: str, env: dict[str, str], cwd: Path) -> subprocess.Popen[str]:
+    """`python -m bot ARGS` in the background, its output captured (stop it with SIGTERM)."""
+    return subprocess.Popen(
+        [sys.executable, "-m", "bot", *args],
+        cwd=cwd,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+
+
 def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))

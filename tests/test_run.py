@@ -6,7 +6,6 @@ import asyncio
 import shutil
 import signal
 import subprocess
-import sys
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -18,7 +17,15 @@ from bot.store import Store, upgrade
 from bot.watches import WatchSettings
 from tests.fakes.northflank import FakeNorthflank, make_backup
 from tests.fakes.slack import FakeSlack
-from tests.processes import REPO, bot_env, clean_env, free_port, run_bot, wait_for_health
+from tests.processes import (
+    REPO,
+    bot_env,
+    clean_env,
+    free_port,
+    run_bot,
+    spawn_bot,
+    wait_for_health,
+)
 from tests.slack.requests import sign, slash_command_body
 
 SECRETS = {
@@ -70,14 +77,7 @@ def test_a_running_bot_answers_a_signed_command(
     fake_northflank.add_backups("dest-1", [make_backup("b1", name="nightly-1")])
     port = free_port()
     env = bot_env(northflank_url=fake_northflank.url, slack_api_url=fake_slack.api_url, port=port)
-    process = subprocess.Popen(
-        [sys.executable, "-m", "bot", "run"],
-        cwd=tmp_path,
-        env=env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
+    process = spawn_bot("run", env=env, cwd=tmp_path)
     try:
         base = f"http://127.0.0.1:{port}"
         wait_for_health(port, process)
@@ -121,14 +121,7 @@ def test_a_running_bot_polls_on_its_schedule_and_posts_the_alert(
         DATABASE_URL=database_url,
         POLL_INTERVAL="30",
     )
-    process = subprocess.Popen(
-        [sys.executable, "-m", "bot", "run"],
-        cwd=tmp_path,
-        env=env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
+    process = spawn_bot("run", env=env, cwd=tmp_path)
     try:
         wait_for_health(port, process)
         # The scheduler's first poll comes 2 s after start; the delivery loop posts.
