@@ -29,7 +29,7 @@ from bot.northflank.errors import (
 )
 from bot.slack.alert_blocks import group_for_digest
 from bot.store import ChannelAlerts, ScanState, Store
-from bot.watches import DEFAULT_EXPIRY, PollStatus, Watch, WatchState
+from bot.watches import PollStatus, Watch, WatchState
 
 log = logging.getLogger(__name__)
 
@@ -299,7 +299,7 @@ class Poller:
         live = [w for w in watches if w.state is not WatchState.DISABLED]
         if not live:
             return
-        horizon = max(w.settings.expiry for w in live) if live else DEFAULT_EXPIRY
+        horizon = max(w.settings.expiry for w in live)
         state = (
             await self._store.destination_state(
                 destination_id, now, lookback=LOOKBACK, horizon=horizon

@@ -9,7 +9,6 @@ than half an interval late is skipped rather than run in a burst.
 from __future__ import annotations
 
 import logging
-import time
 from datetime import UTC, datetime, timedelta
 
 from apscheduler.job import Job
@@ -29,10 +28,7 @@ class PollScheduler:
         self._interval = interval
         self._first_poll_after = first_poll_after
         self._scheduler = AsyncIOScheduler(timezone=UTC)
-        # Monotonic times, for the health check (issue 4) and tests.
-        self.last_poll_started: float | None = None
-        self.last_poll_finished: float | None = None
-        self.polls = 0
+        self.polls = 0  # polls run, failed ones included
 
     @property
     def running(self) -> bool:
@@ -58,7 +54,6 @@ class PollScheduler:
             self._scheduler.shutdown(wait=False)
 
     async def _poll(self) -> None:
-        self.last_poll_started = time.monotonic()
         try:
             report = await self._poller.poll_all()
         except Exception:
@@ -67,7 +62,6 @@ class PollScheduler:
             return
         finally:
             self.polls += 1
-        self.last_poll_finished = time.monotonic()
         log.info(
             "poll done",
             extra={
