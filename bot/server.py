@@ -58,9 +58,12 @@ class BotServer:
         schedule_polls: bool = True,
         background_delivery: bool = True,
         pace_per_channel: float = PER_CHANNEL_INTERVAL,
+        northflank: NorthflankClient | None = None,
     ) -> None:
         self.settings = settings
-        self.northflank = NorthflankClient.from_settings(settings)
+        # Tests pass a client with short retry delays and timeouts; its
+        # lifetime becomes the server's all the same.
+        self.northflank = northflank or NorthflankClient.from_settings(settings)
         self.responder = Responder()
         self.after_ack = after_ack or AfterAck()
         self.store = Store.connect(settings.database_url)
