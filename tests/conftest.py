@@ -11,6 +11,18 @@ from bot.store import Store, upgrade
 from tests.databases import DATABASES, postgres_schema, sqlite_url
 from tests.fakes.northflank import FakeNorthflank
 from tests.fakes.slack import FakeSlack
+from tests.figures import reported
+
+
+def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
+    """Print the tables tests measured (fault injection, crashes), quoted in the README."""
+    tables = reported()
+    if not tables:
+        return
+    terminalreporter.section("measured figures")
+    for table in tables:
+        terminalreporter.write_line(table.render())
+        terminalreporter.write_line("")
 
 
 @pytest.fixture
