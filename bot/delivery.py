@@ -25,6 +25,7 @@ import aiohttp
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
+from bot.metrics import DeliveryStats
 from bot.slack.alert_blocks import AlertContext, AlertView, alert_message, recovery_reply
 from bot.slack.blocks import Reply
 from bot.store import OutboxItem, OutboxKind, Store, StoredAlert
@@ -81,6 +82,7 @@ class Delivery:
         self._last_post: dict[str, float] = {}
         self._wake = asyncio.Event()
         self._stopping = False
+        self.stats = DeliveryStats()
 
     def wake(self) -> None:
         """New rows are in the outbox (the poller calls this)."""
@@ -93,13 +95,15 @@ class Delivery:
         while not self._stopping:
             try:
                 outcomes = await self.deliver_due()
+                if outcomes:
+                    continue
+                wait = await self._seconds_until_next(idle_check)
             except Exception:
-                # The store may be briefly unreachable; nothing is lost, it is all in the outbox.
+                # The store may be briefly unreachable; nothing is lost, it is all
+                # in the outbox. The loop itself must outlive any such error.
                 log.exception("a delivery pass failed; trying again shortly")
-                outcomes = []
-            if outcomes:
-                continue
-            await self._sleep(await self._seconds_until_next(idle_check))
+                wait = idle_check
+            await self._sleep(wait)
 
     def stop(self) -> None:
         self._stopping = True
@@ -149,6 +153,12 @@ class Delivery:
     # ----- one row ---------------------------------------------------------------------
 
     async def deliver(self, item: OutboxItem) -> Outcome:
+        self.stats.attempts[item.kind.value] += 1
+        outcome = await self._deliver(item)
+        self.stats.outcomes[outcome.result] += 1
+        return outcome
+
+    async def _deliver(self, item: OutboxItem) -> Outcome:
         try:
             detail = await self._send(item)
         except _JoinRefusedError as exc:

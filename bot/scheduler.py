@@ -9,13 +9,15 @@ than half an interval late is skipped rather than run in a burst.
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 
 from apscheduler.job import Job
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from apscheduler.triggers.interval import IntervalTrigger
 
-from bot.poller import Poller
+from bot.metrics import PollStats
+from bot.poller import Poller, PollReport
 
 log = logging.getLogger(__name__)
 
@@ -23,12 +25,26 @@ POLL_JOB_ID = "poll"
 
 
 class PollScheduler:
-    def __init__(self, poller: Poller, *, interval: float, first_poll_after: float = 2.0) -> None:
+    def __init__(
+        self,
+        poller: Poller,
+        *,
+        interval: float,
+        first_poll_after: float = 2.0,
+        clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+    ) -> None:
         self._poller = poller
-        self._interval = interval
+        self.interval = interval
         self._first_poll_after = first_poll_after
+        self._clock = clock
         self._scheduler = AsyncIOScheduler(timezone=UTC)
-        self.polls = 0  # polls run, failed ones included
+        self.stats = PollStats()
+        self.started_at: datetime | None = None
+
+    @property
+    def polls(self) -> int:
+        """Polls run, failed ones included."""
+        return sum(self.stats.polls.values())
 
     @property
     def running(self) -> bool:
@@ -37,14 +53,15 @@ class PollScheduler:
     def start(self) -> None:
         self._scheduler.add_job(
             self._poll,
-            IntervalTrigger(seconds=self._interval, timezone=UTC),
+            IntervalTrigger(seconds=self.interval, timezone=UTC),
             id=POLL_JOB_ID,
             coalesce=True,
             max_instances=1,
-            misfire_grace_time=max(1, int(self._interval / 2)),
+            misfire_grace_time=max(1, int(self.interval / 2)),
             next_run_time=datetime.now(UTC) + timedelta(seconds=self._first_poll_after),
         )
         self._scheduler.start()
+        self.started_at = self._clock()
 
     def poll_job(self) -> Job | None:
         return self._scheduler.get_job(POLL_JOB_ID)
@@ -54,14 +71,17 @@ class PollScheduler:
             self._scheduler.shutdown(wait=False)
 
     async def _poll(self) -> None:
+        self.stats.running_since = self._clock()
         try:
             report = await self._poller.poll_all()
         except Exception:
             # The job must survive anything: the next interval tries again.
             log.exception("a poll failed")
+            self.stats.polls["failed"] += 1
             return
         finally:
-            self.polls += 1
+            self.stats.running_since = None
+        self._count(report)
         log.info(
             "poll done",
             extra={
@@ -71,3 +91,15 @@ class PollScheduler:
                 "left_for_later": len(report.skipped),
             },
         )
+
+    def _count(self, report: PollReport) -> None:
+        # A cycle that ran to the end is a success even when Northflank failed
+        # some destinations: the bot did its job (and alerts about the outage).
+        stats = self.stats
+        stats.polls["ok"] += 1
+        stats.last_success = self._clock()
+        for destination in report.destinations:
+            stats.destinations["failed" if destination.error else "ok"] += 1
+        stats.destinations["postponed"] += len(report.skipped)
+        for _watch, alert in report.alerts:
+            stats.alerts[alert.event.value] += 1

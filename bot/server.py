@@ -1,8 +1,9 @@
 """The running bot: the Slack app, its HTTP endpoints and their lifecycle.
 
-In HTTP mode `/slack/events` and `/healthz` share PORT. In Socket Mode the
-app talks to Slack over a websocket and PORT still serves `/healthz`, so
-orchestrators can check either kind of deployment the same way.
+In HTTP mode `/slack/events`, `/healthz` and `/metrics` share PORT. In
+Socket Mode the app talks to Slack over a websocket and PORT still serves
+`/healthz` and `/metrics`, so orchestrators and Prometheus see either kind
+of deployment the same way.
 """
 
 from __future__ import annotations
@@ -10,15 +11,21 @@ from __future__ import annotations
 import asyncio
 import logging
 import signal
+import time
 from collections.abc import Callable
 from datetime import UTC, datetime
 
 from aiohttp import web
+from aiohttp.typedefs import Handler
 from slack_bolt.adapter.socket_mode.async_handler import AsyncSocketModeHandler
 from slack_bolt.async_app import AsyncApp
+from slack_sdk.socket_mode.aiohttp import SocketModeClient
+from slack_sdk.socket_mode.request import SocketModeRequest
 
+from bot import health
 from bot.delivery import PER_CHANNEL_INTERVAL, Delivery
 from bot.listing import BackupLister
+from bot.metrics import CONTENT_TYPE_LATEST, Metrics, Sources
 from bot.northflank.client import NorthflankClient
 from bot.northflank.errors import NorthflankError
 from bot.poller import Poller
@@ -34,6 +41,10 @@ from bot.watch_service import WatchService
 log = logging.getLogger(__name__)
 
 SLACK_EVENTS_PATH = "/slack/events"
+# /healthz must answer quickly even when the database hangs.
+DATABASE_CHECK_TIMEOUT = 2.0
+# Socket Mode envelope types, named as /metrics names HTTP requests.
+_SOCKET_KINDS = {"slash_commands": "command", "interactive": "interaction"}
 
 
 def utc_now() -> datetime:
@@ -64,8 +75,9 @@ class BotServer:
         # Tests pass a client with short retry delays and timeouts; its
         # lifetime becomes the server's all the same.
         self.northflank = northflank or NorthflankClient.from_settings(settings)
+        self.metrics = Metrics()
         self.responder = Responder()
-        self.after_ack = after_ack or AfterAck()
+        self.after_ack = after_ack or AfterAck(observe_reply=self.metrics.reply_seconds.observe)
         self.store = Store.connect(settings.database_url)
         self.delivery = Delivery(
             self.store,
@@ -82,7 +94,19 @@ class BotServer:
             on_alerts=self.delivery.wake,
         )
         self.scheduler = (
-            PollScheduler(self.poller, interval=settings.poll_interval) if schedule_polls else None
+            PollScheduler(self.poller, interval=settings.poll_interval, clock=clock)
+            if schedule_polls
+            else None
+        )
+        self._clock = clock
+        self.metrics.watch(
+            Sources(
+                northflank_outcomes=self.northflank.request_outcomes,
+                rate_limit=self.northflank.rate_limit,
+                polls=self.scheduler.stats if self.scheduler else None,
+                delivery=self.delivery.stats,
+                queue_depth=self.metrics.queue_depth,
+            )
         )
         lister = BackupLister(self.northflank)
         watches = WatchService(
@@ -99,7 +123,7 @@ class BotServer:
         self._delivery_task: asyncio.Task[None] | None = None
         self._host = host
         self._runner: web.AppRunner | None = None
-        self._socket_mode: AsyncSocketModeHandler | None = None
+        self._socket_mode: _TimedSocketModeHandler | None = None
         self.port: int | None = None
         self._token_check: asyncio.Task[None] | None = None
 
@@ -108,7 +132,9 @@ class BotServer:
             web_app = web.Application()
         else:
             web_app = self.app.web_app(path=SLACK_EVENTS_PATH)
+            web_app.middlewares.append(self._time_acks)
         web_app.router.add_get("/healthz", self._healthz)
+        web_app.router.add_get("/metrics", self._metrics)
         return web_app
 
     async def start(self) -> None:
@@ -126,8 +152,10 @@ class BotServer:
         # With PORT=0 (tests) the OS picks the port; report the real one.
         self.port = int(self._runner.addresses[0][1])
         if self.settings.slack_app_token is not None:
-            self._socket_mode = AsyncSocketModeHandler(
-                self.app, self.settings.slack_app_token.get_secret_value()
+            self._socket_mode = _TimedSocketModeHandler(
+                self.app,
+                self.settings.slack_app_token.get_secret_value(),
+                observe=self._observe_ack,
             )
             await self._socket_mode.connect_async()  # type: ignore[no-untyped-call]
         self._token_check = asyncio.create_task(self._check_northflank_token())
@@ -162,8 +190,102 @@ class BotServer:
         await self.northflank.aclose()
         await self.store.close()
 
+    # ----- /healthz and /metrics ------------------------------------------------------
+
     async def _healthz(self, _request: web.Request) -> web.Response:
-        return web.json_response({"status": "ok"})
+        report = health.judge(await self._observe())
+        if not report.healthy:
+            log.warning("health check failed: %s", "; ".join(report.reasons))
+        return web.json_response(report.as_json(), status=200 if report.healthy else 503)
+
+    async def _observe(self) -> health.Observations:
+        scheduler = None
+        if self.scheduler is not None:
+            job = self.scheduler.poll_job() if self.scheduler.running else None
+            stats = self.scheduler.stats
+            scheduler = health.SchedulerView(
+                running=self.scheduler.running,
+                interval=self.scheduler.interval,
+                started_at=self.scheduler.started_at,
+                last_success=stats.last_success,
+                running_since=stats.running_since,
+                next_run_at=job.next_run_time if job is not None else None,
+            )
+        delivery = None
+        if self._background_delivery:
+            delivery = self._delivery_task is not None and not self._delivery_task.done()
+        return health.Observations(
+            now=self._clock(),
+            scheduler=scheduler,
+            delivery_running=delivery,
+            database_error=await self._database_error(),
+        )
+
+    async def _database_error(self) -> str | None:
+        try:
+            await asyncio.wait_for(self.store.ping(), timeout=DATABASE_CHECK_TIMEOUT)
+        except TimeoutError:
+            return f"no answer within {DATABASE_CHECK_TIMEOUT:g} s"
+        except Exception as exc:
+            # The type is enough for the answer; the log line has the rest (redacted).
+            log.warning("the database check failed", exc_info=True)
+            return type(exc).__name__
+        return None
+
+    async def _metrics(self, _request: web.Request) -> web.Response:
+        try:
+            depth = await asyncio.wait_for(
+                self.store.outbox_depth(), timeout=DATABASE_CHECK_TIMEOUT
+            )
+        except Exception:
+            # The other metrics still matter most when the database is in trouble.
+            log.warning("could not count the outbox for /metrics", exc_info=True)
+            depth = None
+        self.metrics.set_queue_depth(float("nan") if depth is None else depth)
+        return web.Response(
+            body=self.metrics.render(), headers={"Content-Type": CONTENT_TYPE_LATEST}
+        )
+
+    @web.middleware
+    async def _time_acks(self, request: web.Request, handler: Handler) -> web.StreamResponse:
+        """Time each Slack request from arrival to ack (HTTP mode)."""
+        if request.path != SLACK_EVENTS_PATH or request.method != "POST":
+            return await handler(request)
+        started = time.perf_counter()
+        try:
+            return await handler(request)
+        finally:
+            body = await request.read()  # already read by Bolt; aiohttp keeps it
+            self._observe_ack(_http_kind(body), time.perf_counter() - started)
+
+    def _observe_ack(self, kind: str, seconds: float) -> None:
+        self.metrics.ack_seconds.labels(kind=kind).observe(seconds)
+
+
+def _http_kind(body: bytes) -> str:
+    # Form fields are URL-encoded, so "&command=" cannot occur inside a value.
+    if body.startswith(b"payload="):
+        return "interaction"
+    if body.startswith(b"command=") or b"&command=" in body:
+        return "command"
+    return "other"
+
+
+class _TimedSocketModeHandler(AsyncSocketModeHandler):
+    """Bolt's Socket Mode handler, timing each envelope from arrival to ack."""
+
+    def __init__(
+        self, app: AsyncApp, app_token: str, *, observe: Callable[[str, float], None]
+    ) -> None:
+        self._observe = observe
+        super().__init__(app, app_token)
+
+    async def handle(self, client: SocketModeClient, req: SocketModeRequest) -> None:  # type: ignore[override]
+        started = time.perf_counter()
+        try:
+            await super().handle(client, req)
+        finally:
+            self._observe(_SOCKET_KINDS.get(req.type, "other"), time.perf_counter() - started)
 
 
 async def serve(settings: BotSettings) -> None:

@@ -61,6 +61,9 @@ class NorthflankClient:
             rate_limit=self.rate_limit,
             policy=retry_policy,
         )
+        # Each request's outcome, retries included: ok, rate_limited, server_error,
+        # client_error, timeout, network_error. /metrics reads it.
+        self.request_outcomes = transport.outcomes
         self._http = httpx.AsyncClient(
             transport=transport,
             timeout=timeout or httpx.Timeout(10.0, connect=5.0),

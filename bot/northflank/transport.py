@@ -14,6 +14,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import random
+from collections import Counter
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
@@ -55,9 +56,12 @@ class RetryingTransport(httpx.AsyncBaseTransport):
         policy: RetryPolicy | None = None,
         sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
         rng: Callable[[], float] = random.random,
+        outcomes: Counter[str] | None = None,
     ) -> None:
         self._inner = inner
         self._rate_limit = rate_limit
+        # Every attempt's outcome (ok, rate_limited, server_error, ...), for /metrics.
+        self.outcomes: Counter[str] = outcomes if outcomes is not None else Counter()
         self._policy = policy or RetryPolicy()
         self._sleep = sleep
         self._rng = rng
@@ -69,6 +73,7 @@ class RetryingTransport(httpx.AsyncBaseTransport):
             try:
                 response = await self._inner.handle_async_request(request)
             except (httpx.TimeoutException, httpx.NetworkError, httpx.RemoteProtocolError) as exc:
+                self.outcomes[_outcome_of_error(exc)] += 1
                 never_sent = isinstance(exc, httpx.ConnectError | httpx.ConnectTimeout)
                 if attempt == attempts or not (idempotent or never_sent):
                     raise UnavailableError(
@@ -84,6 +89,7 @@ class RetryingTransport(httpx.AsyncBaseTransport):
 
             self._rate_limit.observe(response.headers)
             status = response.status_code
+            self.outcomes[_outcome_of_status(status)] += 1
             if attempt == attempts or status not in _RETRYABLE_STATUSES:
                 return response
             if status != 429 and not idempotent:
@@ -116,6 +122,20 @@ class RetryingTransport(httpx.AsyncBaseTransport):
 
     async def aclose(self) -> None:
         await self._inner.aclose()
+
+
+def _outcome_of_status(status: int) -> str:
+    if status == 429:
+        return "rate_limited"
+    if status >= 500:
+        return "server_error"
+    if status >= 400:
+        return "client_error"
+    return "ok"
+
+
+def _outcome_of_error(exc: httpx.HTTPError) -> str:
+    return "timeout" if isinstance(exc, httpx.TimeoutException) else "network_error"
 
 
 def _describe_transport_error(exc: httpx.HTTPError) -> str:

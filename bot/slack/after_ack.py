@@ -27,9 +27,18 @@ MAX_HOLD_SECONDS = 0.25
 
 
 class AfterAck:
-    def __init__(self, *, workers: int = 8, capacity: int = 500) -> None:
+    def __init__(
+        self,
+        *,
+        workers: int = 8,
+        capacity: int = 500,
+        observe_reply: Callable[[float], None] | None = None,
+    ) -> None:
         self._worker_count = workers
-        self._queue: asyncio.Queue[Job] = asyncio.Queue(maxsize=capacity)
+        # Each job with the loop time it was queued at, so /metrics can show
+        # how long people wait for their replies.
+        self._queue: asyncio.Queue[tuple[Job, float]] = asyncio.Queue(maxsize=capacity)
+        self._observe_reply = observe_reply
         self._workers: list[asyncio.Task[None]] = []
         self._last_submit = 0.0
         self._closed = False
@@ -44,11 +53,12 @@ class AfterAck:
             return False
         if not self._workers:
             self.start()
+        now = asyncio.get_running_loop().time()
         try:
-            self._queue.put_nowait(job)
+            self._queue.put_nowait((job, now))
         except asyncio.QueueFull:
             return False
-        self._last_submit = asyncio.get_running_loop().time()
+        self._last_submit = now
         return True
 
     def start(self) -> None:
@@ -72,7 +82,7 @@ class AfterAck:
 
     async def _work(self) -> None:
         while True:
-            job = await self._queue.get()
+            job, queued_at = await self._queue.get()
             try:
                 await self._let_acks_go_first()
                 await job()
@@ -80,6 +90,8 @@ class AfterAck:
                 log.exception("a reply failed after its ack")
             finally:
                 self._queue.task_done()
+                if self._observe_reply is not None:
+                    self._observe_reply(asyncio.get_running_loop().time() - queued_at)
 
     async def _let_acks_go_first(self) -> None:
         loop = asyncio.get_running_loop()

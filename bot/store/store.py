@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 from collections.abc import AsyncIterator
 
+from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from bot.store.backups import BackupQueries
@@ -29,6 +30,11 @@ class Store(WatchQueries, PollQueries, BackupQueries, LedgerQueries, OutboxQueri
         """A store on DATABASE_URL. Connects lazily: nothing is opened until the first call."""
         engine = engine_for(database_url)
         return cls(engine, Sessions.for_engine(engine), owns_engine=True)
+
+    async def ping(self) -> None:
+        """A round trip to the database (`/healthz`); raises when it cannot be reached."""
+        async with self._engine.connect() as connection:
+            await connection.execute(text("SELECT 1"))
 
     async def close(self) -> None:
         if self._owns_engine:

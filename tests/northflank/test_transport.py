@@ -6,7 +6,9 @@ from datetime import UTC, datetime, timedelta
 from email.utils import format_datetime
 
 import httpx
+import pytest
 
+from bot.northflank.errors import UnavailableError
 from bot.northflank.ratelimit import RateLimitState, retry_after_seconds
 from bot.northflank.transport import RetryingTransport, RetryPolicy
 from tests.fakes.northflank import DEFAULT_TOKEN, FakeNorthflank, make_backup
@@ -100,3 +102,29 @@ def test_rate_limit_state_reads_the_headers() -> None:
     assert not state.exhausted()
     state.observe({"content-type": "text/html"})  # a proxy page says nothing about the budget
     assert state.remaining == 0
+
+
+async def test_every_attempt_is_counted_by_outcome(fake_northflank: FakeNorthflank) -> None:
+    seed(fake_northflank)
+    fake_northflank.fault_retry_after = 0
+    fake_northflank.timeout_delay = 1.0
+    for fault in ("429", "503", "timeout"):  # three attempts, three failures
+        fake_northflank.fail_next(fault, path_contains="/backups")
+    slept: list[float] = []
+    async with http_client(fake_northflank, slept) as http:
+        http.timeout = httpx.Timeout(0.2)
+        transport = http._transport
+        assert isinstance(transport, RetryingTransport)
+        with pytest.raises(UnavailableError):
+            await http.get("/v1/backup-destinations/d/backups")
+        found = await http.get("/v1/backup-destinations/d/backups")
+        missing = await http.get("/v1/backup-destinations/nope/backups")
+    assert (found.status_code, missing.status_code) == (200, 404)
+    assert dict(transport.outcomes) == {
+        "rate_limited": 1,
+        "server_error": 1,
+        "timeout": 1,
+        "ok": 1,
+        "client_error": 1,
+    }
+    assert sum(transport.outcomes.values()) == fake_northflank.request_count("/v1/")

@@ -174,7 +174,7 @@ async def test_healthz_answers_in_socket_mode_and_there_is_no_events_endpoint(
         health = await http.get(f"{base}/healthz")
         events = await http.post(f"{base}/slack/events", content="{}")
 
-    assert (health.status_code, health.json()) == (200, {"status": "ok"})
+    assert (health.status_code, health.json()["status"]) == (200, "ok")
     assert events.status_code == 404
 
 
@@ -193,3 +193,21 @@ async def test_stop_closes_the_socket_promptly(
     while fake_slack.socket_connection_count:
         assert time.monotonic() - started < 2.0, "the socket is still open"
         await asyncio.sleep(0.01)
+
+
+async def test_socket_mode_acks_are_timed_in_metrics_by_kind(
+    socket_bot: BotServer, fake_slack: FakeSlack, fake_northflank: FakeNorthflank
+) -> None:
+    seed(fake_northflank, 3)
+    await acked_and_answered(fake_slack, "slash_commands", lambda url: slash_payload("help", url))
+    await acked_and_answered(
+        fake_slack,
+        "interactive",
+        lambda url: button_payload(NEXT_PAGE_ACTION, "not-a-cursor", url),
+    )
+    async with httpx.AsyncClient(timeout=5.0) as http:
+        text = (await http.get(f"http://127.0.0.1:{socket_bot.port}/metrics")).text
+
+    assert 'backupbot_slack_ack_seconds_count{kind="command"} 1.0' in text
+    assert 'backupbot_slack_ack_seconds_count{kind="interaction"} 1.0' in text
+    assert "backupbot_slack_reply_seconds_count 2.0" in text

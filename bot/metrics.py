@@ -1,0 +1,200 @@
+"""`/metrics`: what the bot has done, in Prometheus' text format.
+
+The parts of the bot count what they do in plain counters of their own
+(`PollStats`, `DeliveryStats`, the Northflank client's request outcomes and
+rate-limit state), so they stay testable without Prometheus and usable by
+the CLI. This module is the one place that turns those counts into metric
+families, at scrape time, the way prometheus-client's custom collectors are
+meant to proxy existing state. Latencies are real histograms, observed as
+they happen, because a histogram cannot be rebuilt from totals.
+
+Every family is prefixed `backupbot_`. Each process has its own registry,
+so tests (and replicas) never share counts by accident.
+"""
+
+from __future__ import annotations
+
+import math
+from collections import Counter
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from prometheus_client import CollectorRegistry, Histogram
+from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
+from prometheus_client.exposition import CONTENT_TYPE_LATEST, generate_latest
+from prometheus_client.registry import Collector
+
+from bot.northflank.ratelimit import RateLimitState
+
+__all__ = ["CONTENT_TYPE_LATEST", "BotCollector", "DeliveryStats", "Metrics", "PollStats"]
+
+# Acks must come within Slack's 3 s; the interesting range is well below it.
+ACK_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.0, 3.0, 5.0)
+# Replies include Northflank calls and may page through a destination.
+REPLY_BUCKETS = (0.05, 0.1, 0.25, 0.5, 1.0, 2.0, 3.0, 5.0, 10.0, 30.0)
+
+
+@dataclass
+class PollStats:
+    """What the poll job has done since the process started."""
+
+    polls: Counter[str] = field(default_factory=Counter)  # ok | failed
+    destinations: Counter[str] = field(default_factory=Counter)  # ok | failed | postponed
+    alerts: Counter[str] = field(default_factory=Counter)  # by event
+    northflank_requests: int = 0  # requests the polls made (the client counts all of them)
+    last_success: datetime | None = None
+    running_since: datetime | None = None  # set while a poll is running
+
+
+@dataclass
+class DeliveryStats:
+    """What alert delivery has done since the process started."""
+
+    attempts: Counter[str] = field(default_factory=Counter)  # by outbox kind
+    outcomes: Counter[str] = field(default_factory=Counter)  # delivered | retry | parked | ...
+
+
+@dataclass
+class Sources:
+    """Where the collector reads from; the server fills it in once everything exists."""
+
+    northflank_outcomes: Counter[str]
+    rate_limit: RateLimitState
+    polls: PollStats | None
+    delivery: DeliveryStats
+    # The outbox depth is read from the store before each scrape (an async
+    # call cannot run inside a collector), and kept here.
+    queue_depth: Callable[[], float]
+
+
+class BotCollector(Collector):
+    def __init__(self, sources: Sources) -> None:
+        self._sources = sources
+
+    def collect(self) -> Iterator[Metric]:
+        yield from self._northflank()
+        yield from self._polls()
+        yield from self._delivery()
+
+    def _northflank(self) -> Iterator[Metric]:
+        s = self._sources
+        requests = CounterMetricFamily(
+            "backupbot_northflank_requests",
+            "HTTP requests sent to the Northflank API (each retry counts), by outcome.",
+            labels=["outcome"],
+        )
+        for outcome, count in sorted(s.northflank_outcomes.items()):
+            requests.add_metric([outcome], count)
+        yield requests
+        yield _gauge(
+            "backupbot_northflank_ratelimit_remaining",
+            "Requests left in Northflank's rate-limit window, as its last response said.",
+            s.rate_limit.remaining,
+        )
+        yield _gauge(
+            "backupbot_northflank_ratelimit_limit",
+            "The size of Northflank's rate-limit window, in requests.",
+            s.rate_limit.limit,
+        )
+        yield _gauge(
+            "backupbot_northflank_ratelimit_reset_seconds",
+            "Seconds until Northflank's rate-limit window resets.",
+            s.rate_limit.seconds_until_reset(),
+        )
+
+    def _polls(self) -> Iterator[Metric]:
+        stats = self._sources.polls
+        if stats is None:
+            return  # polling is off in this process
+        polls = CounterMetricFamily(
+            "backupbot_polls",
+            "Poll cycles run, by outcome (failed: the cycle itself raised).",
+            labels=["outcome"],
+        )
+        for outcome in ("ok", "failed"):
+            polls.add_metric([outcome], stats.polls[outcome])
+        yield polls
+        destinations = CounterMetricFamily(
+            "backupbot_destination_polls",
+            "Destinations polled, by outcome (postponed: left for later by the request budget).",
+            labels=["outcome"],
+        )
+        for outcome in ("ok", "failed", "postponed"):
+            destinations.add_metric([outcome], stats.destinations[outcome])
+        yield destinations
+        alerts = CounterMetricFamily(
+            "backupbot_alerts", "Alerts raised by polls, by event.", labels=["event"]
+        )
+        for event, count in sorted(stats.alerts.items()):
+            alerts.add_metric([event], count)
+        yield alerts
+        yield _gauge(
+            "backupbot_last_successful_poll_timestamp_seconds",
+            "When the last poll cycle finished (Unix time).",
+            stats.last_success.timestamp() if stats.last_success else None,
+        )
+
+    def _delivery(self) -> Iterator[Metric]:
+        stats = self._sources.delivery
+        attempts = CounterMetricFamily(
+            "backupbot_delivery_attempts",
+            "Attempts to deliver an outbox message to Slack, by kind.",
+            labels=["kind"],
+        )
+        for kind, count in sorted(stats.attempts.items()):
+            attempts.add_metric([kind], count)
+        yield attempts
+        failures = CounterMetricFamily(
+            "backupbot_delivery_failures",
+            "Delivery attempts that did not post, by result "
+            "(retry: tried again later; parked, disabled, failed: set aside).",
+            labels=["result"],
+        )
+        for result, count in sorted(stats.outcomes.items()):
+            if result != "delivered":
+                failures.add_metric([result], count)
+        yield failures
+        yield _gauge(
+            "backupbot_delivery_queue_depth",
+            "Outbox messages not yet posted (pending or parked).",
+            self._sources.queue_depth(),
+        )
+
+
+def _gauge(name: str, documentation: str, value: float | None) -> GaugeMetricFamily:
+    # NaN says "not known yet" (no response seen, no poll finished), unlike 0.
+    return GaugeMetricFamily(name, documentation, value=math.nan if value is None else value)
+
+
+class Metrics:
+    """The registry of one bot process, and the histograms observed as things happen."""
+
+    def __init__(self) -> None:
+        self.registry = CollectorRegistry(auto_describe=True)
+        self.ack_seconds = Histogram(
+            "backupbot_slack_ack_seconds",
+            "Time from a Slack request's arrival to its ack, by kind (command, action, other).",
+            ["kind"],
+            buckets=ACK_BUCKETS,
+            registry=self.registry,
+        )
+        self.reply_seconds = Histogram(
+            "backupbot_slack_reply_seconds",
+            "Time from a command's ack to its reply being sent (Northflank calls included).",
+            buckets=REPLY_BUCKETS,
+            registry=self.registry,
+        )
+        self._queue_depth: float = math.nan
+
+    def watch(self, sources: Sources) -> None:
+        self.registry.register(BotCollector(sources))
+
+    def set_queue_depth(self, depth: float) -> None:
+        self._queue_depth = depth
+
+    def queue_depth(self) -> float:
+        return self._queue_depth
+
+    def render(self) -> bytes:
+        return generate_latest(self.registry)
