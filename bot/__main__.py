@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import logging
 import sys
 from collections.abc import Sequence
 from datetime import UTC, datetime
+from typing import TypeVar
 
 from sqlalchemy.engine import make_url
 
@@ -20,6 +22,7 @@ from bot.settings import (
     BotSettings,
     ConfigurationError,
     DatabaseSettings,
+    LoggingSettings,
     NorthflankSettings,
     PollSettings,
     load,
@@ -28,6 +31,9 @@ from bot.store import SchemaNotReadyError, Store, check_schema, upgrade
 
 EXIT_CONFIG = 2
 EXIT_API = 1
+
+log = logging.getLogger("bot")
+ConfiguredT = TypeVar("ConfiguredT", bound=LoggingSettings)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -39,11 +45,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         if command == "db":
             return _db(args)
         if command == "check":
-            check_settings = load(PollSettings)
-            logs.configure(secrets=[check_settings.northflank_api_token.get_secret_value()])
-            return asyncio.run(_check(check_settings, args))
-        settings = load(NorthflankSettings)
-        logs.configure(secrets=[settings.northflank_api_token.get_secret_value()])
+            return asyncio.run(_check(_configured(PollSettings), args))
+        settings = _configured(NorthflankSettings)
         if command == "list":
             return asyncio.run(_list(settings, args))
         return asyncio.run(_destinations(settings, args))
@@ -64,11 +67,24 @@ def main(argv: Sequence[str] | None = None) -> int:
         return EXIT_CONFIG
     except KeyboardInterrupt:
         return 130
+    except Exception:
+        # Through logging, not Python's own traceback print: redacted, and one JSON
+        # object when LOG_FORMAT=json, like every other line.
+        if not logging.getLogger().handlers:
+            logs.configure()  # it failed before its settings were read; redact shapes at least
+        log.critical("backup-bot stopped on an unexpected error", exc_info=True)
+        return 1  # what Python itself returns for an uncaught exception
+
+
+def _configured(cls: type[ConfiguredT]) -> ConfiguredT:
+    """Load a subcommand's settings and set up logging from them, secrets and all."""
+    settings = load(cls)
+    logs.configure(secrets=settings.secrets(), level=settings.log_level, format=settings.log_format)
+    return settings
 
 
 def _run() -> int:
-    settings = load(BotSettings)
-    logs.configure(secrets=settings.secrets())
+    settings = _configured(BotSettings)
     from bot.server import serve  # the Slack stack is only loaded when it is needed
 
     asyncio.run(serve(settings))
@@ -114,8 +130,7 @@ async def _destinations(settings: NorthflankSettings, args: argparse.Namespace) 
 
 
 def _db(args: argparse.Namespace) -> int:
-    settings = load(DatabaseSettings)
-    logs.configure(secrets=[])
+    settings = _configured(DatabaseSettings)
     asyncio.run(upgrade(settings.database_url))
     shown = make_url(settings.database_url).render_as_string(hide_password=True)
     print(f"the database schema is up to date ({shown})")

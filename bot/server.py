@@ -295,8 +295,10 @@ async def serve(settings: BotSettings) -> None:
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, stop.set)
-    await server.start()
     try:
+        # Inside the try: a start that fails half-way (the port taken, say) must
+        # still close what it opened.
+        await server.start()
         await stop.wait()
     finally:
         log.info("shutting down")

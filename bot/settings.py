@@ -1,17 +1,28 @@
 """The configuration contract: environment variables, or a `.env` file.
 
-Two layers, because the CLI's `list` and `destinations` need only Northflank
-access, while `run` needs Slack too. A missing or malformed value becomes a
-`ConfigurationError` whose text names the variable and how to fix it, and
-never echoes the value (it may be a secret).
+Layers, because the CLI's `list` and `destinations` need only Northflank
+access, while `run` needs Slack too; every layer includes how to log. A
+missing or malformed value becomes a `ConfigurationError` whose text names
+the variable and how to fix it, and never echoes the value (it may be a
+secret).
 """
 
 from __future__ import annotations
 
-from typing import Annotated, Any, TypeVar
+from typing import Annotated, Any, Literal, TypeVar
+from urllib.parse import unquote, urlsplit
 
-from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
+from pydantic import (
+    Field,
+    SecretStr,
+    ValidationError,
+    ValidationInfo,
+    field_validator,
+    model_validator,
+)
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+
+from bot.logs import LogFormat
 
 # How to fix each variable, shown next to its name when it is missing or wrong.
 _HINTS: dict[str, str] = {
@@ -28,7 +39,11 @@ _HINTS: dict[str, str] = {
     "PORT": "a TCP port number between 1 and 65535",
     "POLL_INTERVAL": "a number of seconds, at least 30",
     "BOT_ADMINS": "Slack user ids separated by commas, such as U012ABC,U034DEF",
+    "LOG_FORMAT": "text (the default) or json, for one JSON object per line",
+    "LOG_LEVEL": "DEBUG, INFO (the default), WARNING or ERROR",
 }
+
+LogLevel = Literal["DEBUG", "INFO", "WARNING", "ERROR"]
 
 
 SettingsT = TypeVar("SettingsT", bound=BaseSettings)
@@ -44,10 +59,30 @@ def _check_http_url(value: str) -> str:
     return value
 
 
-class NorthflankSettings(BaseSettings):
-    """What every entry point needs: access to the Northflank API."""
+class LoggingSettings(BaseSettings):
+    """How every entry point logs; the other layers build on this one."""
 
     model_config = SettingsConfigDict(env_file=".env", extra="ignore", frozen=True)
+
+    log_format: LogFormat = "text"
+    log_level: LogLevel = "INFO"
+
+    @field_validator("log_format", "log_level", mode="before")
+    @classmethod
+    def _any_case(cls, value: Any, info: ValidationInfo) -> Any:
+        if not isinstance(value, str):
+            return value
+        value = value.strip()
+        return value.upper() if info.field_name == "log_level" else value.lower()
+
+    def secrets(self) -> list[str]:
+        """Every secret value this layer holds, so that logging can redact them wherever
+        they appear. Each layer adds its own and calls the next (cooperative super())."""
+        return []
+
+
+class NorthflankSettings(LoggingSettings):
+    """What every Northflank command needs: access to the Northflank API."""
 
     northflank_api_token: SecretStr
     northflank_api_base_url: str = "https://api.northflank.com"
@@ -70,11 +105,12 @@ class NorthflankSettings(BaseSettings):
     def _blank_team_is_unset(cls, value: str | None) -> str | None:
         return value.strip() or None if value is not None else None
 
+    def secrets(self) -> list[str]:
+        return [*super().secrets(), self.northflank_api_token.get_secret_value()]
 
-class DatabaseSettings(BaseSettings):
+
+class DatabaseSettings(LoggingSettings):
     """What `db upgrade` needs: only where the database is."""
-
-    model_config = SettingsConfigDict(env_file=".env", extra="ignore", frozen=True)
 
     database_url: str = "sqlite:///data/backup-bot.db"
 
@@ -84,6 +120,12 @@ class DatabaseSettings(BaseSettings):
         if not value.startswith(("sqlite:///", "postgresql://", "postgres://")):
             raise ValueError("must start with sqlite:/// or postgresql://")
         return value
+
+    def secrets(self) -> list[str]:
+        # A driver's error can quote the URL; the password must not follow it into a log.
+        password = urlsplit(self.database_url).password
+        encoded = [password, unquote(password)] if password else []
+        return [*super().secrets(), *encoded]
 
 
 class PollSettings(NorthflankSettings, DatabaseSettings):
@@ -144,10 +186,8 @@ class BotSettings(PollSettings):
         return self.slack_app_token is not None
 
     def secrets(self) -> list[str]:
-        """Every secret value, so that logging can redact them wherever they appear."""
-        values = [self.northflank_api_token, self.slack_bot_token]
-        values += [s for s in (self.slack_app_token, self.slack_signing_secret) if s]
-        return [v.get_secret_value() for v in values if v.get_secret_value()]
+        values = [self.slack_bot_token, self.slack_app_token, self.slack_signing_secret]
+        return [*super().secrets(), *(v.get_secret_value() for v in values if v is not None)]
 
 
 def load(cls: type[SettingsT], **overrides: Any) -> SettingsT:

@@ -9,7 +9,16 @@ import sys
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parent.parent
-CONTRACT_PREFIXES = ("SLACK_", "NORTHFLANK_", "NF_", "DATABASE_URL", "PORT", "POLL_", "BOT_")
+CONTRACT_PREFIXES = (
+    "SLACK_",
+    "NORTHFLANK_",
+    "NF_",
+    "DATABASE_URL",
+    "PORT",
+    "POLL_",
+    "BOT_",
+    "LOG_",
+)
 
 
 def clean_env(**values: str) -> dict[str, str]:

@@ -6,7 +6,15 @@ from pathlib import Path
 
 import pytest
 
-from bot.settings import BotSettings, ConfigurationError, NorthflankSettings, load
+from bot.settings import (
+    BotSettings,
+    ConfigurationError,
+    DatabaseSettings,
+    LoggingSettings,
+    NorthflankSettings,
+    PollSettings,
+    load,
+)
 
 CONTRACT_VARIABLES = (
     "SLACK_BOT_TOKEN",
@@ -20,7 +28,11 @@ CONTRACT_VARIABLES = (
     "PORT",
     "POLL_INTERVAL",
     "BOT_ADMINS",
+    "LOG_FORMAT",
+    "LOG_LEVEL",
 )
+# The settings of each entry point: run, check, list/destinations, db upgrade.
+EVERY_ENTRY_POINT = (BotSettings, PollSettings, NorthflankSettings, DatabaseSettings)
 
 
 @pytest.fixture(autouse=True)
@@ -43,6 +55,8 @@ def test_defaults_match_the_contract(monkeypatch: pytest.MonkeyPatch) -> None:
     assert settings.port == 3000
     assert settings.poll_interval == 300
     assert settings.bot_admins == frozenset()
+    assert settings.log_format == "text"
+    assert settings.log_level == "INFO"
     assert not settings.socket_mode
 
 
@@ -91,6 +105,12 @@ def test_http_mode_needs_a_signing_secret(monkeypatch: pytest.MonkeyPatch) -> No
         ("POLL_INTERVAL", "5", "POLL_INTERVAL: input should be greater than or equal to 30"),
         ("SLACK_API_URL", "chat-host.invalid", "SLACK_API_URL: must start with http"),
         ("NORTHFLANK_API_BASE_URL", "ftp://x", "NORTHFLANK_API_BASE_URL: must start with http"),
+        ("LOG_FORMAT", "yaml", "LOG_FORMAT: input should be 'text' or 'json'"),
+        (
+            "LOG_LEVEL",
+            "verbose",
+            "LOG_LEVEL: input should be 'DEBUG', 'INFO', 'WARNING' or 'ERROR'",
+        ),
     ],
 )
 def test_malformed_values_are_named_and_never_echoed(
@@ -117,3 +137,37 @@ def test_secrets_lists_every_secret_value(monkeypatch: pytest.MonkeyPatch) -> No
     monkeypatch.setenv("SLACK_SIGNING_SECRET", "shh-3")
     monkeypatch.setenv("NORTHFLANK_API_TOKEN", "nf-4")
     assert set(load(BotSettings).secrets()) == {"xoxb-1", "xapp-2", "shh-3", "nf-4"}
+
+
+@pytest.mark.parametrize("settings_class", EVERY_ENTRY_POINT, ids=lambda cls: cls.__name__)
+def test_every_entry_point_reads_how_to_log(
+    monkeypatch: pytest.MonkeyPatch, settings_class: type[LoggingSettings]
+) -> None:
+    monkeypatch.setenv("SLACK_BOT_TOKEN", "xoxb-1")
+    monkeypatch.setenv("SLACK_SIGNING_SECRET", "shh")
+    monkeypatch.setenv("NORTHFLANK_API_TOKEN", "nf")
+    # Any case, and stray spaces, as people type them into a .env file.
+    monkeypatch.setenv("LOG_FORMAT", " JSON")
+    monkeypatch.setenv("LOG_LEVEL", "warning ")
+    settings = load(settings_class)
+    assert (settings.log_format, settings.log_level) == ("json", "WARNING")
+
+
+def test_a_bad_log_setting_stops_even_the_smallest_entry_point(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("LOG_LEVEL", "TRACE")
+    with pytest.raises(ConfigurationError) as caught:
+        load(DatabaseSettings)
+    assert "LOG_LEVEL: input should be" in str(caught.value)
+    assert "set it to DEBUG, INFO (the default), WARNING or ERROR" in str(caught.value)
+
+
+def test_each_layer_lists_the_secrets_it_holds(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("NORTHFLANK_API_TOKEN", "nf-4")
+    # A percent-encoded password: drivers may quote it either way.
+    monkeypatch.setenv("DATABASE_URL", "postgresql://bot:p%40ss-5@db.internal/bot")
+    assert load(NorthflankSettings).secrets() == ["nf-4"]
+    assert set(load(DatabaseSettings).secrets()) == {"p%40ss-5", "p@ss-5"}
+    assert set(load(PollSettings).secrets()) == {"nf-4", "p%40ss-5", "p@ss-5"}
+    assert load(LoggingSettings).secrets() == []
