@@ -11,7 +11,8 @@ ENV PYTHONUNBUFFERED=1 \
     PORT=3000
 COPY --from=build /install /usr/local
 # An unprivileged user that owns only the data folder (the SQLite default).
-RUN useradd --system --uid 10001 --home-dir /app --create-home backupbot \
+RUN useradd --system --uid 10001 --no-create-home --home-dir /app \
+        --shell /usr/sbin/nologin backupbot \
     && mkdir -p /app/data && chown backupbot /app/data
 WORKDIR /app
 # The SQLite default (sqlite:///data/backup-bot.db) keeps its state here.

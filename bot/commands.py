@@ -17,6 +17,7 @@ from bot.durations import (
     STUCK_RANGE,
     DurationError,
     DurationRange,
+    DurationTooLongError,
     parse_duration,
 )
 from bot.listing import DEFAULT_LIMIT, MAX_LIMIT, BackupFilter
@@ -322,21 +323,27 @@ def _bounded_duration(
     name: str, value: str, bounds: DurationRange, usage: str, *, option: bool = True
 ) -> timedelta:
     label = f"`{name}=`" if option else f"`{name}`"
+    # Every refusal names the range, so `99999999w` or `0m` says what would do.
+    out_of_range = f"{label} takes {bounds.describe()}, and {code(value, 20)} is"
     try:
         duration = parse_duration(value)
+    except DurationTooLongError:
+        raise CommandError(f"{out_of_range} too long. Usage: `{usage}`") from None
     except DurationError as exc:
-        raise CommandError(f"{label}: {exc} Usage: `{usage}`") from None
-    if duration not in bounds:
         raise CommandError(
-            f"{label} takes {bounds.describe()}, and {code(value, 20)} is "
-            f"{'too short' if duration < bounds.shortest else 'too long'}. Usage: `{usage}`"
-        )
+            f"{label}: {exc} It takes {bounds.describe()}. Usage: `{usage}`"
+        ) from None
+    if duration not in bounds:
+        too = "too short" if duration < bounds.shortest else "too long"
+        raise CommandError(f"{out_of_range} {too}. Usage: `{usage}`")
     return duration
 
 
 def _looks_like_duration(value: str) -> bool:
     try:
         parse_duration(value)
+    except DurationTooLongError:
+        return True  # shaped like one, only too long: say that, not "which destination?"
     except DurationError:
         return False
     return True

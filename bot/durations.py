@@ -51,6 +51,10 @@ class DurationError(ValueError):
     """The text is not a duration; the message says why, in words a user understands."""
 
 
+class DurationTooLongError(DurationError):
+    """A well-formed duration beyond LONGEST; callers with a narrower range say theirs."""
+
+
 @dataclass(frozen=True, slots=True)
 class DurationRange:
     """The durations a setting accepts, both ends included."""
@@ -108,7 +112,7 @@ def parse_duration(text: str) -> timedelta:
     if minutes == 0:
         raise DurationError("A duration must be longer than zero, like `30m`.")
     if minutes > LONGEST // timedelta(minutes=1):
-        raise DurationError("A duration can be at most 365 days (`365d`).")
+        raise DurationTooLongError("A duration can be at most 365 days (`365d`).")
     return timedelta(minutes=minutes)
 
 

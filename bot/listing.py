@@ -151,11 +151,11 @@ class BackupLister:
             known = ()
         for destination in known:
             if destination.id == reference:
-                return destination
+                return _addressable(destination)
         folded = reference.casefold()
         named = [d for d in known if d.name.casefold() == folded]
         if len(named) == 1:
-            return named[0]
+            return _addressable(named[0])
         if not DESTINATION_ID.fullmatch(reference):
             # Only a plain id ever goes into a URL path: "..", "/" or "?" in
             # user text must not be able to reach another API route.
@@ -175,6 +175,8 @@ class BackupLister:
         max_pages: int = MAX_SCAN_PAGES,
     ) -> ListingPage:
         """Up to `limit` matching backups from `start`, and where to go on from."""
+        # A watched destination comes from the store, not from resolve(): check it too.
+        _addressable(destination)
         limit = max(1, limit)
         per_page = per_page or per_page_for(backup_filter, limit)
         found: list[Backup] = []
@@ -211,6 +213,19 @@ class BackupLister:
                 destination_id, cursor=cursor, per_page=per_page
             ),
         )
+
+
+def _addressable(destination: Destination) -> Destination:
+    """The destination, if its id can go into a URL path as it is.
+
+    The SDK quotes `/`, `?` and `#`, but not dots: an id of `..` that
+    Northflank itself listed would still turn `/backup-destinations/../backups`
+    into `/backups`, another route. Northflank's ids are slugs; anything else
+    is refused before a request is made.
+    """
+    if not DESTINATION_ID.fullmatch(destination.id):
+        raise NotFoundError(f"destination id {destination.id!r} is not a plain id", status=404)
+    return destination
 
 
 def _after(page: BackupPage, cursor: str | None, taken: int) -> Position | None:

@@ -34,6 +34,7 @@ from bot.settings import BotSettings
 from bot.slack.after_ack import AfterAck
 from bot.slack.answers import Answers
 from bot.slack.app import build_app, build_web_client
+from bot.slack.http_endpoint import slack_events_handler
 from bot.slack.responder import Responder
 from bot.store import Store, upgrade
 from bot.watch_service import WatchService
@@ -131,8 +132,12 @@ class BotServer:
         if self.settings.socket_mode:
             web_app = web.Application()
         else:
-            web_app = self.app.web_app(path=SLACK_EVENTS_PATH)
-            web_app.middlewares.append(self._time_acks)
+            secret = self.settings.slack_signing_secret
+            web_app = web.Application(middlewares=[self._time_acks])
+            web_app.router.add_post(
+                SLACK_EVENTS_PATH,
+                slack_events_handler(self.app, secret.get_secret_value() if secret else ""),
+            )
         web_app.router.add_get("/healthz", self._healthz)
         web_app.router.add_get("/metrics", self._metrics)
         return web_app

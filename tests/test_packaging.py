@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import shlex
 from typing import Any
 
 import yaml
@@ -47,3 +48,98 @@ def test_dockerfile_runs_as_non_root_with_a_health_check() -> None:
     healthcheck = re.search(r"^HEALTHCHECK .*", final_stage, re.MULTILINE | re.DOTALL)
     assert healthcheck is not None and "/healthz" in healthcheck.group(0)
     assert 'ENTRYPOINT ["backup-bot"]' in final_stage
+
+
+# ----- the final stage's user, in detail ------------------------------------------------------
+#
+# The image cannot be built on the development machine (no Docker daemon, no
+# registry for the base image), so these read the Dockerfile itself.
+
+NO_LOGIN_SHELLS = {"/usr/sbin/nologin", "/sbin/nologin", "/bin/false"}
+DATA_FOLDER = "/app/data"
+
+
+def final_stage_instructions() -> list[tuple[str, str]]:
+    """(KEYWORD, arguments) of the final stage, continuation lines joined, comments dropped."""
+    dockerfile = (REPO / "Dockerfile").read_text()
+    lines = [line for line in dockerfile.splitlines() if not line.lstrip().startswith("#")]
+    joined = re.sub(r"\\\n\s*", " ", "\n".join(lines))
+    instructions = []
+    for line in joined.splitlines():
+        keyword, _, rest = line.strip().partition(" ")
+        if keyword:
+            instructions.append((keyword.upper(), rest.strip()))
+    last_from = max(i for i, (keyword, _) in enumerate(instructions) if keyword == "FROM")
+    return instructions[last_from:]
+
+
+def useradd_arguments() -> list[str]:
+    """The arguments of the final stage's `useradd`, up to the next shell operator."""
+    for keyword, rest in final_stage_instructions():
+        if keyword == "RUN" and "useradd" in rest:
+            words = shlex.split(rest)
+            start = words.index("useradd") + 1
+            end = next((i for i in range(start, len(words)) if words[i] in {"&&", ";"}), None)
+            return words[start:end]
+    raise AssertionError("the final stage creates no user")
+
+
+def option(arguments: list[str], *names: str) -> str | None:
+    for index, word in enumerate(arguments):
+        for name in names:
+            if word == name and index + 1 < len(arguments):
+                return arguments[index + 1]
+            if word.startswith(name + "="):
+                return word.split("=", 1)[1]
+    return None
+
+
+def test_the_final_stage_runs_as_the_numeric_uid_it_creates_and_that_is_not_0() -> None:
+    users = [rest for keyword, rest in final_stage_instructions() if keyword == "USER"]
+    assert users, "the final stage must drop root"
+    user = users[-1].split(":")[0]
+    # A number, so that an orchestrator's runAsNonRoot can check it without /etc/passwd.
+    assert user.isdigit() and int(user) != 0, user
+    assert option(useradd_arguments(), "--uid", "-u") == user
+    keywords = [keyword for keyword, _ in final_stage_instructions()]
+    assert max(i for i, k in enumerate(keywords) if k == "USER") < keywords.index("ENTRYPOINT")
+
+
+def test_the_user_has_no_login_shell() -> None:
+    assert option(useradd_arguments(), "--shell", "-s") in NO_LOGIN_SHELLS
+
+
+def test_the_user_owns_the_data_folder_and_nothing_else() -> None:
+    arguments = useradd_arguments()
+    assert "--create-home" not in arguments and "-m" not in arguments
+    runs = " ".join(rest for keyword, rest in final_stage_instructions() if keyword == "RUN")
+    for command in re.findall(r"\bchown\b[^&;]*", runs):
+        words = shlex.split(command)[1:]
+        targets = [w for w in words if not w.startswith("-")][1:]
+        assert targets == [DATA_FOLDER], command
+    assert "chmod" not in runs
+    for keyword, rest in final_stage_instructions():
+        assert not (keyword in {"COPY", "ADD"} and "--chown" in rest), rest
+
+
+def test_the_owned_folder_is_where_the_default_database_lives() -> None:
+    from bot.settings import BotSettings
+
+    instructions = final_stage_instructions()
+    workdirs = [rest for keyword, rest in instructions if keyword == "WORKDIR"]
+    volumes = [rest for keyword, rest in instructions if keyword == "VOLUME"]
+    default = BotSettings.model_fields["database_url"].default
+    assert default == "sqlite:///data/backup-bot.db"
+    assert workdirs[-1] + "/data" == DATA_FOLDER
+    assert any(DATA_FOLDER in volume for volume in volumes)
+
+
+def test_no_secret_goes_into_the_image() -> None:
+    dockerfile = (REPO / "Dockerfile").read_text()
+    assert not re.search(r"^\s*(ENV|ARG)\b.*(TOKEN|SECRET)", dockerfile, re.MULTILINE)
+    copied = " ".join(
+        rest for keyword, rest in final_stage_instructions() if keyword in {"COPY", "ADD"}
+    )
+    assert ".env" not in copied
+    ignored = (REPO / ".dockerignore").read_text().split()
+    assert ".env" in ignored and "data" in ignored

@@ -25,11 +25,19 @@ from bot.commands import (
     UnwatchCommand,
     WatchCommand,
     WatchingCommand,
+    parse_addon,
 )
-from bot.listing import MAX_LIMIT, START, BackupFilter, BackupLister, Position
+from bot.listing import (
+    MAX_LIMIT,
+    START,
+    BackupFilter,
+    BackupLister,
+    Position,
+    known_status_words,
+)
 from bot.northflank.errors import NorthflankError
 from bot.slack import blocks, explain
-from bot.slack.blocks import Reply
+from bot.slack.blocks import MAX_BUTTON_VALUE, Reply
 from bot.watch_service import Requester, WatchService
 
 log = logging.getLogger(__name__)
@@ -126,6 +134,21 @@ class Answers:
             return blocks.message(explain.internal_failure(reference))
 
 
+_STATUS_WORDS = frozenset(known_status_words())
+
+
+def _plain_ascii(text: str) -> bool:
+    return text.isascii() and text.isprintable() and len(text) <= MAX_BUTTON_VALUE
+
+
+def _valid_addon(addon: str) -> bool:
+    try:
+        parse_addon(addon)
+    except CommandError:
+        return False
+    return True
+
+
 def _parse_next_page(value: str) -> tuple[ListCommand, Position]:
     """The Next button's value, checked as strictly as any other user input."""
     stale = CommandError(
@@ -141,15 +164,17 @@ def _parse_next_page(value: str) -> tuple[ListCommand, Position]:
     statuses, addon, limit = data.get("s", []), data.get("a"), data.get("l")
     if not (isinstance(destination, str) and 0 < len(destination) <= 100):
         raise stale
-    if not (cursor is None or isinstance(cursor, str)) or not (
-        addon is None or isinstance(addon, str)
-    ):
+    # Only what our own button could hold: a cursor is printable ASCII, statuses
+    # and addon pass the same checks as `status=` and `addon=` in a command.
+    if not (cursor is None or (isinstance(cursor, str) and _plain_ascii(cursor))):
+        raise stale
+    if not (addon is None or (isinstance(addon, str) and _valid_addon(addon))):
         raise stale
     if not (isinstance(skip, int) and 0 <= skip <= 100):
         raise stale
     if not (isinstance(limit, int) and 1 <= limit <= MAX_LIMIT):
         raise stale
-    if not (isinstance(statuses, list) and all(isinstance(s, str) for s in statuses)):
+    if not (isinstance(statuses, list) and all(s in _STATUS_WORDS for s in statuses)):
         raise stale
     command = ListCommand(destination, BackupFilter(frozenset(statuses), addon), limit)
     return command, Position(cursor, skip)

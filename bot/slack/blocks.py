@@ -23,6 +23,14 @@ Reply = dict[str, Any]
 
 NEXT_PAGE_ACTION = "backups_next_page"
 BUSY_TEXT = "I'm too busy (or restarting) to answer right now; please try again in a minute."
+UNKNOWN_BUTTON_TEXT = (
+    "I don't know that button: it may be from an older version of backup-bot. "
+    "Nothing was done. `/backups help` shows what I can do."
+)
+UNREADABLE_BUTTON_TEXT = (
+    "I couldn't read that button press, so nothing was done. "
+    "Run `/backups list` again for a fresh listing."
+)
 MAX_BUTTON_VALUE = 2000
 _MAX_NAME = 80
 _MAX_DESTINATIONS_SHOWN = 40
@@ -218,7 +226,8 @@ def _listing_context(page: ListingPage, backup_filter: BackupFilter) -> str:
 def _filter_words(backup_filter: BackupFilter) -> str:
     words = []
     if backup_filter.statuses:
-        words.append("status=" + ",".join(sorted(backup_filter.statuses)))
+        # Checked against the known statuses on the way in; escaped all the same.
+        words.append("status=" + escape(",".join(sorted(backup_filter.statuses))))
     if backup_filter.addon:
         words.append("addon=" + escape(truncate(backup_filter.addon, 60)))
     return " ".join(words)

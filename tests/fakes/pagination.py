@@ -8,7 +8,6 @@ item, with no repeats and no gaps.
 from __future__ import annotations
 
 import base64
-import binascii
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -48,7 +47,7 @@ def decode_cursor(cursor: str) -> str:
     padded = cursor + "=" * (-len(cursor) % 4)
     try:
         return base64.b64decode(padded, altchars=b"-_", validate=True).decode()
-    except (binascii.Error, UnicodeDecodeError) as exc:
+    except ValueError as exc:
         raise PaginationError("Invalid cursor", "cursor", cursor) from exc
 
 

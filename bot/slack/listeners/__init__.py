@@ -17,3 +17,5 @@ from bot.slack.responder import Responder
 def register(app: AsyncApp, answers: Answers, responder: Responder, after_ack: AfterAck) -> None:
     commands.register(app, answers, responder, after_ack)
     actions.register(app, answers, responder, after_ack)
+    # Last: it takes every button press no listener above took.
+    actions.register_catch_all(app, responder, after_ack)

@@ -8,14 +8,15 @@ reply queued, never dropped between the two steps.
 from __future__ import annotations
 
 from slack_bolt.async_app import AsyncAck
+from slack_bolt.response import BoltResponse
 
 from bot.slack.after_ack import AfterAck, Job
 from bot.slack.blocks import BUSY_TEXT
 
 
-async def queue_reply_then_ack(ack: AsyncAck, after_ack: AfterAck, reply: Job) -> None:
+async def queue_reply_then_ack(ack: AsyncAck, after_ack: AfterAck, reply: Job) -> BoltResponse:
+    """Returns the ack's response, which a middleware (unlike a listener) must hand back."""
     if not after_ack.submit(reply):
-        await ack(text=BUSY_TEXT, response_type="ephemeral")
-        return
+        return await ack(text=BUSY_TEXT, response_type="ephemeral")
     # The queued reply holds back until the ack has gone (see AfterAck).
-    await ack()
+    return await ack()

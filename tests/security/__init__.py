@@ -1,0 +1,1 @@
+"""Security tests: fuzzing, signatures, inert names, destination ids, admins, limits."""

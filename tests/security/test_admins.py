@@ -1,0 +1,233 @@
+"""BOT_ADMINS: only admins change what a channel watches, and nothing writes to Northflank.
+
+tests/scenarios/test_watch_commands.py shows a non-admin refused while the
+channel watches nothing. Here the channel already has watches (one muted),
+so a refused `watch`, `unwatch`, `mute` or `unmute` would have something to
+change; the store is compared before and after, on SQLite and PostgreSQL.
+
+Write actions on Northflank (Retain, Start, Abort buttons) arrive in a later
+issue. Until then no code path may call a write endpoint: the bot's
+Northflank client only reaches the SDK's `list` and `get` endpoints, and a
+whole scenario, buttons named like write actions included, leaves the fake
+Northflank's record of writes empty.
+"""
+
+from __future__ import annotations
+
+import ast
+import asyncio
+import json
+from collections.abc import AsyncIterator
+from urllib.parse import urlencode
+
+import httpx
+import northflank
+import pytest
+
+from bot.slack.blocks import NEXT_PAGE_ACTION, UNKNOWN_BUTTON_TEXT
+from tests.clock import FakeClock
+from tests.fakes.northflank import FakeNorthflank, make_backup
+from tests.fakes.slack import FakeSlack
+from tests.processes import REPO
+from tests.scenarios.conftest import ADMIN, CHANNEL, Scenario, reply_text
+from tests.security.conftest import assert_inert, assert_paths_stay_put, new_key, slash_payload
+from tests.slack.conftest import forget_startup_check
+from tests.slack.requests import button_body, sign
+
+SOMEONE = "U0SOMEONE"
+WRITE_BUTTONS = ("retain_backup", "start_backup", "abort_backup")
+
+
+def _seed(scenario: Scenario) -> None:
+    for number in (1, 2, 3):
+        scenario.northflank.add_destination(f"dest-{number}", f"Nightly {number}")
+    scenario.northflank.add_backups(
+        "dest-1", [make_backup(f"b{i}", created_at=scenario.clock.now()) for i in range(12)]
+    )
+
+
+async def _refused(scenario: Scenario, text: str, *, channel: str = CHANNEL) -> None:
+    payload = await slash_payload(scenario, text, user=SOMEONE, channel=channel)
+    answer = reply_text(payload)
+    assert "Only the bot's admins (BOT_ADMINS)" in answer, (text, answer)
+    assert f"<@{ADMIN}>" in answer, answer  # whom to ask
+    assert_inert(payload, allowed_mentions=frozenset({ADMIN}))
+
+
+async def test_a_non_admin_changes_nothing_and_is_told_whom_to_ask(
+    admin_scenario: Scenario,
+) -> None:
+    scenario = admin_scenario
+    _seed(scenario)
+    await scenario.slash("watch dest-1 events=failed stuck=3h")
+    await scenario.slash("watch dest-2")
+    await scenario.slash("mute dest-2 8h")
+    before = await scenario.bot.store.channel_watches(CHANNEL)
+    posted = len(scenario.slack.posted())
+    scenario.northflank.clear_requests()
+
+    for text in (
+        "watch dest-1 events=aborted expiry=1d",
+        "watch dest-3",
+        "unwatch dest-1",
+        'unwatch "Nightly 2"',
+        "mute dest-1 8h",
+        "unmute dest-2",
+    ):
+        await _refused(scenario, text)
+    await _refused(scenario, "watch dest-1", channel="C0ELSEWHERE")
+
+    assert await scenario.bot.store.channel_watches(CHANNEL) == before
+    assert await scenario.bot.store.channel_watches("C0ELSEWHERE") == []
+    assert len(scenario.slack.posted()) == posted  # no announcement either
+    # Refused before the destination is even looked up.
+    assert scenario.northflank.requests == []
+
+
+async def test_an_admin_changes_what_a_non_admin_could_not(admin_scenario: Scenario) -> None:
+    """The control: the refusals above are about who asks, not about the commands."""
+    scenario = admin_scenario
+    _seed(scenario)
+    assert "now watches" in await scenario.slash("watch dest-1")
+    assert "Muted" in await scenario.slash("mute dest-1 8h")
+    assert "Unmuted" in await scenario.slash("unmute dest-1")
+    assert "no longer watches" in await scenario.slash("unwatch dest-1")
+    assert await scenario.bot.store.channel_watches(CHANNEL) == []
+
+
+async def test_anyone_may_still_look(admin_scenario: Scenario) -> None:
+    scenario = admin_scenario
+    _seed(scenario)
+    await scenario.slash("watch dest-1")
+    for text, expected in (
+        ("list dest-1", "backups in Nightly 1"),
+        ("watching", "Nightly 1"),
+        ("destinations", "backup destinations"),
+        ("help", "/backups watch"),
+    ):
+        assert expected in await scenario.slash(text, user=SOMEONE), text
+
+
+@pytest.fixture
+async def odd_admins_scenario(
+    fake_northflank: FakeNorthflank, fake_slack: FakeSlack, database_url: str
+) -> AsyncIterator[Scenario]:
+    world = Scenario(
+        fake_northflank,
+        fake_slack,
+        FakeClock(),
+        database_url,
+        settings_overrides={"bot_admins": f"{ADMIN},<!channel>,W0OTHER,u0lower"},
+    )
+    await world.start()
+    await forget_startup_check(fake_northflank)
+    try:
+        yield world
+    finally:
+        await world.stop()
+
+
+async def test_the_refusal_mentions_only_well_formed_admin_ids(
+    odd_admins_scenario: Scenario,
+) -> None:
+    scenario = odd_admins_scenario
+    _seed(scenario)
+    payload = await slash_payload(scenario, "watch dest-1", user=SOMEONE)
+    answer = reply_text(payload)
+    assert f"<@{ADMIN}>" in answer and "<@W0OTHER>" in answer
+    assert "<!channel>" not in answer and "u0lower" not in answer
+    assert_inert(payload, allowed_mentions=frozenset({ADMIN, "W0OTHER"}))
+
+
+# ----- no writes -------------------------------------------------------------------------
+
+
+async def _press(scenario: Scenario, action_id: str, value: str, user: str) -> str:
+    key = new_key("admin-press")
+    body = button_body(action_id, value, scenario.slack.response_url(key), user=user)
+    async with httpx.AsyncClient(timeout=10.0) as http:
+        ack = await http.post(
+            f"http://127.0.0.1:{scenario.bot.port}/slack/events", content=body, headers=sign(body)
+        )
+    assert ack.status_code == 200, ack.text
+    for _ in range(1000):
+        replies = [r for r in scenario.slack.responses if r.key == key]
+        if replies:
+            return str(replies[0].payload["text"])
+        await asyncio.sleep(0.01)
+    raise AssertionError(f"no answer to the {action_id} button")
+
+
+async def test_a_whole_scenario_makes_no_write_to_northflank(admin_scenario: Scenario) -> None:
+    scenario = admin_scenario
+    _seed(scenario)
+    await scenario.slash("watch dest-1")
+    scenario.clock.advance(minutes=5)
+    scenario.northflank.add_backups(
+        "dest-1",
+        [make_backup("bad", name="bad-one", status="failed", created_at=scenario.clock.now())],
+    )
+    await scenario.poll()
+    scenario.clock.advance(minutes=30)
+    scenario.northflank.add_backups(
+        "dest-1", [make_backup("good", name="good-one", created_at=scenario.clock.now())]
+    )
+    await scenario.poll()
+    assert scenario.thread_replies(), "the scenario did not reach a recovery"
+    await scenario.slash("list dest-1 limit=5")
+    value = json.dumps({"d": "dest-1", "c": None, "k": 5, "s": [], "a": None, "l": 5})
+    assert "backups in Nightly 1" in await _press(scenario, NEXT_PAGE_ACTION, value, ADMIN)
+    await scenario.slash("mute dest-1 1h")
+    await scenario.slash("unmute dest-1")
+    # Buttons named like the write actions to come: nobody, admin or not, gets a write.
+    for action_id in WRITE_BUTTONS:
+        for user in (ADMIN, SOMEONE):
+            value = urlencode({"backup": "bad", "addon": "addon-1", "project": "project-1"})
+            assert await _press(scenario, action_id, value, user) == UNKNOWN_BUTTON_TEXT
+    await scenario.slash("unwatch dest-1")
+
+    assert scenario.northflank.writes == []
+    assert_paths_stay_put(scenario.northflank)
+
+
+def _sdk_namespaces(source: str) -> set[str]:
+    """`list` in `self._sdk.list.backup_destinations`: the SDK namespaces a module calls."""
+    found: set[str] = set()
+    for node in ast.walk(ast.parse(source)):
+        if (
+            isinstance(node, ast.Attribute)
+            and isinstance(node.value, ast.Attribute)
+            and node.value.attr == "_sdk"
+        ):
+            found.add(node.attr)
+    return found
+
+
+def test_the_northflank_client_reaches_only_read_endpoints() -> None:
+    used: dict[str, set[str]] = {}
+    for path in sorted((REPO / "bot").rglob("*.py")):
+        namespaces = _sdk_namespaces(path.read_text())
+        if namespaces:
+            used[str(path.relative_to(REPO))] = namespaces
+    assert used, "the check found no SDK call at all: it is looking in the wrong place"
+    assert set().union(*used.values()) <= {"list", "get"}, used
+    # Only the client talks to the SDK, and nothing builds a second SDK client.
+    assert set(used) == {"bot/northflank/client.py"}, used
+    builders = [
+        str(path.relative_to(REPO))
+        for path in (REPO / "bot").rglob("*.py")
+        if "AsyncApiClient(" in path.read_text() or "ApiClient(" in path.read_text()
+    ]
+    assert builders == ["bot/northflank/client.py"], builders
+
+
+def test_the_static_check_would_see_a_write() -> None:
+    source = "class C:\n    async def f(self):\n        await self._sdk.retain.addon_backup()\n"
+    assert _sdk_namespaces(source) == {"retain"}
+
+
+def test_the_sdk_namespaces_checked_are_real() -> None:
+    """`list` and `get` are what the SDK calls its read endpoints; writes live elsewhere."""
+    client = northflank.AsyncApiClient(api_token="x", base_url="http://127.0.0.1:9")
+    assert {"list", "get"} <= set(dir(client))
+    assert {"retain", "start", "abort", "create", "delete", "update"} <= set(dir(client))
