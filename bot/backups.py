@@ -111,11 +111,14 @@ class BackupPage:
 
     `skipped` holds a short reason per item that could not be read, so a
     caller can say so instead of silently showing fewer rows.
+    `unreadable_ids` names those of them whose id could still be read: they
+    are listed, so whatever else is wrong with them, they were not deleted.
     """
 
     backups: tuple[Backup, ...]
     next_cursor: str | None
     skipped: tuple[str, ...] = field(default=())
+    unreadable_ids: tuple[str, ...] = field(default=())
 
     @property
     def has_next(self) -> bool:

@@ -217,6 +217,9 @@ class Poller:
         cursor: str | None = None
         oldest: datetime | None = None
         in_order = True
+        # An unreadable item whose id could not be read either might be any stored
+        # backup: then this poll cannot tell deleted from unreadable, and forgets nothing.
+        unnamed_items = False
         pages = 0
         resumed_from: str | None = None
         while True:
@@ -238,6 +241,11 @@ class Poller:
             saved = await self._store.save_backups(destination_id, page.backups, self._clock())
             for backup in page.backups:
                 unfinished.pop(backup.id, None)
+            # Listed but unreadable (wrong types, say): not deleted, so not forgotten.
+            # It stays unfinished in the store, and the next poll looks for it again.
+            for backup_id in page.unreadable_ids:
+                unfinished.pop(backup_id, None)
+            unnamed_items = unnamed_items or len(page.unreadable_ids) < len(page.skipped)
             verdict = paging.judge_page(
                 page,
                 known_before=saved.known_before,
@@ -257,12 +265,13 @@ class Poller:
                 # backup not met on the way has been deleted.
                 if not scan.complete:
                     await self._store.save_scan_state(destination_id, ScanState(True, None))
-                await self._forget(destination_id, unfinished)
+                if not unnamed_items:
+                    await self._forget(destination_id, unfinished)
                 return
             if not verdict.read_next and scan.complete:
                 # In order, and nothing left to follow: an unfinished backup newer
                 # than this page's oldest would have been met, so it is gone.
-                if in_order and oldest is not None:
+                if in_order and oldest is not None and not unnamed_items:
                     await self._forget(
                         destination_id, {i: c for i, c in unfinished.items() if c > oldest}
                     )
@@ -347,6 +356,11 @@ class Poller:
 
     def _budget_reading(self) -> budget.BudgetReading:
         state = self._client.rate_limit
+        if state.window_over(budget.DEFAULT_WINDOW_SECONDS):
+            # The window the last response described is over, and a new one starts
+            # full. Nothing else would tell us: a poll held back for want of budget
+            # sends no request, so "0 remaining" would hold back every poll after it.
+            return budget.BudgetReading(state.limit, state.limit, None)
         return budget.BudgetReading(state.limit, state.remaining, state.seconds_until_reset())
 
 

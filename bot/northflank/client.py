@@ -110,12 +110,15 @@ class NorthflankClient:
             raise MalformedResponseError(
                 f"expected a list of backups, got {_kind(response.data)}", status=response.status
             )
-        backups, skipped = [], []
+        backups, skipped, unreadable_ids = [], [], []
         for item in response.data:
             try:
                 backups.append(parse_backup(item))
             except MalformedItemError as exc:
                 skipped.append(str(exc))
+                item_id = item.get("id") if isinstance(item, Mapping) else None
+                if isinstance(item_id, str) and item_id:
+                    unreadable_ids.append(item_id)
                 log.warning(
                     "skipped a backup that could not be read",
                     extra={"destination": destination_id, "reason": str(exc)},
@@ -124,6 +127,7 @@ class NorthflankClient:
             backups=tuple(backups),
             next_cursor=_next_cursor(response),
             skipped=tuple(skipped),
+            unreadable_ids=tuple(unreadable_ids),
         )
 
     async def list_destinations(self) -> list[Destination]:

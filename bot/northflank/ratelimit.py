@@ -39,6 +39,19 @@ class RateLimitState:
             return None
         return max(0.0, self.reset_at - self.clock())
 
+    def window_over(self, assumed_window: float) -> bool:
+        """True once the window the last response described has ended.
+
+        Without x-ratelimit-reset, the window is taken to be `assumed_window`
+        long from that response.
+        """
+        if self.updated_at is None:
+            return False
+        left = self.seconds_until_reset()
+        if left is None:
+            return self.clock() - self.updated_at >= assumed_window
+        return left <= 0
+
     def exhausted(self) -> bool:
         """True while the last response said nothing is left and the window has not reset."""
         if self.remaining is None or self.remaining > 0:

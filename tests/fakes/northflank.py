@@ -14,6 +14,7 @@ import json
 import random
 import time
 import uuid
+from collections import Counter
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
@@ -47,7 +48,7 @@ __all__ = [
 ]
 
 FaultKind = Literal[
-    "429",  # over the limit: Retry-After plus x-ratelimit-* with remaining 0
+    "429",  # over the limit: Retry-After, and x-ratelimit-* with remaining 0 until then
     "429-bare",  # a 429 with neither Retry-After nor x-ratelimit-* headers
     "500",
     "502",
@@ -65,6 +66,7 @@ WriteAction = Literal["retain", "abort", "start"]
 DEFAULT_TOKEN: Final = "nf-test-token"
 _PREFIXES: Final = ("/v1", "/v1/teams/{teamId}")
 _ADDON: Final = "/projects/{projectId}/addons/{addonId}/backups"
+_BODY_FAULTS: Final = frozenset({"truncated", "wrong-types", "wrong-shape"})
 _PROXY_HTML: Final = "<html><head><title>502 Bad Gateway</title></head><body>nginx</body></html>"
 
 
@@ -144,7 +146,8 @@ class FakeNorthflank(BackgroundServer):
     team only; plain routes 403 except ``/v1/auth``). ``rate_limit``/``rate_window`` size the
     x-ratelimit window; ``fault_retry_after`` is the Retry-After of injected "429" faults.
     ``error_rate`` turns that share of requests into 500s, drawn from ``random.Random(seed)``
-    so a failing run can be replayed.
+    so a failing run can be replayed. ``faults_injected()`` counts the faults that actually
+    shaped a response, by kind, so a test can prove its faults were not silently absorbed.
     """
 
     def __init__(
@@ -177,6 +180,7 @@ class FakeNorthflank(BackgroundServer):
         self.sort_listings = True
         self._rng = random.Random(seed)
         self._faults = FaultQueue()
+        self._injected: Counter[str] = Counter()
         self._destinations: dict[str, dict[str, Any]] = {}
         self._backups: dict[str, list[dict[str, Any]]] = {}
         self._listings: dict[str, _Listing] = {}
@@ -250,14 +254,34 @@ class FakeNorthflank(BackgroundServer):
         with self._lock:
             self._forbidden.update(dest_ids)
 
-    def fail_next(self, kind: FaultKind, times: int = 1, path_contains: str | None = None) -> None:
-        """Queue a fault for the next ``times`` requests whose path contains ``path_contains``."""
+    def fail_next(
+        self,
+        kind: FaultKind,
+        times: int = 1,
+        path_contains: str | None = None,
+        *,
+        skip: int = 0,
+    ) -> None:
+        """Queue a fault for the next ``times`` requests whose path contains ``path_contains``.
+
+        ``skip`` lets that many matching requests through first, so a fault can land on a
+        later page of a listing (or on a retry) rather than always on the first request.
+        """
         if kind not in FAULT_KINDS:
             raise ValueError(f"unknown fault kind {kind!r}; expected one of {sorted(FAULT_KINDS)}")
         with self._lock:
             self._faults.push(
-                kind, times, lambda path: path_contains is None or path_contains in path
+                kind, times, lambda path: path_contains is None or path_contains in path, skip=skip
             )
+
+    def faults_injected(self) -> dict[str, int]:
+        """How many responses each fault kind shaped so far; ``error_rate``'s count as "500".
+
+        A queued fault that a request took but something stronger overrode (a random 500
+        over a truncated body) is not counted: only what the client actually received.
+        """
+        with self._lock:
+            return dict(self._injected)
 
     def clear_faults(self) -> None:
         with self._lock:
@@ -333,6 +357,8 @@ class FakeNorthflank(BackgroundServer):
         if self.latency > 0:
             await asyncio.sleep(self.latency)
         if fault == "timeout":
+            # Counted before the wait: a client that gives up cancels this handler.
+            self._count(fault)
             # asyncio.sleep, not time.sleep: other requests keep being served meanwhile.
             await asyncio.sleep(self.timeout_delay)
             fault = None
@@ -349,27 +375,41 @@ class FakeNorthflank(BackgroundServer):
     ) -> web.StreamResponse:
         # Neither carries API headers: they imitate a proxy or limiter in front of the API.
         if fault == "429-bare":
+            self._count(fault)
             return error_response(429, "Too Many Requests")
         if fault == "html":
+            self._count(fault)
             return web.Response(status=502, text=_PROXY_HTML, content_type="text/html")
         if fault == "429":
+            self._count(fault)
             limited = error_response(429, "Rate limit exceeded")
+            # A window spent until Retry-After: the headers agree on when it resets, as
+            # they do when a real window runs out (the fake's own window goes on, so the
+            # next request is served normally).
             limited.headers.update(rate.headers(remaining=0))
+            limited.headers["x-ratelimit-reset"] = str(self.fault_retry_after)
             limited.headers["Retry-After"] = str(self.fault_retry_after)
             return limited
         response: web.StreamResponse
         server_fault = fault in ("500", "502", "503")
         if server_fault or random_failure:
             status = int(fault) if server_fault and fault else 500
+            self._count(str(status))
             response = error_response(status, f"Injected {status}")
         elif rate.exceeded:
             response = error_response(429, "Rate limit exceeded")
             response.headers["Retry-After"] = str(max(rate.reset, 1))
         else:
             response = await self._dispatch(request, handler, auth_valid)
-            response = _corrupt(response, fault)
+            if fault in _BODY_FAULTS:
+                self._count(fault)
+                response = _corrupt(response, fault)
         response.headers.update(rate.headers())
         return response
+
+    def _count(self, kind: str) -> None:
+        with self._lock:
+            self._injected[kind] += 1
 
     async def _dispatch(
         self, request: web.Request, handler: Handler, auth_valid: bool
@@ -585,7 +625,7 @@ async def _json_or_none(request: web.Request) -> Any:
 
 def _corrupt(response: web.StreamResponse, fault: str | None) -> web.StreamResponse:
     """Apply a body-corrupting fault to an otherwise normal response."""
-    if fault not in ("truncated", "wrong-types", "wrong-shape"):
+    if fault not in _BODY_FAULTS:
         return response
     raw = response.body if isinstance(response, web.Response) else None
     body = raw if isinstance(raw, bytes) else b"{}"

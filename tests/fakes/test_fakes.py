@@ -15,6 +15,7 @@ from typing import Any
 import httpx
 import pytest
 
+from tests.fakes._faults import FaultQueue
 from tests.fakes.northflank import (
     DEFAULT_TOKEN,
     MISSING,
@@ -449,6 +450,8 @@ def test_fault_429_has_retry_after_and_zero_remaining(
     assert response.headers["Retry-After"] == "1"
     assert response.headers["x-ratelimit-remaining"] == "0"
     assert response.headers["x-ratelimit-limit"] == "1000"
+    # Spent until Retry-After: both headers say when the window resets.
+    assert response.headers["x-ratelimit-reset"] == "1"
     error_of(response)
     assert api.get("/v1/auth").status_code == 200
 
@@ -548,6 +551,52 @@ def test_faults_are_consumed_only_by_matching_paths_and_count_down(
     assert statuses == [200, 503, 503, 200]
 
 
+def test_skip_lets_that_many_matching_requests_through_first(
+    fake_northflank: FakeNorthflank, api: httpx.Client
+) -> None:
+    with_backups(fake_northflank, 1)
+    fake_northflank.fail_next("503", path_contains="/backups", skip=2)
+    path = "/v1/backup-destinations/dest-1/backups"
+
+    statuses = [api.get("/v1/auth").status_code] + [api.get(path).status_code for _ in range(4)]
+
+    assert statuses == [200, 200, 200, 503, 200]
+
+
+def test_a_skipping_fault_counts_requests_an_older_fault_strikes() -> None:
+    queue = FaultQueue()
+    queue.push("first", 1, lambda _: True)
+    queue.push("third", 1, lambda _: True, skip=2)
+
+    assert [queue.take("any") for _ in range(4)] == ["first", None, "third", None]
+    assert len(queue) == 0
+
+
+def test_faults_injected_counts_what_the_client_received(
+    fake_northflank: FakeNorthflank, api: httpx.Client
+) -> None:
+    with_backups(fake_northflank, 2)
+    path = "/v1/backup-destinations/dest-1/backups"
+    kinds: list[FaultKind] = ["429", "429-bare", "html", "503", "truncated", "wrong-types"]
+    for kind in kinds:
+        fake_northflank.fail_next(kind, path_contains="/backups")
+    fake_northflank.fail_next("wrong-shape", path_contains="/nowhere")  # never taken
+
+    for _ in range(len(kinds) + 1):
+        api.get(path)
+
+    assert fake_northflank.faults_injected() == dict.fromkeys(kinds, 1)
+
+
+def test_an_overridden_fault_is_not_counted() -> None:
+    with FakeNorthflank(error_rate=1.0) as fake, client_for(fake) as api:
+        fake.fail_next("truncated")
+
+        api.get("/v1/auth")
+
+        assert fake.faults_injected() == {"500": 1}
+
+
 def test_unknown_fault_kind_is_rejected(fake_northflank: FakeNorthflank) -> None:
     with pytest.raises(ValueError, match="unknown fault kind"):
         fake_northflank.fail_next("teapot")  # type: ignore[arg-type]
@@ -583,6 +632,7 @@ def test_timeout_fault_answers_normally_after_the_delay(
 
     assert response.status_code == 200
     assert time.monotonic() - started >= 0.3
+    assert fake_northflank.faults_injected() == {"timeout": 1}
 
 
 def test_stop_does_not_wait_for_a_pending_timeout() -> None:

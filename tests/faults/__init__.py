@@ -1,0 +1,1 @@
+"""Fault injection: the whole bot through hundreds of poll cycles of broken answers."""

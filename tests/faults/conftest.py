@@ -1,0 +1,64 @@
+"""The bot as in tests/scenarios/, with a Northflank client that retries fast and gives up early."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from typing import Final
+
+import httpx
+import pytest
+
+from bot.northflank.client import NorthflankClient
+from bot.northflank.transport import RetryPolicy
+from bot.server import BotServer
+from tests.clock import FakeClock
+from tests.fakes.northflank import DEFAULT_TOKEN, FakeNorthflank
+from tests.fakes.slack import FakeSlack
+from tests.scenarios.conftest import Scenario
+from tests.slack.conftest import bot_settings, forget_startup_check
+
+POLL_INTERVAL: Final = 60  # seconds on the test's clock; the bot's shortest allowed is 30
+# The bot's own retries, shortened so that hundreds of polls take seconds, not hours.
+# Six attempts: a request that meets a queued fault and then five random 500s in a row
+# (0.2^5) is rare; a poll that does fail is simply tried again at the next one.
+RETRY_POLICY: Final = RetryPolicy(attempts=6, base_delay=0.01, max_backoff=0.04, max_wait=2.0)
+READ_TIMEOUT: Final = 0.2  # a "timeout" fault holds its answer for longer (timeout_delay)
+
+
+class FaultyScenario(Scenario):
+    """A Scenario whose Northflank client retries fast and times out early."""
+
+    async def start(self) -> None:
+        settings = bot_settings(
+            self.northflank, self.slack, database_url=self.database_url, poll_interval=POLL_INTERVAL
+        )
+        client = NorthflankClient(
+            api_token=DEFAULT_TOKEN,
+            base_url=self.northflank.url,
+            retry_policy=RETRY_POLICY,
+            timeout=httpx.Timeout(READ_TIMEOUT, connect=2.0),
+        )
+        self.server = BotServer(
+            settings,
+            host="127.0.0.1",
+            clock=self.clock.now,
+            schedule_polls=False,
+            background_delivery=False,
+            pace_per_channel=0.0,
+            northflank=client,
+        )
+        await self.server.start()
+        self._http = httpx.AsyncClient(timeout=10.0)
+
+
+@pytest.fixture
+async def faulty(
+    fake_northflank: FakeNorthflank, fake_slack: FakeSlack, database_url: str
+) -> AsyncIterator[FaultyScenario]:
+    world = FaultyScenario(fake_northflank, fake_slack, FakeClock(), database_url)
+    await world.start()
+    await forget_startup_check(fake_northflank)
+    try:
+        yield world
+    finally:
+        await world.stop()
