@@ -9,6 +9,7 @@ secret).
 
 from __future__ import annotations
 
+import re
 from typing import Annotated, Any, Literal, TypeVar
 from urllib.parse import unquote, urlsplit
 
@@ -47,6 +48,8 @@ LogLevel = Literal["DEBUG", "INFO", "WARNING", "ERROR"]
 
 
 SettingsT = TypeVar("SettingsT", bound=BaseSettings)
+# Slack user ids: U or W (Enterprise Grid), then upper-case letters and digits.
+_SLACK_USER_ID = re.compile(r"[UW][A-Z0-9]{2,20}")
 
 
 class ConfigurationError(Exception):
@@ -172,6 +175,19 @@ class BotSettings(PollSettings):
     def _split_admins(cls, value: Any) -> Any:
         if isinstance(value, str):
             return frozenset(part for part in value.replace(" ", ",").split(",") if part)
+        return value
+
+    @field_validator("bot_admins")
+    @classmethod
+    def _admins_are_user_ids(cls, value: frozenset[str]) -> frozenset[str]:
+        # A typo (`u012abc`) or a pasted mention (`<@U012ABC>`) would otherwise
+        # lock everyone out of configuration with no hint why.
+        bad = sum(1 for admin in value if not _SLACK_USER_ID.fullmatch(admin))
+        if bad:
+            raise ValueError(
+                f"{bad} of its {len(value)} entries {'is' if bad == 1 else 'are'} not "
+                "a Slack user id (upper-case, starting with U or W)"
+            )
         return value
 
     @model_validator(mode="after")

@@ -67,12 +67,12 @@ def test_every_field_is_a_contract_variable() -> None:
 def test_dotenv_file_is_read(tmp_path: Path) -> None:
     (tmp_path / ".env").write_text(
         "SLACK_BOT_TOKEN=xoxb-from-file\nSLACK_APP_TOKEN=xapp-1\nNORTHFLANK_API_TOKEN=nf\n"
-        "BOT_ADMINS=U1, U2,,U3\nSLACK_API_URL=http://127.0.0.1:9/api\nNORTHFLANK_TEAM_ID=team-1\n"
+        "BOT_ADMINS=U0A1, U0A2,,U0A3\nSLACK_API_URL=http://127.0.0.1:9/api\nNORTHFLANK_TEAM_ID=team-1\n"
     )
     settings = load(BotSettings)
     assert settings.slack_bot_token.get_secret_value() == "xoxb-from-file"
     assert settings.socket_mode
-    assert settings.bot_admins == {"U1", "U2", "U3"}
+    assert settings.bot_admins == {"U0A1", "U0A2", "U0A3"}
     assert settings.slack_api_url == "http://127.0.0.1:9/api/"
     assert settings.northflank_team_id == "team-1"
 

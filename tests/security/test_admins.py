@@ -17,21 +17,18 @@ from __future__ import annotations
 import ast
 import asyncio
 import json
-from collections.abc import AsyncIterator
 from urllib.parse import urlencode
 
 import httpx
 import northflank
 import pytest
 
+from bot.settings import BotSettings, ConfigurationError, load
 from bot.slack.blocks import NEXT_PAGE_ACTION, UNKNOWN_BUTTON_TEXT
-from tests.clock import FakeClock
-from tests.fakes.northflank import FakeNorthflank, make_backup
-from tests.fakes.slack import FakeSlack
+from tests.fakes.northflank import make_backup
 from tests.processes import REPO
 from tests.scenarios.conftest import ADMIN, CHANNEL, Scenario, reply_text
 from tests.security.conftest import assert_inert, assert_paths_stay_put, new_key, slash_payload
-from tests.slack.conftest import forget_startup_check
 from tests.slack.requests import button_body, sign
 
 SOMEONE = "U0SOMEONE"
@@ -108,35 +105,20 @@ async def test_anyone_may_still_look(admin_scenario: Scenario) -> None:
         assert expected in await scenario.slash(text, user=SOMEONE), text
 
 
-@pytest.fixture
-async def odd_admins_scenario(
-    fake_northflank: FakeNorthflank, fake_slack: FakeSlack, database_url: str
-) -> AsyncIterator[Scenario]:
-    world = Scenario(
-        fake_northflank,
-        fake_slack,
-        FakeClock(),
-        database_url,
-        settings_overrides={"bot_admins": f"{ADMIN},<!channel>,W0OTHER,u0lower"},
-    )
-    await world.start()
-    await forget_startup_check(fake_northflank)
-    try:
-        yield world
-    finally:
-        await world.stop()
-
-
-async def test_the_refusal_mentions_only_well_formed_admin_ids(
-    odd_admins_scenario: Scenario,
-) -> None:
-    scenario = odd_admins_scenario
-    _seed(scenario)
-    payload = await slash_payload(scenario, "watch dest-1", user=SOMEONE)
-    answer = reply_text(payload)
-    assert f"<@{ADMIN}>" in answer and "<@W0OTHER>" in answer
-    assert "<!channel>" not in answer and "u0lower" not in answer
-    assert_inert(payload, allowed_mentions=frozenset({ADMIN, "W0OTHER"}))
+def test_admin_ids_that_are_not_slack_user_ids_stop_start_up() -> None:
+    """A typo or a pasted mention in BOT_ADMINS would lock everyone out with no hint."""
+    with pytest.raises(ConfigurationError) as refused:
+        load(
+            BotSettings,
+            _env_file=None,
+            slack_bot_token="xoxb-test",
+            slack_signing_secret="test-secret",
+            northflank_api_token="nf-test",
+            bot_admins=f"{ADMIN},<!channel>,W0OTHER,u0lower",
+        )
+    message = str(refused.value)
+    assert "BOT_ADMINS: 2 of its 4 entries are not a Slack user id" in message
+    assert "<!channel>" not in message and "u0lower" not in message
 
 
 # ----- no writes -------------------------------------------------------------------------
