@@ -13,6 +13,12 @@ parameters in the query string; ``api_call(data=...)`` sends a real form body.
 Socket Mode is served for real: apps.connections.open hands out a ``ws://`` URL on this same
 server, and tests push envelopes down the socket and read back the app's acks. See the
 "Socket Mode" section of FakeSlack for how Slack's side of the protocol goes.
+
+``set_latency`` slows a method's answers down. The call takes effect when it arrives (a
+message is posted at once) and only the answer waits, so a client that dies during the wait
+has posted a message it never heard about: the window in which at-least-once delivery posts
+twice. Each recorded call says what was answered and when (``answered_at`` stays None for a
+client that went away first), in the same ``time.monotonic()`` clock as its arrival.
 """
 
 from __future__ import annotations
@@ -22,12 +28,13 @@ import contextlib
 import copy
 import itertools
 import json
+import random
 import secrets
 import threading
 import time
 import uuid
 from collections.abc import Callable, Coroutine
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any, Final, TypeVar
 
 from aiohttp import WSCloseCode, WSMsgType, web
@@ -98,6 +105,11 @@ class SlackCall:
     content_type: str  # as sent, e.g. "application/json;charset=utf-8"
     token_valid: bool
     at: float  # time.monotonic() on arrival
+    latency: float = 0.0  # seconds the answer was held back (set_latency)
+    answer: Result | None = None  # the JSON body answered, decided on arrival
+    # time.monotonic() when the answer went back; None while held back, or when the client
+    # went away before it could be sent.
+    answered_at: float | None = None
 
 
 @dataclass(frozen=True)
@@ -145,6 +157,7 @@ class FakeSlack(BackgroundServer):
         retry_after: int = 1,
         team_id: str = "T0FAKE",
         team: str = "Fake Team",
+        latency_seed: int = 0,
         host: str = "127.0.0.1",
     ) -> None:
         super().__init__(host=host)
@@ -155,6 +168,10 @@ class FakeSlack(BackgroundServer):
         self._team = team
         self._changed = threading.Condition(self._lock)
         self._faults = FaultQueue()
+        # Per method: the answer is held back a delay drawn uniformly from (low, high),
+        # from a seeded generator so that a run can be replayed.
+        self._latencies: dict[str, tuple[float, float]] = {}
+        self._latency_rng = random.Random(latency_seed)
         self._calls: list[SlackCall] = []
         self._responses: list[ResponseUrlPost] = []
         self._messages: dict[tuple[str, str], dict[str, Any]] = {}
@@ -204,6 +221,21 @@ class FakeSlack(BackgroundServer):
         """
         with self._lock:
             self._faults.push(kind, times, lambda subject: subject == method)
+
+    def set_latency(self, method: str, low: float, high: float | None = None) -> None:
+        """Hold back the answers to ``method`` for ``low`` to ``high`` seconds (uniform).
+
+        ``high`` defaults to ``low``; ``0`` answers at once again. The call takes effect on
+        arrival: only the answer waits (see the module docstring).
+        """
+        high = low if high is None else high
+        if not 0 <= low <= high:
+            raise ValueError(f"latency needs 0 <= low <= high, got {low} and {high}")
+        with self._lock:
+            if high == 0:
+                self._latencies.pop(method, None)
+            else:
+                self._latencies[method] = (low, high)
 
     @property
     def calls(self) -> list[SlackCall]:
@@ -377,36 +409,64 @@ class FakeSlack(BackgroundServer):
         token = _bearer(request) or params.pop("token", None)
         with self._lock:
             token_error = self._token_error(method, token)
-            self._calls.append(
-                SlackCall(
-                    method=method,
-                    # A copy: the handler below keeps parts of params in stored messages.
-                    params=copy.deepcopy(params),
-                    headers=headers_without_auth(request),
-                    content_type=request.headers.get("Content-Type", ""),
-                    token_valid=token_error is None,
-                    at=time.monotonic(),
-                )
+            call = SlackCall(
+                method=method,
+                # A copy: the handler below keeps parts of params in stored messages.
+                params=copy.deepcopy(params),
+                headers=headers_without_auth(request),
+                content_type=request.headers.get("Content-Type", ""),
+                token_valid=token_error is None,
+                at=time.monotonic(),
+                latency=self._draw_latency(method),
             )
+            self._calls.append(call)
             self._changed.notify_all()
             fault = self._faults.take(method)
+        status, answer, headers = self._answer(method, params, fault, token_error)
+        call = self._amend(call, answer=answer)
+        if call.latency:
+            # Cancelled (handler_cancellation) if the client goes away meanwhile: then
+            # answered_at stays None, and whatever the call did is done all the same.
+            await asyncio.sleep(call.latency)
+        self._amend(call, answered_at=time.monotonic())
+        return web.json_response(answer, status=status, headers=headers)
+
+    def _answer(
+        self, method: str, params: Params, fault: str | None, token_error: str | None
+    ) -> tuple[int, Result, dict[str, str]]:
+        """Status, JSON body and headers of the answer; runs the method if nothing fails."""
         if fault == "429":
-            return web.json_response(
-                {"ok": False, "error": "ratelimited"},
-                status=429,
-                headers={"Retry-After": str(self.retry_after)},
-            )
+            retry_after = {"Retry-After": str(self.retry_after)}
+            return 429, {"ok": False, "error": "ratelimited"}, retry_after
         if fault == "500":
-            return web.json_response({"ok": False, "error": "internal_error"}, status=500)
+            return 500, {"ok": False, "error": "internal_error"}, {}
+        # Slack reports method-level failures with HTTP 200 and ok=false.
         if fault is not None:
-            return _slack_error(fault)
+            return 200, {"ok": False, "error": fault}, {}
         handler = self._methods.get(method)
         if handler is None:
-            return _slack_error("unknown_method")
+            return 200, {"ok": False, "error": "unknown_method"}, {}
         if token_error is not None:
-            return _slack_error(token_error)
+            return 200, {"ok": False, "error": token_error}, {}
         with self._lock:
-            return web.json_response(handler(params))
+            # A copy: the answer may wait, and must not show a later chat.update.
+            return 200, copy.deepcopy(handler(params)), {}
+
+    def _draw_latency(self, method: str) -> float:
+        """Called with the lock held, so draws follow the order calls arrive in."""
+        bounds = self._latencies.get(method)
+        return self._latency_rng.uniform(*bounds) if bounds is not None else 0.0
+
+    def _amend(self, call: SlackCall, **changes: Any) -> SlackCall:
+        """Replace a recorded call with an updated copy (unless clear() dropped it)."""
+        amended = replace(call, **changes)
+        with self._lock:
+            for index in range(len(self._calls) - 1, -1, -1):
+                if self._calls[index] is call:
+                    self._calls[index] = amended
+                    self._changed.notify_all()
+                    break
+        return amended
 
     async def _response_url(self, request: web.Request) -> web.Response:
         text = await request.text()

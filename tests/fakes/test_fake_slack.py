@@ -220,6 +220,80 @@ def test_malformed_json_body_is_invalid_json(fake_slack: FakeSlack) -> None:
     assert response.json() == {"ok": False, "error": "invalid_json"}
 
 
+# ----- latency and what was answered ------------------------------------------------------
+
+
+async def test_latency_holds_the_answer_back_and_records_it(
+    fake_slack: FakeSlack, client: AsyncWebClient
+) -> None:
+    fake_slack.set_latency("chat.postMessage", 0.2)
+
+    posted = await client.chat_postMessage(channel="C1", text="slow")
+    await client.auth_test()
+
+    [post] = fake_slack.calls_to("chat.postMessage")
+    [auth] = fake_slack.calls_to("auth.test")
+    assert post.latency == 0.2 and auth.latency == 0.0
+    assert post.answer == posted.data
+    assert post.answered_at is not None
+    # asyncio may wake a timer up to its clock resolution early; a millisecond covers it.
+    assert post.answered_at - post.at >= 0.2 - 0.001
+    assert auth.answered_at is not None and auth.answer is not None and auth.answer["ok"]
+
+
+def test_latency_draws_are_seeded_and_within_bounds() -> None:
+    def delays(seed: int) -> list[float]:
+        with FakeSlack(latency_seed=seed) as fake:
+            fake.set_latency("auth.test", 0.0, 0.02)
+            for _ in range(5):
+                httpx.post(f"{fake.api_url}auth.test", headers=BEARER)
+            return [call.latency for call in fake.calls]
+
+    first = delays(1)
+
+    assert first == delays(1)
+    assert first != delays(2)
+    assert all(0.0 <= delay <= 0.02 for delay in first)
+
+
+def test_latency_bounds_are_checked_and_zero_turns_it_off(fake_slack: FakeSlack) -> None:
+    for low, high in ((-0.1, None), (0.3, 0.2)):
+        with pytest.raises(ValueError, match="latency"):
+            fake_slack.set_latency("chat.postMessage", low, high)
+    fake_slack.set_latency("chat.postMessage", 0.5)
+
+    fake_slack.set_latency("chat.postMessage", 0)
+    httpx.post(f"{fake_slack.api_url}chat.postMessage", json={"channel": "C1", "text": "x"})
+
+    assert fake_slack.calls[0].latency == 0.0
+
+
+def test_a_client_gone_during_the_latency_posted_but_was_never_answered(
+    fake_slack: FakeSlack,
+) -> None:
+    fake_slack.set_latency("chat.postMessage", 0.5)
+    url = f"{fake_slack.api_url}chat.postMessage"
+
+    with pytest.raises(httpx.ReadTimeout):
+        httpx.post(url, json={"channel": "C1", "text": "gone"}, headers=BEARER, timeout=0.1)
+    time.sleep(1.0)  # past the latency: an answer that was still coming has been recorded
+
+    [message] = fake_slack.posted("C1")
+    [call] = fake_slack.calls_to("chat.postMessage")
+    assert call.answer is not None and call.answer["ts"] == message["ts"]
+    assert call.answered_at is None
+
+
+def test_a_fault_is_recorded_as_the_answer(fake_slack: FakeSlack) -> None:
+    fake_slack.fail_next("chat.postMessage", "429")
+
+    httpx.post(f"{fake_slack.api_url}chat.postMessage", json={"channel": "C1"}, headers=BEARER)
+
+    [call] = fake_slack.calls
+    assert call.answer == {"ok": False, "error": "ratelimited"}
+    assert call.answered_at is not None
+
+
 # ----- response_url -----------------------------------------------------------------------
 
 
