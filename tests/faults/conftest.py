@@ -14,8 +14,8 @@ from bot.server import BotServer
 from tests.clock import FakeClock
 from tests.fakes.northflank import DEFAULT_TOKEN, FakeNorthflank
 from tests.fakes.slack import FakeSlack
-from tests.scenarios.conftest import Scenario
-from tests.slack.conftest import bot_settings, forget_startup_check
+from tests.scenarios.conftest import Scenario, running
+from tests.slack.conftest import bot_settings
 
 POLL_INTERVAL: Final = 60  # seconds on the test's clock; the bot's shortest allowed is 30
 # The bot's own retries, shortened so that hundreds of polls take seconds, not hours.
@@ -56,9 +56,5 @@ async def faulty(
     fake_northflank: FakeNorthflank, fake_slack: FakeSlack, database_url: str
 ) -> AsyncIterator[FaultyScenario]:
     world = FaultyScenario(fake_northflank, fake_slack, FakeClock(), database_url)
-    await world.start()
-    await forget_startup_check(fake_northflank)
-    try:
+    async with running(world):
         yield world
-    finally:
-        await world.stop()

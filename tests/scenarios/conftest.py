@@ -10,10 +10,11 @@ effect can be checked before the next.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import itertools
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, TypeVar
 
 import httpx
 import pytest
@@ -129,14 +130,39 @@ def reply_text(payload: Any) -> str:
     return "\n".join(texts)
 
 
-@pytest.fixture
-async def scenario(
-    fake_northflank: FakeNorthflank, fake_slack: FakeSlack, database_url: str
-) -> AsyncIterator[Scenario]:
-    world = Scenario(fake_northflank, fake_slack, FakeClock(), database_url)
+ScenarioT = TypeVar("ScenarioT", bound=Scenario)
+
+
+@contextlib.asynccontextmanager
+async def running(world: ScenarioT) -> AsyncIterator[ScenarioT]:
+    """The world's bot started (its start-up token check forgotten), and stopped after."""
     await world.start()
-    await forget_startup_check(fake_northflank)
+    await forget_startup_check(world.northflank)
     try:
         yield world
     finally:
         await world.stop()
+
+
+@pytest.fixture
+async def scenario(
+    fake_northflank: FakeNorthflank, fake_slack: FakeSlack, database_url: str
+) -> AsyncIterator[Scenario]:
+    async with running(Scenario(fake_northflank, fake_slack, FakeClock(), database_url)) as world:
+        yield world
+
+
+@pytest.fixture
+async def admin_scenario(
+    fake_northflank: FakeNorthflank, fake_slack: FakeSlack, database_url: str
+) -> AsyncIterator[Scenario]:
+    """A scenario whose bot has BOT_ADMINS=ADMIN."""
+    world = Scenario(
+        fake_northflank,
+        fake_slack,
+        FakeClock(),
+        database_url,
+        settings_overrides={"bot_admins": ADMIN},
+    )
+    async with running(world):
+        yield world

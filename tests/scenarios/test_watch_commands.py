@@ -2,15 +2,10 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
 from datetime import timedelta
 
-import pytest
-
 from bot.server import BotServer
-from tests.clock import FakeClock
-from tests.fakes.northflank import FakeNorthflank, make_backup
-from tests.fakes.slack import FakeSlack
+from tests.fakes.northflank import make_backup
 from tests.scenarios.conftest import ADMIN, CHANNEL, Scenario
 
 
@@ -71,24 +66,6 @@ async def test_malformed_watch_commands_get_the_usage(scenario: Scenario) -> Non
         reply = await scenario.slash(text)
         assert "/backups watch" in reply or "/backups mute" in reply, text
     assert await scenario.bot.store.channel_watches(CHANNEL) == []
-
-
-@pytest.fixture
-async def admin_scenario(
-    fake_northflank: FakeNorthflank, fake_slack: FakeSlack, database_url: str
-) -> AsyncIterator[Scenario]:
-    world = Scenario(
-        fake_northflank,
-        fake_slack,
-        FakeClock(),
-        database_url,
-        settings_overrides={"bot_admins": ADMIN},
-    )
-    await world.start()
-    try:
-        yield world
-    finally:
-        await world.stop()
 
 
 async def test_bot_admins_alone_change_watches_when_set(admin_scenario: Scenario) -> None:

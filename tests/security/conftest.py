@@ -13,19 +13,19 @@ import logging
 import re
 import threading
 import time
-from collections.abc import AsyncIterator, Coroutine, Iterator
+from collections.abc import Coroutine, Iterator
 from typing import Any, TypeVar
 
 import httpx
 import pytest
 
 from bot.server import BotServer
-from tests.clock import FakeClock
 from tests.fakes.northflank import FakeNorthflank
 from tests.fakes.slack import FakeSlack, ResponseUrlPost
 from tests.scenarios.conftest import ADMIN, CHANNEL, Scenario
+from tests.scenarios.conftest import admin_scenario as admin_scenario
 from tests.scenarios.conftest import scenario as scenario
-from tests.slack.conftest import RunningBot, bot_settings, forget_startup_check
+from tests.slack.conftest import RunningBot, bot_settings
 from tests.slack.conftest import bot as bot
 from tests.slack.requests import sign, slash_command_body
 
@@ -258,26 +258,6 @@ async def slash_payload(
 
 
 # ----- scenarios with BOT_ADMINS ----------------------------------------------------------
-
-
-@pytest.fixture
-async def admin_scenario(
-    fake_northflank: FakeNorthflank, fake_slack: FakeSlack, database_url: str
-) -> AsyncIterator[Scenario]:
-    """A scenario (both databases) whose bot has BOT_ADMINS=ADMIN."""
-    world = Scenario(
-        fake_northflank,
-        fake_slack,
-        FakeClock(),
-        database_url,
-        settings_overrides={"bot_admins": ADMIN},
-    )
-    await world.start()
-    await forget_startup_check(fake_northflank)
-    try:
-        yield world
-    finally:
-        await world.stop()
 
 
 __all__ = [
