@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import math
 from collections import Counter
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
 
@@ -79,14 +79,12 @@ class BotCollector(Collector):
 
     def _northflank(self) -> Iterator[Metric]:
         s = self._sources
-        requests = CounterMetricFamily(
+        yield _counter(
             "backupbot_northflank_requests",
             "HTTP requests sent to the Northflank API (each retry counts), by outcome.",
-            labels=["outcome"],
+            "outcome",
+            s.northflank_outcomes,
         )
-        for outcome, count in sorted(s.northflank_outcomes.items()):
-            requests.add_metric([outcome], count)
-        yield requests
         yield _gauge(
             "backupbot_northflank_ratelimit_remaining",
             "Requests left in Northflank's rate-limit window, as its last response said.",
@@ -107,28 +105,23 @@ class BotCollector(Collector):
         stats = self._sources.polls
         if stats is None:
             return  # polling is off in this process
-        polls = CounterMetricFamily(
+        yield _counter(
             "backupbot_polls",
             "Poll cycles run, by outcome (failed: the cycle itself raised).",
-            labels=["outcome"],
+            "outcome",
+            stats.polls,
+            always=("ok", "failed"),
         )
-        for outcome in ("ok", "failed"):
-            polls.add_metric([outcome], stats.polls[outcome])
-        yield polls
-        destinations = CounterMetricFamily(
+        yield _counter(
             "backupbot_destination_polls",
             "Destinations polled, by outcome (postponed: left for later by the request budget).",
-            labels=["outcome"],
+            "outcome",
+            stats.destinations,
+            always=("ok", "failed", "postponed"),
         )
-        for outcome in ("ok", "failed", "postponed"):
-            destinations.add_metric([outcome], stats.destinations[outcome])
-        yield destinations
-        alerts = CounterMetricFamily(
-            "backupbot_alerts", "Alerts raised by polls, by event.", labels=["event"]
+        yield _counter(
+            "backupbot_alerts", "Alerts raised by polls, by event.", "event", stats.alerts
         )
-        for event, count in sorted(stats.alerts.items()):
-            alerts.add_metric([event], count)
-        yield alerts
         yield _gauge(
             "backupbot_last_successful_poll_timestamp_seconds",
             "When the last poll cycle finished (Unix time).",
@@ -137,29 +130,38 @@ class BotCollector(Collector):
 
     def _delivery(self) -> Iterator[Metric]:
         stats = self._sources.delivery
-        attempts = CounterMetricFamily(
+        yield _counter(
             "backupbot_delivery_attempts",
             "Attempts to deliver an outbox message to Slack, by kind.",
-            labels=["kind"],
+            "kind",
+            stats.attempts,
         )
-        for kind, count in sorted(stats.attempts.items()):
-            attempts.add_metric([kind], count)
-        yield attempts
-        failures = CounterMetricFamily(
+        yield _counter(
             "backupbot_delivery_failures",
             "Delivery attempts that did not post, by result "
             "(retry: tried again later; parked, disabled, failed: set aside).",
-            labels=["result"],
+            "result",
+            Counter({r: n for r, n in stats.outcomes.items() if r != "delivered"}),
         )
-        for result, count in sorted(stats.outcomes.items()):
-            if result != "delivered":
-                failures.add_metric([result], count)
-        yield failures
         yield _gauge(
             "backupbot_delivery_queue_depth",
             "Outbox messages not yet posted (pending or parked).",
             self._sources.queue_depth(),
         )
+
+
+def _counter(
+    name: str,
+    documentation: str,
+    label: str,
+    counts: Counter[str],
+    always: Iterable[str] = (),
+) -> CounterMetricFamily:
+    """One counter family from a Counter; labels in `always` are shown even at 0."""
+    family = CounterMetricFamily(name, documentation, labels=[label])
+    for key in sorted(set(counts) | set(always)):
+        family.add_metric([key], counts[key])
+    return family
 
 
 def _gauge(name: str, documentation: str, value: float | None) -> GaugeMetricFamily:

@@ -6,6 +6,7 @@ import os
 import socket
 import subprocess
 import sys
+from datetime import datetime
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parent.parent
@@ -101,3 +102,19 @@ def wait_for_health(port: int, process: subprocess.Popen[str] | None = None) -> 
             pass
         time.sleep(0.05)
     raise AssertionError("the bot did not become healthy within 20 s")
+
+
+async def watched_since(database_url: str, started: datetime) -> None:
+    """Before a process starts: C0ALERTS watches dest-1 ("Primary") since `started`."""
+    from bot.backups import Destination
+    from bot.store import Store, upgrade
+    from bot.watches import WatchSettings
+
+    await upgrade(database_url)
+    store = Store.connect(database_url)
+    try:
+        await store.save_watch(
+            "C0ALERTS", Destination("dest-1", "Primary"), WatchSettings(), "U0ADMIN", started
+        )
+    finally:
+        await store.close()

@@ -12,15 +12,12 @@ from pathlib import Path
 import httpx
 from prometheus_client.parser import text_string_to_metric_families
 
-from bot.backups import Destination
 from bot.server import BotServer
-from bot.store import Store, upgrade
-from bot.watches import WatchSettings
 from tests.clock import FakeClock
 from tests.databases import postgres_schema
 from tests.fakes.northflank import FakeNorthflank, make_backup
 from tests.fakes.slack import FakeSlack
-from tests.processes import bot_env, free_port, spawn_bot, wait_for_health
+from tests.processes import bot_env, free_port, spawn_bot, wait_for_health, watched_since
 from tests.slack.conftest import bot_settings
 from tests.slack.requests import sign, slash_command_body
 
@@ -42,15 +39,6 @@ def value(samples: Samples, name: str, **labels: str) -> float:
     return samples[(name, tuple(sorted(labels.items())))]
 
 
-async def _watched_since(database_url: str, started: datetime) -> None:
-    await upgrade(database_url)
-    store = Store.connect(database_url)
-    await store.save_watch(
-        "C0ALERTS", Destination("dest-1", "Primary"), WatchSettings(), "U0ADMIN", started
-    )
-    await store.close()
-
-
 def wait_until(condition: Callable[[], bool], what: str, timeout: float = 15) -> None:
     import time
 
@@ -66,7 +54,7 @@ def test_metrics_count_what_a_running_bot_did(
 ) -> None:
     """A real `run`: one poll with a 500 retried, two alerts, a 429 from Slack, a command."""
     database_url = f"sqlite:///{tmp_path}/bot.db"
-    asyncio.run(_watched_since(database_url, datetime.now(UTC) - timedelta(hours=1)))
+    asyncio.run(watched_since(database_url, datetime.now(UTC) - timedelta(hours=1)))
     fake_northflank.add_destination("dest-1", "Primary")
     fake_northflank.add_backups(
         "dest-1",

@@ -12,9 +12,6 @@ from pathlib import Path
 import httpx
 import pytest
 
-from bot.backups import Destination
-from bot.store import Store, upgrade
-from bot.watches import WatchSettings
 from tests.fakes.northflank import FakeNorthflank, make_backup
 from tests.fakes.slack import FakeSlack
 from tests.processes import (
@@ -25,6 +22,7 @@ from tests.processes import (
     run_bot,
     spawn_bot,
     wait_for_health,
+    watched_since,
 )
 from tests.slack.requests import sign, slash_command_body
 
@@ -94,21 +92,12 @@ def test_a_running_bot_answers_a_signed_command(
     assert "Northflank accepted the API token" in stderr
 
 
-async def _watched_since(database_url: str, started: datetime) -> None:
-    await upgrade(database_url)
-    store = Store.connect(database_url)
-    await store.save_watch(
-        "C0ALERTS", Destination("dest-1", "Primary"), WatchSettings(), "U0ADMIN", started
-    )
-    await store.close()
-
-
 def test_a_running_bot_polls_on_its_schedule_and_posts_the_alert(
     fake_northflank: FakeNorthflank, fake_slack: FakeSlack, tmp_path: Path
 ) -> None:
     """The whole `run` path: migrations at start, the scheduler, the delivery loop."""
     database_url = f"sqlite:///{tmp_path}/state/bot.db"
-    asyncio.run(_watched_since(database_url, datetime.now(UTC) - timedelta(hours=1)))
+    asyncio.run(watched_since(database_url, datetime.now(UTC) - timedelta(hours=1)))
     fake_northflank.add_destination("dest-1", "Primary")
     fake_northflank.add_backups(
         "dest-1", [make_backup("b1", name="broke-overnight", status="failed")]

@@ -10,12 +10,10 @@ import pytest
 
 from bot.northflank.client import NorthflankClient
 from bot.northflank.transport import RetryPolicy
-from bot.server import BotServer
 from tests.clock import FakeClock
 from tests.fakes.northflank import DEFAULT_TOKEN, FakeNorthflank
 from tests.fakes.slack import FakeSlack
 from tests.scenarios.conftest import Scenario, running
-from tests.slack.conftest import bot_settings
 
 POLL_INTERVAL: Final = 60  # seconds on the test's clock; the bot's shortest allowed is 30
 # The bot's own retries, shortened so that hundreds of polls take seconds, not hours.
@@ -28,27 +26,15 @@ READ_TIMEOUT: Final = 0.2  # a "timeout" fault holds its answer for longer (time
 class FaultyScenario(Scenario):
     """A Scenario whose Northflank client retries fast and times out early."""
 
-    async def start(self) -> None:
-        settings = bot_settings(
-            self.northflank, self.slack, database_url=self.database_url, poll_interval=POLL_INTERVAL
-        )
-        client = NorthflankClient(
+    poll_interval = POLL_INTERVAL
+
+    def northflank_client(self) -> NorthflankClient:
+        return NorthflankClient(
             api_token=DEFAULT_TOKEN,
             base_url=self.northflank.url,
             retry_policy=RETRY_POLICY,
             timeout=httpx.Timeout(READ_TIMEOUT, connect=2.0),
         )
-        self.server = BotServer(
-            settings,
-            host="127.0.0.1",
-            clock=self.clock.now,
-            schedule_polls=False,
-            background_delivery=False,
-            pace_per_channel=0.0,
-            northflank=client,
-        )
-        await self.server.start()
-        self._http = httpx.AsyncClient(timeout=10.0)
 
 
 @pytest.fixture

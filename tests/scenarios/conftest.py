@@ -14,12 +14,13 @@ import contextlib
 import itertools
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
-from typing import Any, TypeVar
+from typing import Any, ClassVar, TypeVar
 
 import httpx
 import pytest
 
 from bot.delivery import Outcome
+from bot.northflank.client import NorthflankClient
 from bot.poller import PollReport
 from bot.server import BotServer
 from tests.clock import FakeClock
@@ -43,6 +44,12 @@ class Scenario:
     server: BotServer | None = None
     _http: httpx.AsyncClient | None = None
 
+    poll_interval: ClassVar[int] = 60
+
+    def northflank_client(self) -> NorthflankClient | None:
+        """None: the bot builds its own from the settings, as in production."""
+        return None
+
     @property
     def bot(self) -> BotServer:
         assert self.server is not None, "the bot is not running"
@@ -53,7 +60,7 @@ class Scenario:
             self.northflank,
             self.slack,
             database_url=self.database_url,
-            poll_interval=60,
+            poll_interval=self.poll_interval,
             **self.settings_overrides,
         )
         self.server = BotServer(
@@ -63,6 +70,7 @@ class Scenario:
             schedule_polls=False,
             background_delivery=False,
             pace_per_channel=0.0,
+            northflank=self.northflank_client(),
         )
         await self.server.start()
         self._http = httpx.AsyncClient(timeout=10.0)
