@@ -63,14 +63,12 @@ class Sources:
     rate_limit: RateLimitState
     polls: PollStats | None
     delivery: DeliveryStats
-    # The outbox depth is read from the store before each scrape (an async
-    # call cannot run inside a collector), and kept here.
-    queue_depth: Callable[[], float]
 
 
 class BotCollector(Collector):
-    def __init__(self, sources: Sources) -> None:
+    def __init__(self, sources: Sources, queue_depth: Callable[[], float]) -> None:
         self._sources = sources
+        self._queue_depth = queue_depth
 
     def collect(self) -> Iterator[Metric]:
         yield from self._northflank()
@@ -146,7 +144,7 @@ class BotCollector(Collector):
         yield _gauge(
             "backupbot_delivery_queue_depth",
             "Outbox messages not yet posted (pending or parked).",
-            self._sources.queue_depth(),
+            self._queue_depth(),
         )
 
 
@@ -176,7 +174,8 @@ class Metrics:
         self.registry = CollectorRegistry(auto_describe=True)
         self.ack_seconds = Histogram(
             "backupbot_slack_ack_seconds",
-            "Time from a Slack request's arrival to its ack, by kind (command, action, other).",
+            "Time from a Slack request's arrival to its ack, by kind "
+            "(command, interaction, other).",
             ["kind"],
             buckets=ACK_BUCKETS,
             registry=self.registry,
@@ -190,13 +189,12 @@ class Metrics:
         self._queue_depth: float = math.nan
 
     def watch(self, sources: Sources) -> None:
-        self.registry.register(BotCollector(sources))
+        self.registry.register(BotCollector(sources, lambda: self._queue_depth))
 
     def set_queue_depth(self, depth: float) -> None:
+        """The outbox depth, read from the store before each scrape (an async call
+        cannot run inside a collector) and kept until the next one. NaN: unknown."""
         self._queue_depth = depth
-
-    def queue_depth(self) -> float:
-        return self._queue_depth
 
     def render(self) -> bytes:
         return generate_latest(self.registry)

@@ -106,7 +106,6 @@ class BotServer:
                 rate_limit=self.northflank.rate_limit,
                 polls=self.scheduler.stats if self.scheduler else None,
                 delivery=self.delivery.stats,
-                queue_depth=self.metrics.queue_depth,
             )
         )
         lister = BackupLister(self.northflank)
