@@ -9,7 +9,6 @@ secret).
 
 from __future__ import annotations
 
-import re
 from typing import Annotated, Any, Literal, TypeVar
 from urllib.parse import unquote, urlsplit
 
@@ -24,6 +23,7 @@ from pydantic import (
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 from bot.logs import LogFormat
+from bot.slack.mrkdwn import is_user_id
 
 # How to fix each variable, shown next to its name when it is missing or wrong.
 _HINTS: dict[str, str] = {
@@ -48,8 +48,6 @@ LogLevel = Literal["DEBUG", "INFO", "WARNING", "ERROR"]
 
 
 SettingsT = TypeVar("SettingsT", bound=BaseSettings)
-# Slack user ids: U or W (Enterprise Grid), then upper-case letters and digits.
-_SLACK_USER_ID = re.compile(r"[UW][A-Z0-9]{2,20}")
 
 
 class ConfigurationError(Exception):
@@ -182,7 +180,7 @@ class BotSettings(PollSettings):
     def _admins_are_user_ids(cls, value: frozenset[str]) -> frozenset[str]:
         # A typo (`u012abc`) or a pasted mention (`<@U012ABC>`) would otherwise
         # lock everyone out of configuration with no hint why.
-        bad = sum(1 for admin in value if not _SLACK_USER_ID.fullmatch(admin))
+        bad = sum(1 for admin in value if not is_user_id(admin))
         if bad:
             raise ValueError(
                 f"{bad} of its {len(value)} entries {'is' if bad == 1 else 'are'} not "

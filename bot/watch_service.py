@@ -8,7 +8,6 @@ an `announce` callable so this module never touches Slack itself.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Awaitable, Callable, Collection
 from dataclasses import dataclass
 from datetime import datetime
@@ -19,7 +18,7 @@ from bot.listing import BackupLister
 from bot.poller import Poller
 from bot.slack import alert_blocks, blocks
 from bot.slack.blocks import Reply
-from bot.slack.mrkdwn import code, date, escape
+from bot.slack.mrkdwn import code, date, escape, mention
 from bot.store import Store
 from bot.watches import Watch
 
@@ -32,7 +31,6 @@ CANNOT_POST_HERE = (
     ":warning: I couldn't post in this channel (a private channel I'm not in?). "
     "Invite me with `/invite @backup-bot` so that alerts can arrive; until then they are kept."
 )
-_USER_ID = re.compile(r"[UW][A-Z0-9]{2,20}")
 
 Announce = Callable[[str, Reply], Awaitable[str | None]]
 
@@ -165,8 +163,8 @@ class WatchService:
     def _refuse_unless_admin(self, who: Requester) -> Reply | None:
         if not self._admins or who.user_id in self._admins:
             return None
-        shown = sorted(a for a in self._admins if _USER_ID.fullmatch(a))[:5]
-        ask = " Ask " + ", ".join(f"<@{a}>" for a in shown) + "." if shown else ""
+        shown = [m for m in map(mention, sorted(self._admins)) if m is not None][:5]
+        ask = " Ask " + ", ".join(shown) + "." if shown else ""
         return blocks.message(
             "Only the bot's admins (BOT_ADMINS) can change what this channel watches." + ask
         )

@@ -15,7 +15,6 @@ fallback `text` carries them escaped.
 
 from __future__ import annotations
 
-import re
 from collections import Counter
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
@@ -25,7 +24,7 @@ from bot import humanize
 from bot.alerts import Alert
 from bot.backups import Backup, Destination, Ref, Schedule, ScheduleInterval
 from bot.slack.blocks import STATUS_EMOJI, Block, Reply, _context, _header, _section
-from bot.slack.mrkdwn import code, date, escape
+from bot.slack.mrkdwn import code, date, escape, mention
 from bot.watches import (
     PROBLEM_EVENTS,
     WATCHABLE_EVENTS,
@@ -61,7 +60,6 @@ _WATCHING_BUDGET = 9000
 _LIST_SHOWN = 5
 _SUMMARY_LIST_SHOWN = 10
 _SCHEDULE_TIMES_SHOWN = 6
-_USER_ID = re.compile(r"[UW][A-Z0-9]{2,20}")
 
 EVENT_EMOJI: dict[Event, str] = {
     Event.FAILED: ":x:",
@@ -408,9 +406,7 @@ def watch_summary(
 
 def watch_announcement(destination: Destination, settings: WatchSettings, user_id: str) -> Reply:
     """Posted in the channel, so everyone there knows why alerts will appear."""
-    # Only a well-formed user id becomes a mention; anything else could be a
-    # `<!channel>` or a link in disguise.
-    who = f"<@{user_id}>" if _USER_ID.fullmatch(user_id) else "Someone"
+    who = mention(user_id) or "Someone"
     name = _clip(destination.name, _DESTINATION_NAME)
     text = (
         f"{who} asked me to watch *{name}* here: {_settings_sentence(settings)} "

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import re
 from datetime import datetime
 
 from bot import humanize
 
 _ESCAPES = str.maketrans({"&": "&amp;", "<": "&lt;", ">": "&gt;"})
+# Slack user ids: U, or W on Enterprise Grid, then upper-case letters and digits.
+_USER_ID = re.compile(r"[UW][A-Z0-9]{2,20}")
 
 
 def escape(text: str) -> str:
@@ -16,6 +19,16 @@ def escape(text: str) -> str:
     else is shown as typed.
     """
     return text.translate(_ESCAPES)
+
+
+def is_user_id(text: str) -> bool:
+    return _USER_ID.fullmatch(text) is not None
+
+
+def mention(user_id: str) -> str | None:
+    """`<@U123>` for a well-formed user id, else None: anything else inside `<@...>`
+    could be a `<!channel>` or a link in disguise."""
+    return f"<@{user_id}>" if is_user_id(user_id) else None
 
 
 def code(text: str, limit: int = 80) -> str:

@@ -20,3 +20,10 @@ def test_date_token_has_a_utc_fallback() -> None:
         "<!date^1729232400^{date_short_pretty} {time}|2024-10-18 06:20 UTC>"
     )
     assert mrkdwn.date(None) == "-"
+
+
+def test_only_a_well_formed_user_id_becomes_a_mention() -> None:
+    assert mrkdwn.mention("U012ABCDEF") == "<@U012ABCDEF>"
+    assert mrkdwn.mention("W0ENTERPRISE") == "<@W0ENTERPRISE>"
+    for disguised in ("!channel", "U1|x", "u012abc", "U012ABC> <!here", "", "C0CHANNEL"):
+        assert mrkdwn.mention(disguised) is None, disguised
