@@ -18,6 +18,7 @@ from bot import logs
 from bot.logs import REDACTED, JsonRedactingFormatter, RedactingFormatter, redact
 from tests.fakes.northflank import DEFAULT_TOKEN, FakeNorthflank, make_backup
 from tests.processes import clean_env, run_bot
+from tests.strings import strings_in
 
 # Quotes and backslashes: escaped by JSON and by repr(), so a search for the plain
 # value in the finished line would miss them.
@@ -50,18 +51,6 @@ def json_line(formatter: logging.Formatter, log_record: logging.LogRecord) -> di
     assert "\n" not in line
     parsed: dict[str, Any] = json.loads(line)
     return parsed
-
-
-def strings_in(value: Any) -> Iterator[str]:
-    if isinstance(value, str):
-        yield value
-    elif isinstance(value, dict):
-        for key, item in value.items():
-            yield key
-            yield from strings_in(item)
-    elif isinstance(value, list):
-        for item in value:
-            yield from strings_in(item)
 
 
 # ----- redact() ------------------------------------------------------------------------

@@ -41,6 +41,7 @@ from tests.fakes.northflank import FakeNorthflank, make_backup
 from tests.fakes.slack import FakeSlack, ResponseUrlPost
 from tests.processes import bot_env, free_port, wait_for_health
 from tests.slack.requests import sign, slash_command_body
+from tests.strings import strings_in
 
 # Every secret starts and ends with the marker, and nothing else the bot could write
 # holds it: finding the marker anywhere is a leak, even of a fragment (what a token-shape
@@ -319,19 +320,6 @@ def leaks_in(text: str) -> list[str]:
 
 def _around(text: str, at: int) -> str:
     return text[max(0, at - 100) : at + 60]
-
-
-def strings_in(value: Any) -> Iterator[str]:
-    """Every string in a parsed JSON value, keys included, as the reader sees it."""
-    if isinstance(value, str):
-        yield value
-    elif isinstance(value, dict):
-        for key, item in value.items():
-            yield key
-            yield from strings_in(item)
-    elif isinstance(value, list):
-        for item in value:
-            yield from strings_in(item)
 
 
 # ----- the scenario ------------------------------------------------------------------------
