@@ -8,8 +8,10 @@ repeat the URL itself: it may hold a password.
 
 from __future__ import annotations
 
+import asyncio
 import json
 import shlex
+import time
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -21,6 +23,7 @@ from sqlalchemy.exc import ArgumentError
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 from sqlalchemy.pool import ConnectionPoolEntry
 from sqlalchemy.types import TypeDecorator
+from sqlalchemy.util import await_only
 
 # An execution option: this connection's transaction will write, so on SQLite
 # it takes the write lock up front (BEGIN IMMEDIATE). A deferred transaction
@@ -30,7 +33,8 @@ SQLITE_WRITE = "backup_bot_sqlite_write"
 
 _SQLITE_SCHEMES = {"sqlite", "sqlite+aiosqlite"}
 _POSTGRES_SCHEMES = {"postgresql", "postgres", "postgresql+asyncpg"}
-_SQLITE_PRAGMAS = ("journal_mode=WAL", "busy_timeout=5000", "foreign_keys=ON")
+_SQLITE_PRAGMAS = ("busy_timeout=5000", "foreign_keys=ON")
+_SQLITE_BUSY_SECONDS = 5.0
 
 
 @dataclass(frozen=True)
@@ -144,12 +148,37 @@ def _configure_sqlite(engine: AsyncEngine) -> None:
         cursor = dbapi_connection.cursor()
         for pragma in _SQLITE_PRAGMAS:
             cursor.execute(f"PRAGMA {pragma}")
+        _use_wal(cursor)
         cursor.close()
 
     @event.listens_for(engine.sync_engine, "begin")
     def _on_begin(connection: Connection) -> None:
         writes = connection.get_execution_options().get(SQLITE_WRITE, False)
         connection.exec_driver_sql("BEGIN IMMEDIATE" if writes else "BEGIN")
+
+
+def _use_wal(cursor: Any) -> None:
+    """Switch the file to WAL (it stays so), unless another connection already did.
+
+    Switching takes the file's lock for a moment, and SQLite answers "database
+    is locked" at once, busy_timeout or not, to a second connection switching
+    at the same time: replicas or a `db upgrade` starting beside `run` on a new
+    file. So the switch is retried for as long as busy_timeout would wait.
+    """
+    deadline = time.monotonic() + _SQLITE_BUSY_SECONDS
+    while True:
+        cursor.execute("PRAGMA journal_mode")
+        if str(cursor.fetchone()[0]).lower() == "wal":
+            return
+        try:
+            cursor.execute("PRAGMA journal_mode=WAL")
+            return
+        except Exception as exc:  # the driver's OperationalError, whichever driver
+            if "locked" not in str(exc) or time.monotonic() > deadline:
+                raise
+        # The connect event runs as sync code in SQLAlchemy's greenlet on the
+        # event loop: wait without blocking the loop.
+        await_only(asyncio.sleep(0.02))
 
 
 class UTCDateTime(TypeDecorator[datetime]):
