@@ -7,6 +7,7 @@ from bot.store.database import engine_for
 from bot.store.migrate import SchemaNotReadyError, check_schema, upgrade
 from bot.store.records import (
     ChannelAlerts,
+    Claim,
     OutboxItem,
     OutboxKind,
     OutboxState,
@@ -15,14 +16,17 @@ from bot.store.records import (
     ScanState,
     StoredAlert,
 )
+from bot.store.replicas import ReplicaInfo
 from bot.store.store import Store
 
 __all__ = [
     "ChannelAlerts",
+    "Claim",
     "OutboxItem",
     "OutboxKind",
     "OutboxState",
     "RecordResult",
+    "ReplicaInfo",
     "SaveResult",
     "ScanState",
     "SchemaNotReadyError",

@@ -5,10 +5,10 @@ from __future__ import annotations
 from collections.abc import Collection, Sequence
 from datetime import datetime
 
-from sqlalchemy import Select, func, select, update
+from sqlalchemy import Select, func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.store.records import OutboxItem, OutboxKind, OutboxState
+from bot.store.records import Claim, OutboxItem, OutboxKind, OutboxState
 from bot.store.sessions import UsesSessions
 from bot.store.tables import AlertRow, OutboxRow, WatchRow
 from bot.watches import WatchState
@@ -18,21 +18,42 @@ MAX_ERROR_LENGTH = 500
 
 
 class OutboxQueries(UsesSessions):
-    async def pending_deliveries(self, now: datetime, *, limit: int = 50) -> list[OutboxItem]:
-        """The head of each channel's queue, if it is due.
+    async def pending_deliveries(
+        self, now: datetime, *, claim: Claim | None = None, limit: int = 50
+    ) -> list[OutboxItem]:
+        """The head of each channel's queue, if it is due (and, with `claim`, not claimed).
 
         Only the oldest pending row of a channel is ever handed out: a channel
         waiting out a 429 keeps its order, and a later message never overtakes
-        an earlier one.
+        an earlier one. With `claim` the heads handed out are claimed for that
+        replica, with `FOR UPDATE SKIP LOCKED` as destinations are: another
+        replica gets other channels, or nothing, and never the same row.
         """
-        async with self._sessions.read() as session:
-            rows = await session.scalars(
-                select(OutboxRow)
-                .where(OutboxRow.id.in_(_channel_heads()), OutboxRow.next_attempt_at <= now)
-                .order_by(OutboxRow.id)
-                .limit(limit)
+        query = (
+            select(OutboxRow)
+            .where(OutboxRow.id.in_(_channel_heads()), OutboxRow.next_attempt_at <= now)
+            .order_by(OutboxRow.id)
+            .limit(limit)
+        )
+        if claim is None:
+            async with self._sessions.read() as session:
+                return [outbox_item(row) for row in await session.scalars(query)]
+        query = query.where(
+            or_(
+                OutboxRow.claimed_until.is_(None),
+                OutboxRow.claimed_until <= now,
+                OutboxRow.claimed_by == claim.owner,
             )
-            return [outbox_item(row) for row in rows]
+        ).with_for_update(skip_locked=True)
+        async with self._sessions.write() as session:
+            items = [outbox_item(row) for row in await session.scalars(query)]
+            if items:
+                await session.execute(
+                    update(_outbox)
+                    .where(_outbox.c.id.in_([item.id for item in items]))
+                    .values(claimed_by=claim.owner, claimed_until=claim.until)
+                )
+            return items
 
     async def next_delivery_at(self) -> datetime | None:
         """When the next channel head falls due (only heads: nothing else can go first)."""
@@ -51,15 +72,23 @@ class OutboxQueries(UsesSessions):
         now: datetime,
         message_ts: str | None = None,
         alert_ids: Sequence[int] = (),
+        claim: Claim | None = None,
     ) -> None:
-        """Delivered; the alerts it carried remember the message, to edit or thread on it."""
+        """Delivered; the alerts it carried remember the message, to edit or thread on it.
+
+        With `claim`, the replica keeps its claim on the channel: the channel's
+        next message is claimed for it too (if nobody holds it), so one replica
+        goes on posting to a channel and its pacing holds.
+        """
         async with self._sessions.write() as session:
             channel = await session.scalar(
                 update(_outbox)
                 .where(_outbox.c.id == item_id)
-                .values(state=OutboxState.DELIVERED.value, delivered_at=now)
+                .values(state=OutboxState.DELIVERED.value, delivered_at=now, claimed_until=None)
                 .returning(_outbox.c.channel)
             )
+            if channel is not None and claim is not None:
+                await _pass_claim_on(session, channel, claim, now)
             if channel is None or message_ts is None or not alert_ids:
                 return
             await session.execute(
@@ -77,6 +106,8 @@ class OutboxQueries(UsesSessions):
                     attempts=_outbox.c.attempts + 1,
                     next_attempt_at=at,
                     last_error=error[:MAX_ERROR_LENGTH],
+                    # Free for any replica when it falls due again.
+                    claimed_until=None,
                 )
             )
 
@@ -86,7 +117,7 @@ class OutboxQueries(UsesSessions):
             await session.execute(
                 update(_outbox)
                 .where(_outbox.c.channel == channel, _outbox.c.state == OutboxState.PENDING.value)
-                .values(state=OutboxState.PARKED.value)
+                .values(state=OutboxState.PARKED.value, claimed_until=None)
             )
             watches = WatchRow.__table__
             await session.execute(
@@ -108,6 +139,7 @@ class OutboxQueries(UsesSessions):
                     state=OutboxState.FAILED.value,
                     last_error=reason[:MAX_ERROR_LENGTH],
                     next_attempt_at=now,
+                    claimed_until=None,
                 )
             )
 
@@ -153,6 +185,22 @@ async def enqueue(
     return row.id
 
 
+async def _pass_claim_on(session: AsyncSession, channel: str, claim: Claim, now: datetime) -> None:
+    head = select(func.min(OutboxRow.id)).where(
+        OutboxRow.channel == channel, OutboxRow.state == OutboxState.PENDING.value
+    )
+    # Re-checked after any wait for a row lock (PostgreSQL re-evaluates the WHERE
+    # on the row as committed), so a claim another replica just took is left alone.
+    await session.execute(
+        update(_outbox)
+        .where(
+            _outbox.c.id == head.scalar_subquery(),
+            or_(_outbox.c.claimed_until.is_(None), _outbox.c.claimed_until <= now),
+        )
+        .values(claimed_by=claim.owner, claimed_until=claim.until)
+    )
+
+
 def _channel_heads() -> Select[tuple[int]]:
     return (
         select(func.min(OutboxRow.id))
@@ -173,4 +221,5 @@ def outbox_item(row: OutboxRow) -> OutboxItem:
         next_attempt_at=row.next_attempt_at,
         last_error=row.last_error,
         created_at=row.created_at,
+        claimed_by=row.claimed_by,
     )

@@ -21,12 +21,16 @@ MAX_ERROR_LENGTH = 500
 
 class PollQueries(UsesSessions):
     async def poll_statuses(self, destination_ids: Collection[str]) -> dict[str, PollStatus]:
-        """By destination id, for the destinations that have a status (never polled: absent)."""
+        """By destination id, for the destinations polled at least once (never polled: absent)."""
         if not destination_ids:
             return {}
         async with self._sessions.read() as session:
             rows = await session.scalars(
-                select(PollStatusRow).where(PollStatusRow.destination_id.in_(destination_ids))
+                select(PollStatusRow).where(
+                    PollStatusRow.destination_id.in_(destination_ids),
+                    # A row only claimed, never polled, says nothing about polling yet.
+                    PollStatusRow.last_poll_at.is_not(None),
+                )
             )
             return {row.destination_id: _poll_status(row) for row in rows}
 

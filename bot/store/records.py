@@ -39,6 +39,16 @@ class OutboxItem:
     next_attempt_at: datetime
     last_error: str | None
     created_at: datetime
+    # The replica that claimed it last (once delivered: the one that posted it).
+    claimed_by: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Claim:
+    """A replica taking work: rows it claims are its own until `until`, unless renewed."""
+
+    owner: str
+    until: datetime
 
 
 @dataclass(frozen=True, slots=True)

@@ -10,14 +10,24 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from bot.store.backups import BackupQueries
 from bot.store.database import engine_for
+from bot.store.leases import LeaseQueries
 from bot.store.ledger import LedgerQueries
 from bot.store.outbox import OutboxQueries
 from bot.store.polling import PollQueries
+from bot.store.replicas import ReplicaQueries
 from bot.store.sessions import Sessions
 from bot.store.watches import WatchQueries
 
 
-class Store(WatchQueries, PollQueries, BackupQueries, LedgerQueries, OutboxQueries):
+class Store(
+    WatchQueries,
+    PollQueries,
+    LeaseQueries,
+    BackupQueries,
+    LedgerQueries,
+    OutboxQueries,
+    ReplicaQueries,
+):
     """Every read and write the bot makes. Each write is a transaction of its own."""
 
     def __init__(self, engine: AsyncEngine, sessions: Sessions, *, owns_engine: bool) -> None:

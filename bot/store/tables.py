@@ -90,6 +90,10 @@ class PollStatusRow(Base):
     # The first full read of a destination may take several polls; where it got to.
     scan_complete: Mapped[bool] = mapped_column(server_default=false())
     scan_cursor: Mapped[str | None]
+    # Which replica is polling the destination now, and until when its claim
+    # holds unless renewed (bot/store/leases.py). NULL: nobody is.
+    lease_owner: Mapped[str | None]
+    lease_expires_at: Mapped[datetime | None]
 
 
 class KnownBackupRow(Base):
@@ -196,3 +200,19 @@ class OutboxRow(Base):
     last_error: Mapped[str | None]
     created_at: Mapped[datetime]
     delivered_at: Mapped[datetime | None]
+    # The replica delivering the row, kept once delivered to say who posted it;
+    # `claimed_until` says how long the claim holds unless renewed.
+    claimed_by: Mapped[str | None]
+    claimed_until: Mapped[datetime | None]
+
+
+class ReplicaRow(Base):
+    """Each running bot process, seen by the others through its heartbeat."""
+
+    __tablename__ = "replicas"
+
+    id: Mapped[str] = mapped_column(primary_key=True)
+    hostname: Mapped[str]
+    pid: Mapped[int] = mapped_column(Integer)
+    started_at: Mapped[datetime]
+    last_seen_at: Mapped[datetime]

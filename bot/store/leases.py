@@ -1,0 +1,138 @@
+"""Leases on destinations: which replica polls which destination, this interval.
+
+PostgreSQL does the coordinating. A replica claims one due destination at a
+time with `SELECT ... FOR UPDATE SKIP LOCKED`, so replicas claiming at once
+never wait on each other or get the same row, and it marks the row with its
+id and an expiry. Polling records `last_poll_at`, which makes the destination
+not due again for an interval, and then the lease is released. A replica that
+dies releases nothing: its leases run out, and whoever claims next takes the
+destination over. On SQLite the same statements run; the write lock taken at
+BEGIN serialises them, and there is only ever one replica.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Collection
+from datetime import datetime
+
+from sqlalchemy import ColumnElement, Exists, exists, func, nulls_first, or_, select, true, update
+
+from bot.store.sessions import UsesSessions
+from bot.store.tables import PollStatusRow, WatchRow
+from bot.watches import WatchState
+
+_status = PollStatusRow.__table__
+
+
+def _watched() -> Exists:
+    return exists().where(
+        WatchRow.destination_id == PollStatusRow.destination_id,
+        WatchRow.state != WatchState.DISABLED.value,
+    )
+
+
+def _free(now: datetime) -> ColumnElement[bool]:
+    return or_(PollStatusRow.lease_expires_at.is_(None), PollStatusRow.lease_expires_at <= now)
+
+
+def _due(due_before: datetime | None) -> ColumnElement[bool]:
+    if due_before is None:
+        return true()
+    return or_(PollStatusRow.last_poll_at.is_(None), PollStatusRow.last_poll_at <= due_before)
+
+
+class LeaseQueries(UsesSessions):
+    async def ensure_poll_rows(self) -> None:
+        """A poll_status row for every watched destination: the row is what a lease locks."""
+        watched = (
+            select(WatchRow.destination_id)
+            .where(WatchRow.state != WatchState.DISABLED.value)
+            .distinct()
+        )
+        async with self._sessions.write() as session:
+            await session.execute(
+                self._sessions.insert(_status)
+                .from_select(["destination_id"], watched)
+                .on_conflict_do_nothing(index_elements=[_status.c.destination_id])
+            )
+
+    async def claim_destination(
+        self,
+        owner: str,
+        *,
+        now: datetime,
+        until: datetime,
+        due_before: datetime | None,
+        only: str | None = None,
+        exclude: Collection[str] = (),
+    ) -> str | None:
+        """Lease the watched destination polled longest ago that is due and free; its id.
+
+        `due_before=None` takes any free destination, due or not (a forced poll).
+        `exclude` names destinations this replica already tried this cycle.
+        """
+        query = (
+            select(PollStatusRow.destination_id)
+            .where(_watched(), _free(now), _due(due_before))
+            .order_by(nulls_first(PollStatusRow.last_poll_at.asc()), PollStatusRow.destination_id)
+            .limit(1)
+            .with_for_update(skip_locked=True)
+        )
+        if only is not None:
+            query = query.where(PollStatusRow.destination_id == only)
+        if exclude:
+            query = query.where(PollStatusRow.destination_id.not_in(exclude))
+        async with self._sessions.write() as session:
+            destination_id = await session.scalar(query)
+            if destination_id is None:
+                return None
+            await session.execute(
+                update(_status)
+                .where(_status.c.destination_id == destination_id)
+                .values(lease_owner=owner, lease_expires_at=until)
+            )
+            return destination_id
+
+    async def release_destination(self, owner: str, destination_id: str) -> None:
+        """Give the lease back (only if it is still ours: an expired one may have moved on)."""
+        async with self._sessions.write() as session:
+            await session.execute(
+                update(_status)
+                .where(_status.c.destination_id == destination_id, _status.c.lease_owner == owner)
+                .values(lease_owner=None, lease_expires_at=None)
+            )
+
+    async def next_lease_expiry(
+        self, owner: str, *, now: datetime, due_before: datetime
+    ) -> datetime | None:
+        """When the first due destination leased by another replica becomes free.
+
+        A replica that died holds its leases until then; the scheduler looks
+        again at that moment rather than a whole interval later.
+        """
+        async with self._sessions.read() as session:
+            expiry: datetime | None = await session.scalar(
+                select(func.min(PollStatusRow.lease_expires_at)).where(
+                    _watched(),
+                    _due(due_before),
+                    PollStatusRow.lease_expires_at > now,
+                    PollStatusRow.lease_owner != owner,
+                )
+            )
+            return expiry
+
+    async def leases(self) -> dict[str, tuple[str, datetime]]:
+        """Destination id -> (owner, expiry), for every lease held (tests and ops)."""
+        async with self._sessions.read() as session:
+            rows = await session.execute(
+                select(
+                    PollStatusRow.destination_id,
+                    PollStatusRow.lease_owner,
+                    PollStatusRow.lease_expires_at,
+                ).where(PollStatusRow.lease_owner.is_not(None))
+            )
+            return {
+                destination_id: (owner, expiry)
+                for destination_id, owner, expiry in rows
+                if owner is not None and expiry is not None
+            }
