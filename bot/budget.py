@@ -44,7 +44,18 @@ def reserve_for(limit: int) -> int:
     return min(limit // 2, max(MIN_RESERVE, math.ceil(limit * RESERVE_SHARE)))
 
 
-def plan_cycle(reading: BudgetReading, *, destinations: int, poll_interval: float) -> CyclePlan:
+def plan_cycle(
+    reading: BudgetReading, *, destinations: int, poll_interval: float, replicas: int = 1
+) -> CyclePlan:
+    """This replica's plan for one cycle over `destinations` due ones.
+
+    Every replica reads the same budget (the headers count the token, not the
+    process) and runs a cycle every interval, so when the budget is short each
+    takes a 1/`replicas` share. When it is not, any replica may poll every due
+    destination: the leases see that each is polled once, and a slow replica
+    does not hold the others back.
+    """
+    replicas = max(1, replicas)
     if destinations <= 0:
         return CyclePlan(0, False, "nothing to poll")
     if reading.remaining is None:
@@ -64,10 +75,12 @@ def plan_cycle(reading: BudgetReading, *, destinations: int, poll_interval: floa
     cycles_left = max(1, math.ceil(reset_in / max(poll_interval, 1.0)))
     share = max(1, math.floor(available / cycles_left))
     if share < destinations:
+        mine = max(1, share // replicas)
+        among = f", {mine} of them by this replica of {replicas}" if replicas > 1 else ""
         return CyclePlan(
-            share,
+            mine,
             True,
             f"{available} requests to spare over {cycles_left} polls before the window resets: "
-            f"{share} this poll for {destinations} destinations",
+            f"{share} this poll for {destinations} destinations{among}",
         )
     return CyclePlan(share, False, "within budget")

@@ -26,9 +26,10 @@ from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.metrics import DeliveryStats
+from bot.replica import Replica
 from bot.slack.alert_blocks import AlertContext, AlertView, alert_message, recovery_reply
 from bot.slack.blocks import Reply
-from bot.store import OutboxItem, OutboxKind, Store, StoredAlert
+from bot.store import Claim, OutboxItem, OutboxKind, Store, StoredAlert
 from bot.watches import WatchState
 
 log = logging.getLogger(__name__)
@@ -73,6 +74,7 @@ class Delivery:
         clock: Callable[[], datetime],
         per_channel_interval: float = PER_CHANNEL_INTERVAL,
         monotonic: Callable[[], float] = time.monotonic,
+        replica: Replica | None = None,
     ) -> None:
         self._store = store
         self._slack = slack
@@ -82,6 +84,7 @@ class Delivery:
         self._last_post: dict[str, float] = {}
         self._wake = asyncio.Event()
         self._stopping = False
+        self._replica = replica
         self.stats = DeliveryStats()
 
     def wake(self) -> None:
@@ -110,8 +113,13 @@ class Delivery:
         self._wake.set()
 
     async def deliver_due(self) -> list[Outcome]:
-        """One pass: the due head of each channel's queue, paced per channel."""
-        items = await self._store.pending_deliveries(self._clock())
+        """One pass: the due head of each channel's queue, paced per channel.
+
+        With a replica the heads are claimed first, so each message is posted
+        by one replica only; a replica keeps a channel while it has messages
+        for it (see `mark_delivered`), which keeps the pacing in one place.
+        """
+        items = await self._store.pending_deliveries(self._clock(), claim=self._claim())
         outcomes = []
         for item in items:
             if self._stopping:
@@ -154,9 +162,18 @@ class Delivery:
 
     async def deliver(self, item: OutboxItem) -> Outcome:
         self.stats.attempts[item.kind.value] += 1
-        outcome = await self._deliver(item)
+        if self._replica is not None:
+            self._replica.delivering.add(item.id)  # renewed while Slack takes its time
+        try:
+            outcome = await self._deliver(item)
+        finally:
+            if self._replica is not None:
+                self._replica.delivering.discard(item.id)
         self.stats.outcomes[outcome.result] += 1
         return outcome
+
+    def _claim(self) -> Claim | None:
+        return self._replica.claim() if self._replica is not None else None
 
     async def _deliver(self, item: OutboxItem) -> Outcome:
         try:
@@ -183,7 +200,7 @@ class Delivery:
             return await self._send_updates(item)
         stored = await self._store.alerts(item.alert_ids)
         if not stored:
-            await self._store.mark_delivered(item.id, now=self._clock())
+            await self._store.mark_delivered(item.id, now=self._clock(), claim=self._claim())
             return "nothing left to send"
         context = await self._context(stored[0])
         thread_ts: str | None = None
@@ -204,7 +221,11 @@ class Delivery:
             reply = alert_message(views, context, self._clock())
         ts = await self._post(item.channel, reply, thread_ts=thread_ts)
         await self._store.mark_delivered(
-            item.id, now=self._clock(), message_ts=ts, alert_ids=[s.id for s in stored]
+            item.id,
+            now=self._clock(),
+            message_ts=ts,
+            alert_ids=[s.id for s in stored],
+            claim=self._claim(),
         )
         return f"ts {ts}"
 
@@ -226,7 +247,7 @@ class Delivery:
                     raise
                 log.info("an alert message could not be edited: %s", _error_of(exc))
             self._last_post[channel] = self._monotonic()
-        await self._store.mark_delivered(item.id, now=self._clock())
+        await self._store.mark_delivered(item.id, now=self._clock(), claim=self._claim())
         return f"{len(messages)} message(s) edited"
 
     async def _post(self, channel: str, reply: Reply, *, thread_ts: str | None = None) -> str:

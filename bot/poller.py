@@ -11,10 +11,11 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections import defaultdict
+from collections import defaultdict, deque
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from typing import Protocol
 
 from bot import budget, paging, rules
 from bot.alerts import Alert
@@ -27,6 +28,7 @@ from bot.northflank.errors import (
     PermissionDeniedError,
     RateLimitedError,
 )
+from bot.replica import Replica
 from bot.slack.alert_blocks import group_for_digest
 from bot.store import ChannelAlerts, ScanState, Store
 from bot.watches import PollStatus, Watch, WatchState
@@ -40,7 +42,8 @@ LEDGER_MEMORY = timedelta(days=120)
 # One destination never takes more than this many pages in one poll; a big
 # destination's first full read continues over the following polls.
 MAX_PAGES_PER_DESTINATION = 50
-# Destinations polled at once: enough to hide latency, few enough to be polite.
+# Destinations polled at once by one replica: enough to hide latency, few
+# enough to be polite (N replicas poll N times as many at once).
 CONCURRENCY = 4
 
 
@@ -52,6 +55,8 @@ class DestinationReport:
     alerts: list[tuple[Watch, Alert]] = field(default_factory=list)
     error: str | None = None
     full_scan: bool = False
+    # The bot itself failed (not Northflank): nothing was recorded for it.
+    crashed: bool = False
 
 
 @dataclass
@@ -59,6 +64,9 @@ class PollReport:
     destinations: list[DestinationReport] = field(default_factory=list)
     skipped: list[str] = field(default_factory=list)  # due, but left for a later poll
     plan: budget.CyclePlan | None = None
+    # Due destinations are leased by another replica until then: look again at
+    # that moment, in case it died holding them.
+    retry_at: datetime | None = None
 
     @property
     def requests(self) -> int:
@@ -82,6 +90,83 @@ class _PagePool:
         return True
 
 
+class _Work(Protocol):
+    """Where a cycle's workers take their next destination from."""
+
+    quota_reached: bool
+
+    async def take(self) -> str | None: ...
+
+    async def done(self, destination_id: str, *, crashed: bool) -> None: ...
+
+
+class _GivenWork:
+    """A list decided up front: `check`, and a poller that runs alone without leases."""
+
+    quota_reached = False
+
+    def __init__(self, destination_ids: Sequence[str]) -> None:
+        self._queue = deque(destination_ids)
+
+    async def take(self) -> str | None:
+        return self._queue.popleft() if self._queue else None
+
+    async def done(self, destination_id: str, *, crashed: bool) -> None:
+        pass
+
+
+class _LeasedWork:
+    """Destinations leased one at a time from the store, shared with other replicas."""
+
+    def __init__(
+        self,
+        store: Store,
+        replica: Replica,
+        *,
+        quota: int,
+        due_before: datetime | None,
+        only: str | None,
+        clock: Callable[[], datetime],
+    ) -> None:
+        self._store = store
+        self._clock = clock
+        self._replica = replica
+        self._left = quota
+        self._due_before = due_before
+        self._only = only
+        # Failed inside the bot this cycle: still due, and not to be retried at once.
+        self._crashed: set[str] = set()
+        self.quota_reached = quota <= 0
+
+    async def take(self) -> str | None:
+        if self._left <= 0:
+            self.quota_reached = True
+            return None
+        self._left -= 1
+        now = self._clock()
+        destination_id = await self._store.claim_destination(
+            self._replica.id,
+            now=now,
+            until=now + self._replica.lease,
+            due_before=self._due_before,
+            only=self._only,
+            exclude=self._crashed,
+        )
+        if destination_id is not None:
+            self._replica.polling.add(destination_id)
+        return destination_id
+
+    async def done(self, destination_id: str, *, crashed: bool) -> None:
+        if crashed:
+            self._crashed.add(destination_id)
+        self._replica.polling.discard(destination_id)
+        try:
+            await self._store.release_destination(self._replica.id, destination_id)
+        except Exception:
+            # It runs out by itself within a lease (the heartbeat no longer renews it).
+            log.warning("could not release a destination's lease", exc_info=True)
+
+
 class Poller:
     def __init__(
         self,
@@ -92,6 +177,7 @@ class Poller:
         poll_interval: float,
         on_alerts: Callable[[], None] | None = None,
         per_page: int = MAX_PER_PAGE,
+        replica: Replica | None = None,
     ) -> None:
         self._store = store
         self._client = client
@@ -99,11 +185,16 @@ class Poller:
         self._poll_interval = poll_interval
         self._on_alerts = on_alerts
         self._per_page = per_page
+        self._replica = replica
+        self._stopping = False
 
     async def poll_all(self, *, only: str | None = None, force: bool = False) -> PollReport:
         """Poll every destination that is due, within the request budget.
 
         `force` polls every watched destination now, due or not (`check`).
+        With a replica, destinations are leased one at a time from the shared
+        store, so replicas polling at once share the work and never poll the
+        same destination twice in an interval.
         """
         watches = await self._store.pollable_watches()
         by_destination: dict[str, list[Watch]] = defaultdict(list)
@@ -119,32 +210,68 @@ class Poller:
         )
         report = PollReport()
         plan = budget.plan_cycle(
-            self._budget_reading(), destinations=len(due), poll_interval=self._poll_interval
+            self._budget_reading(),
+            destinations=len(due),
+            poll_interval=self._poll_interval,
+            replicas=self._replica.live_count if self._replica else 1,
         )
         report.plan = plan
         if plan.stretched:
             log.warning("polling less often to stay within the API budget: %s", plan.reason)
-        chosen, report.skipped = due[: plan.requests], due[plan.requests :]
-        pool = _PagePool(plan.requests - len(chosen))
-        limit = asyncio.Semaphore(CONCURRENCY)
+        quota = min(len(due), plan.requests)
+        pool = _PagePool(plan.requests - quota)
+        if self._replica is None:
+            work: _Work = _GivenWork(due[:quota])
+        else:
+            await self._store.ensure_poll_rows()
+            work = _LeasedWork(
+                self._store,
+                self._replica,
+                quota=quota,
+                due_before=None if force else now - self._due_after(),
+                only=only,
+                clock=self._clock,
+            )
 
         async def one(destination_id: str) -> DestinationReport:
-            async with limit:
-                try:
-                    return await self.poll_destination(
-                        destination_id, by_destination[destination_id], pool
-                    )
-                except Exception as exc:
-                    # One destination's trouble (the store, a bug) must not cost the
-                    # others their poll. Nothing half-done is lost: the next poll
-                    # reads from what the store committed.
-                    log.exception("polling a destination failed inside the bot")
-                    return DestinationReport(destination_id, error=f"internal: {exc!r}"[:300])
+            try:
+                return await self.poll_destination(
+                    destination_id, by_destination.get(destination_id, []), pool
+                )
+            except Exception as exc:
+                # One destination's trouble (the store, a bug) must not cost the
+                # others their poll. Nothing half-done is lost: the next poll
+                # reads from what the store committed.
+                log.exception("polling a destination failed inside the bot")
+                return DestinationReport(
+                    destination_id, error=f"internal: {exc!r}"[:300], crashed=True
+                )
 
-        report.destinations = list(await asyncio.gather(*(one(d) for d in chosen)))
+        async def worker() -> None:
+            while not self._stopping and (destination_id := await work.take()) is not None:
+                crashed = True
+                try:
+                    result = await one(destination_id)
+                    crashed = result.crashed
+                finally:
+                    # Even when cancelled: the lease goes back rather than run out.
+                    await work.done(destination_id, crashed=crashed)
+                report.destinations.append(result)
+
+        await asyncio.gather(*(worker() for _ in range(CONCURRENCY)))
+        polled = {d.destination_id for d in report.destinations}
+        report.skipped = [d for d in due if d not in polled][: len(due) - quota]
+        if self._replica is not None and not self._stopping and not work.quota_reached:
+            report.retry_at = await self._store.next_lease_expiry(
+                self._replica.id, now=self._clock(), due_before=self._clock() - self._due_after()
+            )
         if report.alerts and self._on_alerts is not None:
             self._on_alerts()
         return report
+
+    def stop_claiming(self) -> None:
+        """Shutting down: destinations being polled finish, no new one is taken."""
+        self._stopping = True
 
     async def poll_destination(
         self,
@@ -348,11 +475,14 @@ class Poller:
 
     # ----- budget ----------------------------------------------------------------------
 
+    def _due_after(self) -> timedelta:
+        # A little slack, so a poll that ran a second late does not skip a whole interval.
+        return timedelta(seconds=self._poll_interval * 0.9)
+
     def _is_due(self, status: PollStatus | None, now: datetime) -> bool:
         if status is None or status.last_poll_at is None:
             return True
-        # A little slack, so a poll that ran a second late does not skip a whole interval.
-        return now - status.last_poll_at >= timedelta(seconds=self._poll_interval * 0.9)
+        return now - status.last_poll_at >= self._due_after()
 
     def _budget_reading(self) -> budget.BudgetReading:
         state = self._client.rate_limit

@@ -4,16 +4,22 @@ One job, `poll`, runs every POLL_INTERVAL. coalesce=True and max_instances=1
 mean a slow poll (a big first read, a Northflank outage riding out retries)
 is never stacked on top of itself: missed runs collapse into one. A run more
 than half an interval late is skipped rather than run in a burst.
+
+With several replicas a second, one-off job, `takeover`, runs when due
+destinations are leased by another replica: at the moment those leases run
+out, so a replica that died is replaced within a lease, not an interval.
 """
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 
 from apscheduler.job import Job
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
+from apscheduler.triggers.date import DateTrigger
 from apscheduler.triggers.interval import IntervalTrigger
 
 from bot.metrics import PollStats
@@ -22,6 +28,9 @@ from bot.poller import Poller, PollReport
 log = logging.getLogger(__name__)
 
 POLL_JOB_ID = "poll"
+TAKEOVER_JOB_ID = "takeover"
+# After a lease runs out, before looking: clocks of replicas may differ a little.
+TAKEOVER_MARGIN = timedelta(seconds=1)
 
 
 class PollScheduler:
@@ -40,6 +49,7 @@ class PollScheduler:
         self._scheduler = AsyncIOScheduler(timezone=UTC)
         self.stats = PollStats()
         self.started_at: datetime | None = None
+        self._in_flight: set[asyncio.Task[object]] = set()
 
     @property
     def polls(self) -> int:
@@ -70,7 +80,29 @@ class PollScheduler:
         if self._scheduler.running:
             self._scheduler.shutdown(wait=False)
 
+    async def stop(self, *, grace: float) -> None:
+        """No new polls and no new destinations; those being polled get `grace` seconds.
+
+        A poll still running after that is cancelled; its leases go back as it
+        unwinds, and what it had not recorded is read again by the next poll.
+        """
+        self._poller.stop_claiming()
+        self.shutdown()
+        running = [task for task in self._in_flight if not task.done()]
+        if not running:
+            return
+        _finished, pending = await asyncio.wait(running, timeout=grace)
+        for task in pending:
+            log.warning("a poll did not finish within %g s of shutdown; cancelling it", grace)
+            task.cancel()
+        if pending:
+            await asyncio.wait(pending, timeout=grace)
+
     async def _poll(self) -> None:
+        task = asyncio.current_task()
+        if task is not None:
+            self._in_flight.add(task)
+            task.add_done_callback(self._in_flight.discard)
         self.stats.running_since = self._clock()
         try:
             report = await self._poller.poll_all()
@@ -82,6 +114,8 @@ class PollScheduler:
         finally:
             self.stats.running_since = None
         self._count(report)
+        if report.retry_at is not None:
+            self._look_again_at(report.retry_at + TAKEOVER_MARGIN)
         log.info(
             "poll done",
             extra={
@@ -90,6 +124,17 @@ class PollScheduler:
                 "alerts": len(report.alerts),
                 "left_for_later": len(report.skipped),
             },
+        )
+
+    def _look_again_at(self, when: datetime) -> None:
+        if not self._scheduler.running:
+            return
+        self._scheduler.add_job(
+            self._poll,
+            DateTrigger(run_date=when, timezone=UTC),
+            id=TAKEOVER_JOB_ID,
+            replace_existing=True,
+            misfire_grace_time=None,
         )
 
     def _count(self, report: PollReport) -> None:

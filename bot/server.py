@@ -29,6 +29,7 @@ from bot.metrics import CONTENT_TYPE_LATEST, Metrics, Sources
 from bot.northflank.client import NorthflankClient
 from bot.northflank.errors import NorthflankError
 from bot.poller import Poller
+from bot.replica import Replica
 from bot.scheduler import PollScheduler
 from bot.settings import BotSettings
 from bot.slack.after_ack import AfterAck
@@ -44,6 +45,9 @@ log = logging.getLogger(__name__)
 SLACK_EVENTS_PATH = "/slack/events"
 # /healthz must answer quickly even when the database hangs.
 DATABASE_CHECK_TIMEOUT = 2.0
+# Polls in flight at SIGTERM get this long to finish: well inside the 30 s an
+# orchestrator gives by default (Kubernetes' terminationGracePeriodSeconds).
+SHUTDOWN_GRACE = 15.0
 # Socket Mode envelope types, named as /metrics names HTTP requests.
 _SOCKET_KINDS = {"slash_commands": "command", "interactive": "interaction"}
 
@@ -80,11 +84,14 @@ class BotServer:
         self.responder = Responder()
         self.after_ack = after_ack or AfterAck(observe_reply=self.metrics.reply_seconds.observe)
         self.store = Store.connect(settings.database_url)
+        # One or many: the same code runs either way, on SQLite as the only replica.
+        self.replica = Replica(self.store, lease_seconds=settings.lease_seconds, clock=clock)
         self.delivery = Delivery(
             self.store,
             build_web_client(settings, wait_out_errors=False),
             clock=clock,
             per_channel_interval=pace_per_channel,
+            replica=self.replica,
         )
         self._background_delivery = background_delivery
         self.poller = Poller(
@@ -93,6 +100,7 @@ class BotServer:
             clock=clock,
             poll_interval=settings.poll_interval,
             on_alerts=self.delivery.wake,
+            replica=self.replica,
         )
         self.scheduler = (
             PollScheduler(self.poller, interval=settings.poll_interval, clock=clock)
@@ -144,6 +152,7 @@ class BotServer:
     async def start(self) -> None:
         # Migrations first: nothing may touch a schema that is not there yet.
         await upgrade(self.settings.database_url)
+        await self.replica.start()
         self.after_ack.start()
         if self._background_delivery:
             self._delivery_task = asyncio.create_task(self.delivery.run(), name="delivery")
@@ -177,14 +186,21 @@ class BotServer:
             log.info("Northflank accepted the API %s", description)
 
     async def stop(self) -> None:
-        """Stop taking requests, answer the ones already acked, then close clients."""
+        """Graceful: claim nothing new, finish or give back what is claimed, close clients.
+
+        Polls in flight get SHUTDOWN_GRACE seconds to finish; the message being
+        posted is finished; then every lease and claim still held goes back at
+        once, so the other replicas need not wait for them to run out.
+        """
         if self._token_check is not None:
             self._token_check.cancel()
-        if self.scheduler is not None:
-            self.scheduler.shutdown()
+        self.poller.stop_claiming()
         self.delivery.stop()
+        if self.scheduler is not None:
+            await self.scheduler.stop(grace=SHUTDOWN_GRACE)
         if self._delivery_task is not None:
             await asyncio.gather(self._delivery_task, return_exceptions=True)
+        await self.replica.stop()
         if self._socket_mode is not None:
             await self._socket_mode.close_async()  # type: ignore[no-untyped-call]
         if self._runner is not None:

@@ -42,6 +42,7 @@ _HINTS: dict[str, str] = {
     "BOT_ADMINS": "Slack user ids separated by commas, such as U012ABC,U034DEF",
     "LOG_FORMAT": "text (the default) or json, for one JSON object per line",
     "LOG_LEVEL": "DEBUG, INFO (the default), WARNING or ERROR",
+    "LEASE_SECONDS": "a number of seconds between 5 and 3600 (default 60)",
 }
 
 LogLevel = Literal["DEBUG", "INFO", "WARNING", "ERROR"]
@@ -145,6 +146,9 @@ class BotSettings(PollSettings):
     # 0 asks the OS for any free port (the tests use it).
     port: int = Field(default=3000, ge=0, le=65535)
     bot_admins: Annotated[frozenset[str], NoDecode] = frozenset()
+    # How long a replica's claim on a destination or an outbox message outlives
+    # the replica: after a crash, others take its work over this much later.
+    lease_seconds: int = Field(default=60, ge=5, le=3600)
 
     @field_validator("slack_bot_token")
     @classmethod

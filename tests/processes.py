@@ -19,6 +19,7 @@ CONTRACT_PREFIXES = (
     "POLL_",
     "BOT_",
     "LOG_",
+    "LEASE_",
 )
 
 

@@ -30,6 +30,7 @@ CONTRACT_VARIABLES = (
     "BOT_ADMINS",
     "LOG_FORMAT",
     "LOG_LEVEL",
+    "LEASE_SECONDS",
 )
 # The settings of each entry point: run, check, list/destinations, db upgrade.
 EVERY_ENTRY_POINT = (BotSettings, PollSettings, NorthflankSettings, DatabaseSettings)
@@ -57,6 +58,7 @@ def test_defaults_match_the_contract(monkeypatch: pytest.MonkeyPatch) -> None:
     assert settings.bot_admins == frozenset()
     assert settings.log_format == "text"
     assert settings.log_level == "INFO"
+    assert settings.lease_seconds == 60
     assert not settings.socket_mode
 
 
@@ -103,6 +105,7 @@ def test_http_mode_needs_a_signing_secret(monkeypatch: pytest.MonkeyPatch) -> No
         ("PORT", "eighty", "PORT: input should be a valid integer"),
         ("PORT", "70000", "PORT: input should be less than or equal to 65535"),
         ("POLL_INTERVAL", "5", "POLL_INTERVAL: input should be greater than or equal to 30"),
+        ("LEASE_SECONDS", "1", "LEASE_SECONDS: input should be greater than or equal to 5"),
         ("SLACK_API_URL", "chat-host.invalid", "SLACK_API_URL: must start with http"),
         ("NORTHFLANK_API_BASE_URL", "ftp://x", "NORTHFLANK_API_BASE_URL: must start with http"),
         ("LOG_FORMAT", "yaml", "LOG_FORMAT: input should be 'text' or 'json'"),
