@@ -46,14 +46,17 @@ class OutboxQueries(UsesSessions):
             )
         ).with_for_update(skip_locked=True)
         async with self._sessions.write() as session:
-            items = [outbox_item(row) for row in await session.scalars(query)]
-            if items:
-                await session.execute(
-                    update(_outbox)
-                    .where(_outbox.c.id.in_([item.id for item in items]))
-                    .values(claimed_by=claim.owner, claimed_until=claim.until)
-                )
-            return items
+            ids = [row.id for row in await session.scalars(query)]
+            if not ids:
+                return []
+            claimed = await session.scalars(
+                update(OutboxRow)
+                .where(OutboxRow.id.in_(ids))
+                .values(claimed_by=claim.owner, claimed_until=claim.until)
+                .returning(OutboxRow),
+                execution_options={"populate_existing": True},
+            )
+            return sorted((outbox_item(row) for row in claimed), key=lambda item: item.id)
 
     async def next_delivery_at(self) -> datetime | None:
         """When the next channel head falls due (only heads: nothing else can go first)."""
