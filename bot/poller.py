@@ -131,7 +131,9 @@ class _LeasedWork:
         self._store = store
         self._clock = clock
         self._replica = replica
-        self._left = quota
+        self._quota = quota
+        self._taken = 0
+        self._asking = 0
         self._due_before = due_before
         self._only = only
         # Failed inside the bot this cycle: still due, and not to be retried at once.
@@ -139,20 +141,27 @@ class _LeasedWork:
         self.quota_reached = quota <= 0
 
     async def take(self) -> str | None:
-        if self._left <= 0:
-            self.quota_reached = True
+        # Claims being asked for count against the quota, so workers asking at
+        # once cannot overshoot it; a claim that finds nothing gives its place back.
+        if self._taken + self._asking >= self._quota:
+            if self._taken >= self._quota:
+                self.quota_reached = True
             return None
-        self._left -= 1
-        now = self._clock()
-        destination_id = await self._store.claim_destination(
-            self._replica.id,
-            now=now,
-            until=now + self._replica.lease,
-            due_before=self._due_before,
-            only=self._only,
-            exclude=self._crashed,
-        )
+        self._asking += 1
+        try:
+            now = self._clock()
+            destination_id = await self._store.claim_destination(
+                self._replica.id,
+                now=now,
+                until=now + self._replica.lease,
+                due_before=self._due_before,
+                only=self._only,
+                exclude=self._crashed,
+            )
+        finally:
+            self._asking -= 1
         if destination_id is not None:
+            self._taken += 1
             self._replica.polling.add(destination_id)
         return destination_id
 

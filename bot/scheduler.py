@@ -87,16 +87,19 @@ class PollScheduler:
         unwinds, and what it had not recorded is read again by the next poll.
         """
         self._poller.stop_claiming()
-        self.shutdown()
+        # Paused, not shut down yet: APScheduler's asyncio executor cancels the jobs
+        # still running when it shuts down, and these should finish first.
+        if self._scheduler.running:
+            self._scheduler.pause()
         running = [task for task in self._in_flight if not task.done()]
-        if not running:
-            return
-        _finished, pending = await asyncio.wait(running, timeout=grace)
-        for task in pending:
-            log.warning("a poll did not finish within %g s of shutdown; cancelling it", grace)
-            task.cancel()
-        if pending:
-            await asyncio.wait(pending, timeout=grace)
+        if running:
+            _finished, pending = await asyncio.wait(running, timeout=grace)
+            for task in pending:
+                log.warning("a poll did not finish within %g s of shutdown; cancelling it", grace)
+                task.cancel()
+            if pending:
+                await asyncio.wait(pending, timeout=grace)
+        self.shutdown()
 
     async def _poll(self) -> None:
         task = asyncio.current_task()

@@ -67,6 +67,7 @@ POST_LATENCY = (0.1, 0.3)
 # it again would be a bug.
 IN_FLIGHT_MARGIN = 0.5
 POLL_INTERVAL = timedelta(seconds=30)  # the least the bot accepts
+LEASE_SECONDS = 5  # the least the bot accepts
 # The last run: start-up and the first poll take about 4 s; the rest is posting the
 # backlog at one message a second per channel.
 LAST_RUN_TIMEOUT = 60.0
@@ -219,6 +220,9 @@ class CrashRun:
             port=free_port(),
             DATABASE_URL=self.database_url,
             POLL_INTERVAL=str(int(POLL_INTERVAL.total_seconds())),
+            # A killed process's leases hold its destinations this long; the next
+            # life polls them when they run out.
+            LEASE_SECONDS=str(LEASE_SECONDS),
         )
 
     def spawn(self, role: str) -> Life:
