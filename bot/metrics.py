@@ -63,6 +63,8 @@ class Sources:
     rate_limit: RateLimitState
     polls: PollStats | None
     delivery: DeliveryStats
+    # Replicas this one heard from within a lease, itself included.
+    replicas: Callable[[], int] | None = None
 
 
 class BotCollector(Collector):
@@ -74,6 +76,12 @@ class BotCollector(Collector):
         yield from self._northflank()
         yield from self._polls()
         yield from self._delivery()
+        if self._sources.replicas is not None:
+            yield _gauge(
+                "backupbot_replicas",
+                "Replicas sharing the database, as this one last counted them (itself included).",
+                self._sources.replicas(),
+            )
 
     def _northflank(self) -> Iterator[Metric]:
         s = self._sources

@@ -114,6 +114,7 @@ class BotServer:
                 rate_limit=self.northflank.rate_limit,
                 polls=self.scheduler.stats if self.scheduler else None,
                 delivery=self.delivery.stats,
+                replicas=lambda: self.replica.live_count,
             )
         )
         lister = BackupLister(self.northflank)
@@ -173,7 +174,7 @@ class BotServer:
             await self._socket_mode.connect_async()  # type: ignore[no-untyped-call]
         self._token_check = asyncio.create_task(self._check_northflank_token())
         mode = "socket mode" if self.settings.socket_mode else f"HTTP mode on {SLACK_EVENTS_PATH}"
-        log.info("backup-bot is up: %s, port %s", mode, self.port)
+        log.info("backup-bot is up: %s, port %s, replica %s", mode, self.port, self.replica.id)
 
     async def _check_northflank_token(self) -> None:
         # Logged, never fatal: Northflank may be down while we start, and every

@@ -286,6 +286,12 @@ async def test_three_replicas_post_each_alert_once_and_fetch_each_destination_on
 
     await _wait_until(cycles_counted, 15, "the replicas' poll cycles did not end", world)
     shares = polls_per_replica()
+
+    async def each_counts_three() -> bool:
+        seen = await asyncio.to_thread(lambda: [r.metric("backupbot_replicas") for r in replicas])
+        return seen == [3.0, 3.0, 3.0]
+
+    await _wait_until(each_counts_three, 5, "the replicas did not see each other", world)
     posts = Counter(
         replica.name
         for item in await store.outbox_items(states=[OutboxState.DELIVERED.value])
