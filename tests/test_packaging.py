@@ -142,4 +142,5 @@ def test_no_secret_goes_into_the_image() -> None:
     )
     assert ".env" not in copied
     ignored = (REPO / ".dockerignore").read_text().split()
-    assert ".env" in ignored and "data" in ignored
+    # Every .env, deploy/.env (the compose example's settings) included.
+    assert "**/.env" in ignored and "data" in ignored
