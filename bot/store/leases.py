@@ -15,7 +15,7 @@ from __future__ import annotations
 from collections.abc import Collection
 from datetime import datetime
 
-from sqlalchemy import ColumnElement, Exists, exists, func, nulls_first, or_, select, true, update
+from sqlalchemy import ColumnElement, Exists, exists, func, or_, select, true, update
 
 from bot.store.sessions import UsesSessions
 from bot.store.tables import PollStatusRow, WatchRow
@@ -73,8 +73,7 @@ class LeaseQueries(UsesSessions):
         """
         query = (
             select(PollStatusRow.destination_id)
-            .where(_watched(), _free(now), _due(due_before))
-            .order_by(nulls_first(PollStatusRow.last_poll_at.asc()), PollStatusRow.destination_id)
+            .where(_watched(), _free(now))
             .limit(1)
             .with_for_update(skip_locked=True)
         )
@@ -82,8 +81,19 @@ class LeaseQueries(UsesSessions):
             query = query.where(PollStatusRow.destination_id == only)
         if exclude:
             query = query.where(PollStatusRow.destination_id.not_in(exclude))
+        # Never polled first, then the longest ago. Two queries rather than one
+        # ORDER BY ... NULLS FIRST, so that both walk the (last_poll_at,
+        # destination_id) index on either database instead of sorting every row.
+        never_polled = query.where(PollStatusRow.last_poll_at.is_(None)).order_by(
+            PollStatusRow.destination_id
+        )
+        polled = query.where(PollStatusRow.last_poll_at.is_not(None), _due(due_before)).order_by(
+            PollStatusRow.last_poll_at, PollStatusRow.destination_id
+        )
         async with self._sessions.write() as session:
-            destination_id = await session.scalar(query)
+            destination_id = await session.scalar(never_polled)
+            if destination_id is None:
+                destination_id = await session.scalar(polled)
             if destination_id is None:
                 return None
             await session.execute(

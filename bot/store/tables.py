@@ -80,6 +80,8 @@ class WatchRow(Base):
 
 class PollStatusRow(Base):
     __tablename__ = "poll_status"
+    # Replicas claim the due destination polled longest ago (bot/store/leases.py).
+    __table_args__ = (Index(None, "last_poll_at", "destination_id"),)
 
     destination_id: Mapped[str] = mapped_column(primary_key=True)
     last_poll_at: Mapped[datetime | None]

@@ -1,5 +1,8 @@
 """Several replicas: leases on destinations, claims on outbox rows, the replica registry.
 
+The index on poll_status lets a claim walk destinations oldest poll first
+instead of sorting them all on every claim.
+
 Revision ID: 0002_replicas
 Revises: 0001_initial
 Created: 2026-11-28
@@ -26,6 +29,11 @@ def upgrade() -> None:
     with op.batch_alter_table("poll_status") as batch:
         batch.add_column(sa.Column("lease_owner", sa.Text(), nullable=True))
         batch.add_column(sa.Column("lease_expires_at", sa.DateTime(timezone=True), nullable=True))
+    op.create_index(
+        "ix_poll_status_last_poll_at_destination_id",
+        "poll_status",
+        ["last_poll_at", "destination_id"],
+    )
     with op.batch_alter_table("outbox") as batch:
         batch.add_column(sa.Column("claimed_by", sa.Text(), nullable=True))
         batch.add_column(sa.Column("claimed_until", sa.DateTime(timezone=True), nullable=True))
@@ -45,6 +53,7 @@ def downgrade() -> None:
     with op.batch_alter_table("outbox") as batch:
         batch.drop_column("claimed_until")
         batch.drop_column("claimed_by")
+    op.drop_index("ix_poll_status_last_poll_at_destination_id", table_name="poll_status")
     with op.batch_alter_table("poll_status") as batch:
         batch.drop_column("lease_expires_at")
         batch.drop_column("lease_owner")
