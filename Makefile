@@ -32,6 +32,7 @@ bench: $(STAMP)
 	$(BIN)/python -m bench.ack_latency --rounds 30
 	$(BIN)/python -m bench.reply_latency
 	$(BIN)/python -m bench.poll_cost
+	$(BIN)/python -m bench.poll_replicas
 
 clean:
 	rm -rf $(VENV) .mypy_cache .pytest_cache .ruff_cache
