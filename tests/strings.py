@@ -1,4 +1,4 @@
-"""Reading every string out of parsed JSON, as whoever reads the JSON sees it."""
+"""Reading strings out of parsed JSON: every one, or the texts a Slack message shows."""
 
 from __future__ import annotations
 
@@ -17,3 +17,16 @@ def strings_in(value: Any) -> Iterator[str]:
     elif isinstance(value, list):
         for item in value:
             yield from strings_in(item)
+
+
+def texts_in(node: Any) -> Iterator[str]:
+    """Every "text" string in a Block Kit payload, however deeply nested."""
+    if isinstance(node, dict):
+        for key, value in node.items():
+            if key == "text" and isinstance(value, str):
+                yield value
+            else:
+                yield from texts_in(value)
+    elif isinstance(node, list):
+        for item in node:
+            yield from texts_in(item)

@@ -26,6 +26,7 @@ from pydantic_settings import BaseSettings, PydanticBaseSettingsSource
 
 from bot.settings import BotSettings
 from tests.processes import REPO
+from tests.test_packaging import final_stage_instructions
 
 DEPLOY = REPO / "deploy"
 COMPOSE_FILE = DEPLOY / "compose.yml"
@@ -129,17 +130,8 @@ def settings_problems(environment: dict[str, str]) -> list[str]:
 
 
 def final_stage() -> list[tuple[str, str]]:
-    """(KEYWORD, arguments) of the final stage, continuation lines joined."""
-    text = (REPO / "Dockerfile").read_text()
-    lines = [line for line in text.splitlines() if not line.lstrip().startswith("#")]
-    joined = re.sub(r"\\\n\s*", " ", "\n".join(lines))
-    instructions = []
-    for line in joined.splitlines():
-        keyword, _, rest = line.strip().partition(" ")
-        if keyword:
-            instructions.append((keyword.upper(), rest.strip()))
-    last_from = max(i for i, (keyword, _) in enumerate(instructions) if keyword == "FROM")
-    return instructions[last_from:]
+    """(KEYWORD, arguments) of the Dockerfile's final stage: the packaging tests' reading."""
+    return final_stage_instructions()
 
 
 def image_environment() -> dict[str, str]:

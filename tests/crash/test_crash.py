@@ -36,7 +36,6 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Any
 
 import httpx
 import pytest
@@ -49,6 +48,7 @@ from tests.fakes.northflank import FakeNorthflank, make_backup
 from tests.fakes.slack import FakeSlack, SlackCall
 from tests.processes import bot_env, free_port, spawn_bot, wait_for_health
 from tests.slack.requests import sign, slash_command_body
+from tests.strings import texts_in
 
 RESTARTS = 20
 # CRASH_SEED replays a run's choices (kill moments, backups, Slack latencies); the
@@ -409,19 +409,6 @@ class Post:
 
 def delivered(posts: list[Post]) -> set[AlertKey]:
     return {key for post in posts for key in post.alert_keys()}
-
-
-def texts_in(node: Any) -> Iterator[str]:
-    """Every "text" string in a Block Kit payload, however deeply nested."""
-    if isinstance(node, dict):
-        for key, value in node.items():
-            if key == "text" and isinstance(value, str):
-                yield value
-            else:
-                yield from texts_in(value)
-    elif isinstance(node, list):
-        for item in node:
-            yield from texts_in(item)
 
 
 @dataclass

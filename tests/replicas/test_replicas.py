@@ -34,6 +34,7 @@ from tests.fakes.slack import FakeSlack
 from tests.figures import report
 from tests.processes import bot_env, clean_env, free_port, wait_for_health
 from tests.store.test_migrate import _schema_diff
+from tests.strings import texts_in
 
 POLL_INTERVAL = 30  # seconds: the least the bot accepts
 LEASE_SECONDS = 5  # the least the bot accepts
@@ -191,7 +192,7 @@ class Cluster:
         seen: Counter[AlertKey] = Counter()
         for channel in CHANNELS:
             for message in self.slack.posted(channel):
-                for line in _texts(message.get("blocks", [])):
+                for line in texts_in(message.get("blocks", [])):
                     for _event, backup in ALERT_LINE.findall(line):
                         seen[(channel, backup)] += 1
         return seen
@@ -214,18 +215,6 @@ class Cluster:
             if parts[-1] == "backups" and "cursor" not in request.query and parts[-2] in fetches:
                 fetches[parts[-2]].append(request.at)
         return fetches
-
-
-def _texts(node: Any) -> Iterator[str]:
-    if isinstance(node, dict):
-        for key, value in node.items():
-            if key == "text" and isinstance(value, str):
-                yield value
-            else:
-                yield from _texts(value)
-    elif isinstance(node, list):
-        for item in node:
-            yield from _texts(item)
 
 
 @pytest.fixture

@@ -91,3 +91,13 @@ def digest(watch: Watch, *alerts: Alert, deliver: bool = True) -> ChannelAlerts:
 
 def recovery(watch: Watch, *alerts: Alert, deliver: bool = True) -> ChannelAlerts:
     return ChannelAlerts(watch=watch, digests=[], recoveries=list(alerts), deliver=deliver)
+
+
+async def posts(store: Store, channel: str, *subjects: str) -> list[int]:
+    """One post per subject (a failed backup) in `channel`, in order; their outbox ids."""
+    watch = await watching(store, channel)
+    ids = []
+    for subject in subjects:
+        result = await store.record_alerts([digest(watch, alert(Event.FAILED, subject))], T0)
+        ids += result.outbox_ids
+    return ids

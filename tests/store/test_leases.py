@@ -16,7 +16,7 @@ from datetime import datetime
 from bot.backups import Destination
 from bot.store import Claim, ReplicaInfo, Store
 from bot.watches import Event, WatchState
-from tests.store.examples import HOUR, PRIMARY, SECONDARY, T0, alert, digest, watching
+from tests.store.examples import HOUR, PRIMARY, SECONDARY, T0, alert, digest, posts, watching
 
 MINUTE = HOUR / 60
 LEASE = MINUTE
@@ -188,7 +188,7 @@ async def test_releasing_everything_frees_leases_and_claims_and_leaves_the_regis
 ) -> None:
     await _watched(store, PRIMARY)
     await _claim(store, "replica-a")
-    (post,) = await _posts(store, "C-ops", "b1")
+    (post,) = await posts(store, "C-ops", "b1")
     await store.pending_deliveries(T0, claim=Claim("replica-a", T0 + LEASE))
     await store.heartbeat(_info("replica-a"), now=T0, claims_until=T0 + LEASE)
 
@@ -203,22 +203,13 @@ async def test_releasing_everything_frees_leases_and_claims_and_leaves_the_regis
 # ----- outbox claims --------------------------------------------------------------------
 
 
-async def _posts(store: Store, channel: str, *subjects: str) -> list[int]:
-    watch = await watching(store, channel)
-    ids = []
-    for subject in subjects:
-        result = await store.record_alerts([digest(watch, alert(Event.FAILED, subject))], T0)
-        ids += result.outbox_ids
-    return ids
-
-
 def _claim_for(owner: str, now: datetime = T0) -> Claim:
     return Claim(owner, now + LEASE)
 
 
 async def test_a_claimed_message_is_handed_to_no_other_replica(store: Store) -> None:
-    (a1,) = await _posts(store, "C-a", "b1")
-    (b1,) = await _posts(store, "C-b", "b1")
+    (a1,) = await posts(store, "C-a", "b1")
+    (b1,) = await posts(store, "C-b", "b1")
     first = await store.pending_deliveries(T0, claim=_claim_for("replica-a"), limit=1)
     assert [i.id for i in first] == [a1]
     assert [i.id for i in await store.pending_deliveries(T0, claim=_claim_for("replica-b"))] == [b1]
@@ -229,7 +220,7 @@ async def test_a_claimed_message_is_handed_to_no_other_replica(store: Store) -> 
 
 
 async def test_a_dead_replicas_claim_runs_out(store: Store) -> None:
-    (a1,) = await _posts(store, "C-a", "b1")
+    (a1,) = await posts(store, "C-a", "b1")
     await store.pending_deliveries(T0, claim=_claim_for("replica-dead"))
     assert await store.pending_deliveries(T0 + LEASE / 2, claim=_claim_for("replica-b")) == []
     taken = await store.pending_deliveries(T0 + LEASE, claim=_claim_for("replica-b", T0 + LEASE))
@@ -237,7 +228,7 @@ async def test_a_dead_replicas_claim_runs_out(store: Store) -> None:
 
 
 async def test_a_replica_keeps_the_channel_it_delivers_to(store: Store) -> None:
-    a1, a2 = await _posts(store, "C-a", "b1", "b2")
+    a1, a2 = await posts(store, "C-a", "b1", "b2")
     await store.pending_deliveries(T0, claim=_claim_for("replica-a"))
     await store.mark_delivered(a1, now=T0, claim=_claim_for("replica-a"))
     # The channel's next message went to replica-a with the first, so its pacing holds.
@@ -249,7 +240,7 @@ async def test_a_replica_keeps_the_channel_it_delivers_to(store: Store) -> None:
 
 
 async def test_a_message_to_retry_is_free_for_any_replica_when_due(store: Store) -> None:
-    (a1,) = await _posts(store, "C-a", "b1")
+    (a1,) = await posts(store, "C-a", "b1")
     await store.pending_deliveries(T0, claim=_claim_for("replica-a"))
     await store.retry_later(a1, at=T0 + MINUTE, error="Slack answered 500")
     taken = await store.pending_deliveries(T0 + MINUTE, claim=_claim_for("replica-b"))
@@ -259,9 +250,9 @@ async def test_a_message_to_retry_is_free_for_any_replica_when_due(store: Store)
 async def test_replicas_delivering_at_once_each_get_different_messages(
     database_url: str, store: Store
 ) -> None:
-    posts = []
+    queued: list[int] = []
     for channel in range(12):
-        posts += await _posts(store, f"C-{channel:02}", "b1", "b2")
+        queued += await posts(store, f"C-{channel:02}", "b1", "b2")
     delivered: Counter[int] = Counter()
 
     async def replica(name: str, its_store: Store) -> None:
@@ -274,7 +265,7 @@ async def test_replicas_delivering_at_once_each_get_different_messages(
     async with _replica_stores(database_url, 3) as stores:
         await asyncio.gather(*(replica(f"replica-{i}", s) for i, s in enumerate(stores)))
 
-    assert delivered == Counter(dict.fromkeys(posts, 1))
+    assert delivered == Counter(dict.fromkeys(queued, 1))
 
 
 async def test_replicas_recording_the_same_alerts_at_once_record_them_once(

@@ -4,32 +4,22 @@ from __future__ import annotations
 
 from bot.store import OutboxState, Store
 from bot.watches import Event, WatchState
-from tests.store.examples import HOUR, PRIMARY, SECONDARY, T0, alert, digest, watching
+from tests.store.examples import HOUR, PRIMARY, SECONDARY, T0, alert, digest, posts, watching
 
 MINUTE = HOUR / 60
 
 
-async def _posts(store: Store, channel: str, *subjects: str) -> list[int]:
-    """One post per subject in `channel`, in order; their outbox ids."""
-    watch = await watching(store, channel)
-    ids = []
-    for subject in subjects:
-        result = await store.record_alerts([digest(watch, alert(Event.FAILED, subject))], T0)
-        ids += result.outbox_ids
-    return ids
-
-
 async def test_each_channel_hands_out_its_oldest_message_first(store: Store) -> None:
-    a1, a2 = await _posts(store, "C-a", "b1", "b2")
-    (b1,) = await _posts(store, "C-b", "b1")
+    a1, a2 = await posts(store, "C-a", "b1", "b2")
+    (b1,) = await posts(store, "C-b", "b1")
     assert [i.id for i in await store.pending_deliveries(T0)] == [a1, b1]
     await store.mark_delivered(a1, now=T0)
     assert [i.id for i in await store.pending_deliveries(T0)] == [a2, b1]
 
 
 async def test_a_channel_waiting_to_retry_is_not_overtaken(store: Store) -> None:
-    a1, a2 = await _posts(store, "C-a", "b1", "b2")
-    (b1,) = await _posts(store, "C-b", "b1")
+    a1, a2 = await posts(store, "C-a", "b1", "b2")
+    (b1,) = await posts(store, "C-b", "b1")
     await store.retry_later(a1, at=T0 + MINUTE, error="rate limited by Slack")
 
     assert [i.id for i in await store.pending_deliveries(T0)] == [b1]
@@ -42,11 +32,11 @@ async def test_a_channel_waiting_to_retry_is_not_overtaken(store: Store) -> None
 
 async def test_the_next_delivery_is_when_a_channel_head_falls_due(store: Store) -> None:
     assert await store.next_delivery_at() is None
-    a1, _ = await _posts(store, "C-a", "b1", "b2")
+    a1, _ = await posts(store, "C-a", "b1", "b2")
     await store.retry_later(a1, at=T0 + 5 * MINUTE, error="429")
     # The second message is due at T0 but waits behind the first.
     assert await store.next_delivery_at() == T0 + 5 * MINUTE
-    (b1,) = await _posts(store, "C-b", "b1")
+    (b1,) = await posts(store, "C-b", "b1")
     assert await store.next_delivery_at() == T0
     await store.mark_delivered(b1, now=T0)
     assert await store.next_delivery_at() == T0 + 5 * MINUTE
@@ -54,7 +44,7 @@ async def test_the_next_delivery_is_when_a_channel_head_falls_due(store: Store) 
 
 async def test_pending_deliveries_respect_the_limit(store: Store) -> None:
     for channel in ("C-a", "C-b", "C-c"):
-        await _posts(store, channel, "b1")
+        await posts(store, channel, "b1")
     assert [i.channel for i in await store.pending_deliveries(T0, limit=2)] == ["C-a", "C-b"]
 
 
@@ -74,8 +64,8 @@ async def test_delivery_records_the_message_on_its_alerts(store: Store) -> None:
 
 
 async def test_parking_holds_a_channels_messages_and_breaks_its_watches(store: Store) -> None:
-    a1, a2 = await _posts(store, "C-a", "b1", "b2")
-    (b1,) = await _posts(store, "C-b", "b1")
+    a1, a2 = await posts(store, "C-a", "b1", "b2")
+    (b1,) = await posts(store, "C-b", "b1")
     await watching(store, "C-a", SECONDARY)
     await store.set_channel_state("C-b", WatchState.DISABLED, "archived")
 
@@ -92,7 +82,7 @@ async def test_parking_holds_a_channels_messages_and_breaks_its_watches(store: S
 
 
 async def test_giving_up_takes_a_message_out_of_line(store: Store) -> None:
-    a1, a2 = await _posts(store, "C-a", "b1", "b2")
+    a1, a2 = await posts(store, "C-a", "b1", "b2")
     await store.give_up(a1, reason="Slack refused it: invalid_blocks", now=T0 + MINUTE)
     (failed,) = await store.outbox_items(states=[OutboxState.FAILED])
     assert (failed.id, failed.last_error) == (a1, "Slack refused it: invalid_blocks")
@@ -101,7 +91,7 @@ async def test_giving_up_takes_a_message_out_of_line(store: Store) -> None:
 
 
 async def test_outbox_items_can_be_filtered_by_state(store: Store) -> None:
-    a1, a2 = await _posts(store, "C-a", "b1", "b2")
+    a1, a2 = await posts(store, "C-a", "b1", "b2")
     await store.mark_delivered(a1, now=T0)
     assert [i.id for i in await store.outbox_items()] == [a1, a2]
     assert [i.id for i in await store.outbox_items(states=[OutboxState.PENDING])] == [a2]
