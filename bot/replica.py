@@ -65,10 +65,11 @@ class Replica:
 
     async def stop(self) -> None:
         """Stop beating and give every lease and claim back, so others need not wait."""
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
+        if self._task is None:
+            return  # never started (start-up failed before): nothing was claimed
+        self._task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await self._task
         try:
             await self._store.release_everything(self.id)
         except Exception:
