@@ -59,10 +59,6 @@ class Replica:
         await self._beat_logging_errors()
         self._task = asyncio.create_task(self._beat_forever(), name="replica-heartbeat")
 
-    @property
-    def beating(self) -> bool:
-        return self._task is not None and not self._task.done()
-
     async def stop(self) -> None:
         """Stop beating and give every lease and claim back, so others need not wait."""
         if self._task is None:
@@ -87,7 +83,7 @@ class Replica:
             destination_ids=sorted(self.polling),
             outbox_ids=sorted(self.delivering),
         )
-        live = await self._store.count_live_replicas(seen_since=now - self.lease)
+        live = len(await self._store.live_replicas(seen_since=now - self.lease))
         if live != self.live_count:
             log.info("replicas running: %d", live, extra={"replica": self.id})
         self.live_count = max(1, live)

@@ -13,7 +13,7 @@ from collections.abc import Collection
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import delete, func, select, update
+from sqlalchemy import delete, select, update
 
 from bot.store.records import OutboxState
 from bot.store.sessions import UsesSessions
@@ -95,15 +95,6 @@ class ReplicaQueries(UsesSessions):
                 ReplicaInfo(row.id, row.hostname, row.pid, row.started_at, row.last_seen_at)
                 for row in rows
             ]
-
-    async def count_live_replicas(self, *, seen_since: datetime) -> int:
-        async with self._sessions.read() as session:
-            count = await session.scalar(
-                select(func.count())
-                .select_from(ReplicaRow)
-                .where(ReplicaRow.last_seen_at >= seen_since)
-            )
-            return count or 0
 
     async def release_everything(self, replica_id: str) -> None:
         """A clean stop: every lease and claim goes back now, and we leave the registry."""

@@ -176,7 +176,7 @@ async def test_live_replicas_are_those_heard_from_within_a_lease(store: Store) -
     await store.heartbeat(_info("replica-a"), now=T0 - 2 * LEASE, claims_until=T0)
     await store.heartbeat(_info("replica-b"), now=T0, claims_until=T0 + LEASE)
     await store.heartbeat(_info("replica-c"), now=T0, claims_until=T0 + LEASE)
-    assert await store.count_live_replicas(seen_since=T0 - LEASE) == 2
+    assert len(await store.live_replicas(seen_since=T0 - LEASE)) == 2
     assert [r.id for r in await store.live_replicas(seen_since=T0 - LEASE)] == [
         "replica-b",
         "replica-c",
@@ -195,7 +195,7 @@ async def test_releasing_everything_frees_leases_and_claims_and_leaves_the_regis
     await store.release_everything("replica-a")
 
     assert await store.leases() == {}
-    assert await store.count_live_replicas(seen_since=T0 - LEASE) == 0
+    assert await store.live_replicas(seen_since=T0 - LEASE) == []
     (item,) = await store.pending_deliveries(T0, claim=Claim("replica-b", T0 + LEASE))
     assert item.id == post
 
