@@ -72,7 +72,16 @@ class RetryingTransport(httpx.AsyncBaseTransport):
         for attempt in range(1, attempts + 1):
             try:
                 response = await self._inner.handle_async_request(request)
-            except (httpx.TimeoutException, httpx.NetworkError, httpx.RemoteProtocolError) as exc:
+                # Read the body here, not in the client: a connection that drops or
+                # stalls mid-body must be judged (POST or not) by this loop, and never
+                # reach the SDK's own retry, which would send a POST again.
+                await response.aread()
+            except (
+                httpx.TimeoutException,
+                httpx.NetworkError,
+                httpx.RemoteProtocolError,
+                httpx.DecodingError,
+            ) as exc:
                 self.outcomes[_outcome_of_error(exc)] += 1
                 never_sent = isinstance(exc, httpx.ConnectError | httpx.ConnectTimeout)
                 if attempt == attempts or not (idempotent or never_sent):

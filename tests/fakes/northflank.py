@@ -15,7 +15,7 @@ import random
 import time
 import uuid
 from collections import Counter
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Final, Literal, get_args
@@ -58,6 +58,8 @@ FaultKind = Literal[
     "html",  # 502 text/html from a proxy: no JSON, no rate-limit headers
     "wrong-types",  # 200, the real body with fields of the wrong JSON types
     "wrong-shape",  # 200, the real body with `data` an object instead of an array
+    "no-body",  # the real status with no body at all (how a write may answer success)
+    "dropped",  # the request is served (a write is done), then the connection drops mid-body
 ]
 FAULT_KINDS: Final = frozenset(get_args(FaultKind))
 WriteAction = Literal["retain", "abort", "start"]
@@ -66,8 +68,10 @@ WriteAction = Literal["retain", "abort", "start"]
 DEFAULT_TOKEN: Final = "nf-test-token"
 _PREFIXES: Final = ("/v1", "/v1/teams/{teamId}")
 _ADDON: Final = "/projects/{projectId}/addons/{addonId}/backups"
-_BODY_FAULTS: Final = frozenset({"truncated", "wrong-types", "wrong-shape"})
+_BODY_FAULTS: Final = frozenset({"truncated", "wrong-types", "wrong-shape", "no-body"})
 _PROXY_HTML: Final = "<html><head><title>502 Bad Gateway</title></head><body>nginx</body></html>"
+# What Northflank answers a role without the write permission (the SDK's docstrings name it).
+_WRITE_PERMISSION: Final = "Project > Addons > General > Update"
 
 
 @dataclass(frozen=True)
@@ -145,6 +149,8 @@ class FakeNorthflank(BackgroundServer):
     ``team_id`` set makes the token behave like an organisation token (team routes for that
     team only; plain routes 403 except ``/v1/auth``). ``rate_limit``/``rate_window`` size the
     x-ratelimit window; ``fault_retry_after`` is the Retry-After of injected "429" faults.
+    ``now``, when set, is the clock that dates backups the fake creates itself (started
+    ones), so they fit a test's fake clock; otherwise they are dated with the real time.
     ``error_rate`` turns that share of requests into 500s, drawn from ``random.Random(seed)``
     so a failing run can be replayed. ``faults_injected()`` counts the faults that actually
     shaped a response, by kind, so a test can prove its faults were not silently absorbed.
@@ -178,13 +184,18 @@ class FakeNorthflank(BackgroundServer):
         # False lists backups in the order they were added, breaking the documented
         # newest-first order, so clients that rely on it can be tested.
         self.sort_listings = True
+        self.now: Callable[[], datetime] | None = None
         self._rng = random.Random(seed)
         self._faults = FaultQueue()
         self._injected: Counter[str] = Counter()
         self._destinations: dict[str, dict[str, Any]] = {}
         self._backups: dict[str, list[dict[str, Any]]] = {}
         self._listings: dict[str, _Listing] = {}
+        # Started backups that went to no known destination, so are in no listing.
         self._started: list[dict[str, Any]] = []
+        self._start_count = 0
+        # Addons whose writes answer 403; None once every addon's writes are forbidden.
+        self._write_forbidden: set[str] | None = set()
         self._addons: set[tuple[str | None, str | None]] = set()
         self._requests: list[RecordedRequest] = []
         self._writes: list[WriteCall] = []
@@ -253,6 +264,23 @@ class FakeNorthflank(BackgroundServer):
     def forbid(self, *dest_ids: str) -> None:
         with self._lock:
             self._forbidden.update(dest_ids)
+
+    def forbid_writes(self, *addon_ids: str) -> None:
+        """Answer 403 to retain, abort and start for these addons (every addon without any).
+
+        As for a role that may read backups but lacks the write permission: the 403 comes
+        before anything is looked up or done, so nothing is recorded in ``writes``.
+        """
+        with self._lock:
+            if not addon_ids:
+                self._write_forbidden = None
+            elif self._write_forbidden is not None:
+                self._write_forbidden.update(addon_ids)
+
+    def allow_writes(self) -> None:
+        """Undo every forbid_writes(): the role got its write permission back."""
+        with self._lock:
+            self._write_forbidden = set()
 
     def fail_next(
         self,
@@ -405,6 +433,9 @@ class FakeNorthflank(BackgroundServer):
                 self._count(fault)
                 response = _corrupt(response, fault)
         response.headers.update(rate.headers())
+        if fault == "dropped" and not (server_fault or random_failure):
+            self._count(fault)
+            return await _drop_mid_body(request, response)
         return response
 
     def _count(self, kind: str) -> None:
@@ -478,31 +509,46 @@ class FakeNorthflank(BackgroundServer):
         project_id, addon_id = request.match_info["projectId"], request.match_info["addonId"]
         body = await _json_or_none(request)
         with self._lock:
+            self._check_write_allowed(addon_id)
             if (project_id, addon_id) not in self._known_addons():
                 raise ApiError(404, "Addon not found", {"addonId": addon_id})
-            # Kept out of every destination's listing: which destination a manual backup
-            # lands in is not documented, so tests that need it listed add it themselves.
+            self._start_count += 1
             backup = make_backup(
-                f"started-{len(self._started) + 1}",
+                f"started-{self._start_count}",
                 status="scheduled",
+                created_at=self.now() if self.now is not None else None,
                 addon=(addon_id, addon_id),
                 project=(project_id, project_id),
                 size=0,
             )
-            self._started.append(backup)
+            destination = body.get("customDestinationId") if isinstance(body, dict) else None
+            if isinstance(destination, str) and destination in self._destinations:
+                # Sent to that destination: it appears in its listing, dated now, so it
+                # comes first (newest first) for a poller watching the destination.
+                self._backups[destination].append(backup)
+                self._listings.pop(destination, None)
+            else:
+                # Where a backup goes without a custom destination is not documented,
+                # so it is kept out of every listing; tests that need it listed add it.
+                self._started.append(backup)
             self._record_write(request, "start", None, body)
         return web.json_response({"data": copy.deepcopy(backup)})
 
     async def _retain_backup(self, request: web.Request) -> web.Response:
         body = await _json_or_none(request)
         with self._lock:
+            self._check_write_allowed(request.match_info["addonId"])
             backup = self._addon_backup(request)
+            # Retained means kept past its expiry, indefinitely (Northflank's docs): the
+            # backup no longer has an expiry date, so expiredBy goes.
+            backup.pop("expiredBy", None)
             self._record_write(request, "retain", backup["id"], body)
         return web.json_response({"data": {}})
 
     async def _abort_backup(self, request: web.Request) -> web.Response:
         body = await _json_or_none(request)
         with self._lock:
+            self._check_write_allowed(request.match_info["addonId"])
             backup = self._addon_backup(request)
             if backup["status"] in ("scheduled", "in-progress"):
                 backup["status"] = "aborting"
@@ -548,6 +594,10 @@ class FakeNorthflank(BackgroundServer):
         for backups in self._backups.values():
             yield from backups
         yield from self._started
+
+    def _check_write_allowed(self, addon_id: str) -> None:
+        if self._write_forbidden is None or addon_id in self._write_forbidden:
+            raise ApiError(403, f"Missing permission: {_WRITE_PERMISSION}", {"addonId": addon_id})
 
     def _addon_backup(self, request: web.Request) -> dict[str, Any]:
         wanted = (
@@ -623,10 +673,29 @@ async def _json_or_none(request: web.Request) -> Any:
         raise ApiError(400, "Request body is not valid JSON") from None
 
 
+async def _drop_mid_body(request: web.Request, response: web.StreamResponse) -> web.StreamResponse:
+    """Send the status, the headers and half the body, then drop the connection.
+
+    The request was served in full first: a write is done although its client never
+    reads the answer, the case where resending a POST would do it twice.
+    """
+    raw = response.body if isinstance(response, web.Response) else None
+    body = raw if isinstance(raw, bytes) else b"{}"
+    dropped = web.StreamResponse(status=response.status, headers=response.headers)
+    dropped.content_length = len(body)
+    await dropped.prepare(request)
+    await dropped.write(body[: len(body) // 2])
+    if request.transport is not None:
+        request.transport.abort()
+    return dropped
+
+
 def _corrupt(response: web.StreamResponse, fault: str | None) -> web.StreamResponse:
     """Apply a body-corrupting fault to an otherwise normal response."""
     if fault not in _BODY_FAULTS:
         return response
+    if fault == "no-body":
+        return web.Response(status=response.status)
     raw = response.body if isinstance(response, web.Response) else None
     body = raw if isinstance(raw, bytes) else b"{}"
     if fault == "truncated":

@@ -399,6 +399,166 @@ def test_start_works_for_an_addon_registered_without_backups(
     assert api.post("/v1/projects/p/addons/redis/backups").status_code == 200
 
 
+def _two_addons(fake: FakeNorthflank) -> None:
+    fake.add_destination("dest-1", "Primary")
+    fake.add_backups(
+        "dest-1",
+        [
+            make_backup("b1", status="in-progress", addon=("pg", "PG"), project=("p", "P")),
+            make_backup("r1", status="in-progress", addon=("redis", "R"), project=("p", "P")),
+        ],
+    )
+
+
+def test_forbid_writes_refuses_the_named_addons_only(
+    fake_northflank: FakeNorthflank, api: httpx.Client
+) -> None:
+    _two_addons(fake_northflank)
+    fake_northflank.forbid_writes("pg")
+
+    refused = [
+        api.post("/v1/projects/p/addons/pg/backups/b1/retain"),
+        api.post("/v1/teams/t/projects/p/addons/pg/backups/b1/abort"),
+        api.post("/v1/projects/p/addons/pg/backups", json={}),
+    ]
+    allowed = api.post("/v1/projects/p/addons/redis/backups/r1/abort")
+
+    for response in refused:
+        assert response.status_code == 403
+        error = error_of(response)
+        assert error["message"] == "Missing permission: Project > Addons > General > Update"
+        assert error["details"] == {"addonId": "pg"}
+    assert allowed.status_code == 200
+    # Refused before anything was done: no write recorded, the backup still runs.
+    assert [(w.action, w.addon_id) for w in fake_northflank.writes] == [("abort", "redis")]
+    statuses = {b["id"]: b["status"] for b in fake_northflank.backups("dest-1")}
+    assert statuses == {"b1": "in-progress", "r1": "aborting"}
+    # Reads are not writes: the listing is still served.
+    assert api.get("/v1/backup-destinations/dest-1/backups").status_code == 200
+
+
+def test_forbid_writes_without_addons_refuses_every_write(
+    fake_northflank: FakeNorthflank, api: httpx.Client
+) -> None:
+    _two_addons(fake_northflank)
+    fake_northflank.forbid_writes("pg")
+    fake_northflank.forbid_writes()
+    fake_northflank.forbid_writes("other")  # naming more changes nothing once all are refused
+
+    statuses = [
+        api.post("/v1/projects/p/addons/redis/backups/r1/retain").status_code,
+        api.post("/v1/projects/p/addons/redis/backups/r1/abort").status_code,
+        api.post("/v1/projects/p/addons/redis/backups", json={}).status_code,
+        api.post("/v1/projects/p/addons/pg/backups/b1/retain").status_code,
+        # The permission is checked first: even an unknown backup gets the 403.
+        api.post("/v1/projects/p/addons/pg/backups/nope/abort").status_code,
+    ]
+
+    assert statuses == [403] * 5
+    assert fake_northflank.writes == []
+    for backup in fake_northflank.backups("dest-1"):
+        assert backup["status"] == "in-progress" and "expiredBy" in backup, backup
+
+
+def test_a_backup_started_into_a_known_destination_is_listed_first(
+    fake_northflank: FakeNorthflank, api: httpx.Client
+) -> None:
+    with_backups(fake_northflank, 3)
+    fake_northflank.add_destination("dest-2", "Other")
+    now = BASE + timedelta(days=1, minutes=7)
+    fake_northflank.now = lambda: now
+
+    started = api.post(
+        "/v1/projects/project-1/addons/addon-1/backups", json={"customDestinationId": "dest-1"}
+    ).json()["data"]
+    listed = api.get("/v1/backup-destinations/dest-1/backups").json()["data"]
+
+    assert [b["id"] for b in listed] == [started["id"], "b002", "b001", "b000"]
+    assert listed[0] == started
+    assert started["status"] == "scheduled"
+    assert started["createdAt"] == "2024-10-02T00:07:00.000Z"
+    assert "completedAt" not in started
+    assert (started["project"]["id"], started["addon"]["id"]) == ("project-1", "addon-1")
+    assert api.get("/v1/backup-destinations/dest-2/backups").json()["data"] == []
+    (write,) = fake_northflank.writes
+    assert (write.action, write.body) == ("start", {"customDestinationId": "dest-1"})
+
+
+@pytest.mark.parametrize("body", [None, {}, {"customDestinationId": "nowhere"}])
+def test_a_backup_started_elsewhere_is_in_no_listing_but_can_be_written_to(
+    fake_northflank: FakeNorthflank, api: httpx.Client, body: dict[str, str] | None
+) -> None:
+    with_backups(fake_northflank, 2)
+
+    started = api.post("/v1/projects/project-1/addons/addon-1/backups", json=body).json()["data"]
+    listed = [b["id"] for b in api.get("/v1/backup-destinations/dest-1/backups").json()["data"]]
+    abort = api.post(f"/v1/projects/project-1/addons/addon-1/backups/{started['id']}/abort")
+
+    assert listed == ["b001", "b000"]
+    assert abort.status_code == 200
+    assert [w.action for w in fake_northflank.writes] == ["start", "abort"]
+
+
+def test_started_backups_get_distinct_ids_wherever_they_go(
+    fake_northflank: FakeNorthflank, api: httpx.Client
+) -> None:
+    with_backups(fake_northflank, 1)
+    path = "/v1/projects/project-1/addons/addon-1/backups"
+
+    ids = [
+        api.post(path, json=body).json()["data"]["id"]
+        for body in ({"customDestinationId": "dest-1"}, {}, {"customDestinationId": "dest-1"})
+    ]
+
+    assert len(set(ids)) == 3
+    listed = [b["id"] for b in fake_northflank.backups("dest-1")]
+    assert set(listed) == {ids[0], ids[2], "b000"}
+
+
+def test_retain_removes_the_expiry(fake_northflank: FakeNorthflank, api: httpx.Client) -> None:
+    with_backups(fake_northflank, 2)
+    before = {b["id"]: b for b in fake_northflank.backups("dest-1")}
+    assert all("expiredBy" in b for b in before.values())
+
+    response = api.post("/v1/projects/project-1/addons/addon-1/backups/b000/retain")
+
+    assert response.json() == {"data": {}}
+    listed = {b["id"]: b for b in api.get("/v1/backup-destinations/dest-1/backups").json()["data"]}
+    assert "expiredBy" not in listed["b000"]
+    assert listed["b001"] == before["b001"]
+    assert {k: v for k, v in before["b000"].items() if k != "expiredBy"} == listed["b000"]
+
+
+def test_no_body_fault_keeps_the_status_and_drops_the_body(
+    fake_northflank: FakeNorthflank, api: httpx.Client
+) -> None:
+    with_backups(fake_northflank, 1)
+    fake_northflank.fail_next("no-body", times=2, path_contains="/addons/")
+
+    retained = api.post("/v1/projects/project-1/addons/addon-1/backups/b000/retain")
+    missing = api.post("/v1/projects/project-1/addons/addon-1/backups/nope/retain")
+
+    assert (retained.status_code, retained.content) == (200, b"")
+    assert (missing.status_code, missing.content) == (404, b"")
+    assert [w.backup_id for w in fake_northflank.writes] == ["b000"]
+    assert fake_northflank.faults_injected() == {"no-body": 2}
+
+
+def test_dropped_fault_does_the_write_then_cuts_the_answer(
+    fake_northflank: FakeNorthflank, api: httpx.Client
+) -> None:
+    fake_northflank.add_addon("p", "pg")
+    fake_northflank.fail_next("dropped", path_contains="/addons/")
+
+    with pytest.raises(httpx.RemoteProtocolError):
+        api.post("/v1/projects/p/addons/pg/backups", json={})
+    after = api.get("/v1/auth")
+
+    assert [w.action for w in fake_northflank.writes] == ["start"]
+    assert fake_northflank.faults_injected() == {"dropped": 1}
+    assert after.status_code == 200  # the fake itself carries on
+
+
 # ----- rate limit -------------------------------------------------------------------------
 
 

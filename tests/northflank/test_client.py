@@ -11,7 +11,7 @@ import httpx
 import pytest
 
 from bot.backups import BackupStatus
-from bot.northflank.client import NorthflankClient
+from bot.northflank.client import NorthflankClient, StartedBackup
 from bot.northflank.errors import (
     AuthenticationError,
     MalformedResponseError,
@@ -21,7 +21,7 @@ from bot.northflank.errors import (
     UnavailableError,
 )
 from bot.northflank.transport import RetryPolicy
-from tests.fakes.northflank import DEFAULT_TOKEN, MISSING, FakeNorthflank, make_backup
+from tests.fakes.northflank import DEFAULT_TOKEN, MISSING, FakeNorthflank, FaultKind, make_backup
 
 FAST_RETRIES = RetryPolicy(attempts=4, base_delay=0.01, max_backoff=0.05, max_wait=2.0)
 T0 = datetime(2026, 1, 1, tzinfo=UTC)
@@ -190,6 +190,16 @@ async def test_timeouts_are_retried_then_reported(fake_northflank: FakeNorthflan
     assert fake_northflank.request_count() == 2
 
 
+async def test_a_connection_lost_mid_answer_is_unavailable(
+    client: NorthflankClient, fake_northflank: FakeNorthflank
+) -> None:
+    """Callers handle our exceptions only: an httpx error must never get past the client."""
+    fake_northflank.fail_next("dropped", times=20)
+    with pytest.raises(UnavailableError):
+        await client.list_backups_page("dest-1")
+    assert fake_northflank.faults_injected()["dropped"] >= 1
+
+
 async def test_connection_refused_is_unavailable() -> None:
     async with NorthflankClient(
         api_token="t", base_url="http://127.0.0.1:9", retry_policy=FAST_RETRIES
@@ -244,3 +254,229 @@ async def test_destination_ids_cannot_escape_their_path_segment(
     (request,) = fake_northflank.requests
     assert request.path.startswith("/v1/backup-destinations/")
     assert request.path.endswith("/backups")
+
+
+# ----- writes: retain, abort, start ---------------------------------------------------------
+
+
+def seed_writable(fake: FakeNorthflank) -> None:
+    """A destination holding one running backup of addon `pg` in project `p`."""
+    fake.add_destination("dest-1", "Primary")
+    fake.add_backups(
+        "dest-1",
+        [make_backup("b1", status="in-progress", addon=("pg", "PG"), project=("p", "P"))],
+    )
+
+
+@pytest.mark.parametrize("team_id", [None, "team-9"])
+async def test_each_write_reaches_its_endpoint_once(team_id: str | None) -> None:
+    # With a team the fake acts like an organisation token: plain routes would be 403.
+    with FakeNorthflank(team_id=team_id) as fake:
+        seed_writable(fake)
+        async with client_for(fake, team_id=team_id) as nf:
+            await nf.retain_backup(project_id="p", addon_id="pg", backup_id="b1")
+            await nf.abort_backup(project_id="p", addon_id="pg", backup_id="b1")
+            started = await nf.start_backup(project_id="p", addon_id="pg", destination_id="dest-1")
+        requests, writes, newest = fake.requests, fake.writes, fake.backups("dest-1")[0]
+
+    prefix = f"/v1/teams/{team_id}" if team_id else "/v1"
+    assert [(r.method, r.path) for r in requests] == [
+        ("POST", f"{prefix}/projects/p/addons/pg/backups/b1/retain"),
+        ("POST", f"{prefix}/projects/p/addons/pg/backups/b1/abort"),
+        ("POST", f"{prefix}/projects/p/addons/pg/backups"),
+    ]
+    assert [(w.action, w.project_id, w.addon_id, w.backup_id, w.team_id) for w in writes] == [
+        ("retain", "p", "pg", "b1", team_id),
+        ("abort", "p", "pg", "b1", team_id),
+        ("start", "p", "pg", None, team_id),
+    ]
+    assert writes[2].body == {"backupType": "dump", "customDestinationId": "dest-1"}
+    # The new backup is the one now listed first in the destination the alert is about.
+    assert started == StartedBackup(id=newest["id"], name=newest["name"], status="scheduled")
+    assert newest["id"] != "b1"
+
+
+async def test_start_without_a_destination_sends_an_empty_body(
+    fake_northflank: FakeNorthflank,
+) -> None:
+    seed_writable(fake_northflank)
+    async with client_for(fake_northflank) as nf:
+        started = await nf.start_backup(project_id="p", addon_id="pg", destination_id=None)
+    (write,) = fake_northflank.writes
+    assert write.body == {}
+    assert started.id not in {b["id"] for b in fake_northflank.backups("dest-1")}
+
+
+@pytest.mark.parametrize("action", ["retain", "abort", "start"])
+async def test_a_write_without_permission_is_permission_denied(
+    fake_northflank: FakeNorthflank, action: str
+) -> None:
+    seed_writable(fake_northflank)
+    fake_northflank.forbid_writes("pg")
+    async with client_for(fake_northflank) as nf:
+        with pytest.raises(PermissionDeniedError) as caught:
+            await _write(nf, action, addon_id="pg", backup_id="b1")
+    assert caught.value.status == 403
+    assert "Project > Addons > General > Update" in caught.value.message
+    assert fake_northflank.writes == []
+    assert fake_northflank.request_count() == 1  # a 403 is an answer, not retried
+
+
+@pytest.mark.parametrize(
+    ("action", "addon_id", "backup_id"),
+    [
+        ("retain", "pg", "gone"),
+        ("abort", "pg", "gone"),
+        ("retain", "other", "b1"),
+        ("start", "other", None),
+    ],
+)
+async def test_a_write_to_something_unknown_is_not_found(
+    fake_northflank: FakeNorthflank, action: str, addon_id: str, backup_id: str | None
+) -> None:
+    seed_writable(fake_northflank)
+    async with client_for(fake_northflank) as nf:
+        with pytest.raises(NotFoundError) as caught:
+            await _write(nf, action, addon_id=addon_id, backup_id=backup_id or "b1")
+    assert caught.value.status == 404
+    assert fake_northflank.writes == []
+
+
+@pytest.mark.parametrize(
+    ("action", "field"),
+    [
+        *(
+            (action, field)
+            for action in ("retain", "abort")
+            for field in ("project_id", "addon_id", "backup_id")
+        ),
+        *(("start", field) for field in ("project_id", "addon_id", "destination_id")),
+    ],
+)
+@pytest.mark.parametrize("bad", ["..", "a/b", ".", "", "x?y", "-x", "a" * 101])
+async def test_an_id_that_is_not_plain_never_reaches_the_api(
+    fake_northflank: FakeNorthflank, action: str, field: str, bad: str
+) -> None:
+    seed_writable(fake_northflank)
+    ids = {"project_id": "p", "addon_id": "pg", "backup_id": "b1", "destination_id": "dest-1"}
+    ids[field] = bad
+    async with client_for(fake_northflank) as nf:
+        with pytest.raises(NotFoundError) as caught:
+            await _write(nf, action, **ids)
+    assert caught.value.status == 404
+    assert fake_northflank.requests == []
+
+
+async def test_the_longest_plain_id_is_still_sent(fake_northflank: FakeNorthflank) -> None:
+    """The control for the test above: its refusals are about the ids' shape."""
+    seed_writable(fake_northflank)
+    async with client_for(fake_northflank) as nf:
+        with pytest.raises(NotFoundError):
+            await nf.retain_backup(project_id="p", addon_id="pg", backup_id="B_-9" + "a" * 96)
+    (request,) = fake_northflank.requests
+    assert request.path == f"/v1/projects/p/addons/pg/backups/B_-9{'a' * 96}/retain"
+
+
+@pytest.mark.parametrize("action", ["retain", "abort"])
+@pytest.mark.parametrize("kind", [None, "no-body"])
+async def test_retain_and_abort_succeed_with_an_empty_answer(
+    fake_northflank: FakeNorthflank, action: str, kind: FaultKind | None
+) -> None:
+    """Northflank may answer these with `{"data": {}}` or with no body at all."""
+    seed_writable(fake_northflank)
+    if kind is not None:
+        fake_northflank.fail_next(kind)
+    async with client_for(fake_northflank) as nf:
+        await _write(nf, action, addon_id="pg", backup_id="b1")
+    assert [w.action for w in fake_northflank.writes] == [action]
+    assert fake_northflank.faults_injected() == ({kind: 1} if kind else {})
+
+
+@pytest.mark.parametrize("action", ["retain", "start"])
+async def test_a_write_answered_with_a_cut_off_body_is_not_a_success(
+    fake_northflank: FakeNorthflank, action: str
+) -> None:
+    """Half a JSON body may be a proxy's doing: the bot must not claim the write worked."""
+    seed_writable(fake_northflank)
+    fake_northflank.fail_next("truncated")
+    async with client_for(fake_northflank) as nf:
+        with pytest.raises(MalformedResponseError):
+            await _write(nf, action, addon_id="pg", backup_id="b1")
+    assert fake_northflank.faults_injected() == {"truncated": 1}
+
+
+async def test_a_started_backup_without_an_id_is_malformed(
+    fake_northflank: FakeNorthflank,
+) -> None:
+    seed_writable(fake_northflank)
+    fake_northflank.fail_next("wrong-shape")  # data: [backup] instead of the backup
+    async with client_for(fake_northflank) as nf:
+        with pytest.raises(MalformedResponseError, match="started backup"):
+            await nf.start_backup(project_id="p", addon_id="pg", destination_id=None)
+
+
+async def test_a_started_backup_with_odd_fields_falls_back(
+    fake_northflank: FakeNorthflank,
+) -> None:
+    seed_writable(fake_northflank)
+    fake_northflank.fail_next("wrong-types")  # name 42, status 3
+    async with client_for(fake_northflank) as nf:
+        started = await nf.start_backup(project_id="p", addon_id="pg", destination_id="dest-1")
+    newest = fake_northflank.backups("dest-1")[0]
+    assert started == StartedBackup(id=newest["id"], name=newest["id"], status="scheduled")
+
+
+@pytest.mark.parametrize("kind", ["503", "timeout", "dropped"])
+async def test_a_start_that_may_have_reached_northflank_is_never_sent_twice(
+    fake_northflank: FakeNorthflank, kind: FaultKind
+) -> None:
+    """A second POST could start a second backup: after a 5xx, a timeout or a connection
+    lost mid-answer the bot reports the failure instead of retrying (a GET is retried)."""
+    seed_writable(fake_northflank)
+    fake_northflank.timeout_delay = 1.0
+    fake_northflank.fail_next(kind, path_contains="/addons/")
+    outcome: object = None
+    async with client_for(fake_northflank, timeout=httpx.Timeout(0.3)) as nf:
+        try:
+            outcome = await nf.start_backup(project_id="p", addon_id="pg", destination_id="dest-1")
+        except Exception as exc:  # asserted below, after the count that matters most
+            outcome = exc
+    posts = [r.path for r in fake_northflank.requests if r.method == "POST"]
+    assert len(posts) == 1, (posts, outcome)
+    assert isinstance(outcome, UnavailableError), outcome
+    assert fake_northflank.faults_injected() == {kind: 1}
+
+
+async def test_a_start_refused_with_429_is_sent_again(fake_northflank: FakeNorthflank) -> None:
+    """Northflank did nothing with a rate-limited request, so resending starts one backup."""
+    seed_writable(fake_northflank)
+    fake_northflank.fault_retry_after = 0
+    fake_northflank.fail_next("429", path_contains="/addons/")
+    async with client_for(fake_northflank) as nf:
+        started = await nf.start_backup(project_id="p", addon_id="pg", destination_id="dest-1")
+    assert fake_northflank.request_count() == 2
+    (write,) = fake_northflank.writes
+    assert write.action == "start"
+    assert started.id == fake_northflank.backups("dest-1")[0]["id"]
+
+
+async def _write(
+    nf: NorthflankClient,
+    action: str,
+    *,
+    project_id: str = "p",
+    addon_id: str = "pg",
+    backup_id: str = "b1",
+    destination_id: str = "dest-1",
+) -> None:
+    """One of the three writes, by name, so a test can run against each."""
+    if action == "retain":
+        await nf.retain_backup(project_id=project_id, addon_id=addon_id, backup_id=backup_id)
+    elif action == "abort":
+        await nf.abort_backup(project_id=project_id, addon_id=addon_id, backup_id=backup_id)
+    elif action == "start":
+        await nf.start_backup(
+            project_id=project_id, addon_id=addon_id, destination_id=destination_id
+        )
+    else:
+        raise AssertionError(f"unknown write {action!r}")

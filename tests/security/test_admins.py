@@ -17,6 +17,7 @@ from __future__ import annotations
 import ast
 import asyncio
 import json
+from typing import Any
 from urllib.parse import urlencode
 
 import httpx
@@ -172,29 +173,89 @@ async def test_a_whole_scenario_makes_no_write_to_northflank(admin_scenario: Sce
     assert_paths_stay_put(scenario.northflank)
 
 
-def _sdk_namespaces(source: str) -> set[str]:
-    """`list` in `self._sdk.list.backup_destinations`: the SDK namespaces a module calls."""
-    found: set[str] = set()
-    for node in ast.walk(ast.parse(source)):
-        if (
-            isinstance(node, ast.Attribute)
-            and isinstance(node.value, ast.Attribute)
-            and node.value.attr == "_sdk"
-        ):
-            found.add(node.attr)
-    return found
+# The SDK's read namespaces, and the only writes: each in its own method of the client,
+# each reaching the one SDK endpoint named here (all POSTs; the Slack layer lets only
+# BOT_ADMINS trigger them).
+READ_NAMESPACES = frozenset({"list", "get"})
+WRITE_METHODS = {
+    "NorthflankClient.retain_backup": "retain.addon.backup",
+    "NorthflankClient.abort_backup": "abort.addon.backup",
+    "NorthflankClient.start_backup": "backup.addon",
+}
+ALLOWED_NAMESPACES = READ_NAMESPACES | {path.split(".")[0] for path in WRITE_METHODS.values()}
 
 
-def test_the_northflank_client_reaches_only_read_endpoints() -> None:
-    used: dict[str, set[str]] = {}
+class _SdkUses(ast.NodeVisitor):
+    """Every `<x>._sdk...` in a module: (the path after `_sdk`, the enclosing function).
+
+    `self._sdk.retain.addon.backup(...)` gives ("retain.addon.backup",
+    "NorthflankClient.retain_backup"). A bare `_sdk` (assigned, aliased, passed to
+    getattr) gives the path "", so a write cannot hide behind a dynamic lookup.
+    """
+
+    def __init__(self) -> None:
+        self.uses: set[tuple[str, str]] = set()
+        self._scope: list[str] = []
+
+    def _visit_scope(self, node: ast.ClassDef | ast.FunctionDef | ast.AsyncFunctionDef) -> None:
+        self._scope.append(node.name)
+        self.generic_visit(node)
+        self._scope.pop()
+
+    visit_ClassDef = visit_FunctionDef = visit_AsyncFunctionDef = _visit_scope
+
+    def visit_Attribute(self, node: ast.Attribute) -> None:
+        chain: list[str] = []
+        inner: ast.expr = node
+        while isinstance(inner, ast.Attribute):
+            chain.append(inner.attr)
+            inner = inner.value
+        chain.reverse()  # self._sdk.retain.addon.backup -> ["_sdk", "retain", ...]
+        if "_sdk" in chain:
+            after = chain[chain.index("_sdk") + 1 :]
+            self.uses.add((".".join(after), ".".join(self._scope)))
+            self.visit(inner)  # the attributes inside this chain are the same use
+        else:
+            self.generic_visit(node)
+
+
+def _sdk_uses(source: str) -> set[tuple[str, str]]:
+    finder = _SdkUses()
+    finder.visit(ast.parse(source))
+    return finder.uses
+
+
+def _misplaced_sdk_uses(source: str) -> list[str]:
+    """What breaks the rule: reads anywhere, each write only in its own method."""
+    misplaced = []
+    for path, scope in sorted(_sdk_uses(source)):
+        namespace = path.split(".")[0]
+        if namespace in READ_NAMESPACES:
+            continue
+        if path == "" and scope == "NorthflankClient.__init__":
+            continue  # where the SDK client is built and stored
+        if WRITE_METHODS.get(scope) != path:
+            misplaced.append(f"_sdk.{path} in {scope or 'the module'}")
+    return misplaced
+
+
+def test_the_northflank_client_reaches_only_reads_and_its_three_writes() -> None:
+    used: dict[str, set[tuple[str, str]]] = {}
     for path in sorted((REPO / "bot").rglob("*.py")):
-        namespaces = _sdk_namespaces(path.read_text())
-        if namespaces:
-            used[str(path.relative_to(REPO))] = namespaces
+        uses = _sdk_uses(path.read_text())
+        if uses:
+            used[str(path.relative_to(REPO))] = uses
     assert used, "the check found no SDK call at all: it is looking in the wrong place"
-    assert set().union(*used.values()) <= {"list", "get"}, used
     # Only the client talks to the SDK, and nothing builds a second SDK client.
     assert set(used) == {"bot/northflank/client.py"}, used
+    uses = used["bot/northflank/client.py"]
+    namespaces = {path.split(".")[0] for path, _ in uses if path}
+    assert namespaces <= ALLOWED_NAMESPACES, namespaces
+    assert _misplaced_sdk_uses((REPO / "bot/northflank/client.py").read_text()) == []
+    # Each write method does reach its endpoint: the mapping above is not stale.
+    others = {(path, scope) for path, scope in uses if path.split(".")[0] not in READ_NAMESPACES}
+    expected = {(path, scope) for scope, path in WRITE_METHODS.items()}
+    assert others == expected | {("", "NorthflankClient.__init__")}, others
     builders = [
         str(path.relative_to(REPO))
         for path in (REPO / "bot").rglob("*.py")
@@ -203,13 +264,44 @@ def test_the_northflank_client_reaches_only_read_endpoints() -> None:
     assert builders == ["bot/northflank/client.py"], builders
 
 
-def test_the_static_check_would_see_a_write() -> None:
-    source = "class C:\n    async def f(self):\n        await self._sdk.retain.addon_backup()\n"
-    assert _sdk_namespaces(source) == {"retain"}
+def test_the_static_check_would_see_a_write_out_of_place() -> None:
+    def client(method: str, body: str) -> str:
+        return f"class NorthflankClient:\n    async def {method}(self):\n        {body}\n"
+
+    retain = "await self._sdk.retain.addon.backup(project_id='p')"
+    assert _misplaced_sdk_uses(client("retain_backup", retain)) == []
+    assert _misplaced_sdk_uses(client("list_backups_page", "await self._sdk.list.x()")) == []
+    # A write outside its method, another write in a write's method, a dynamic lookup,
+    # a write from a function of another class with the same name.
+    assert _misplaced_sdk_uses(client("list_backups_page", retain)) == [
+        "_sdk.retain.addon.backup in NorthflankClient.list_backups_page"
+    ]
+    assert _misplaced_sdk_uses(client("start_backup", "await self._sdk.delete.addon()")) == [
+        "_sdk.delete.addon in NorthflankClient.start_backup"
+    ]
+    assert _misplaced_sdk_uses(client("retain_backup", "getattr(self._sdk, 'delete')")) == [
+        "_sdk. in NorthflankClient.retain_backup"
+    ]
+    other = "class Other:\n    async def retain_backup(self):\n        " + retain + "\n"
+    assert _misplaced_sdk_uses(other) == ["_sdk.retain.addon.backup in Other.retain_backup"]
 
 
 def test_the_sdk_namespaces_checked_are_real() -> None:
-    """`list` and `get` are what the SDK calls its read endpoints; writes live elsewhere."""
+    """`list` and `get` are the SDK's reads; the three write paths are its backup POSTs."""
     client = northflank.AsyncApiClient(api_token="x", base_url="http://127.0.0.1:9")
-    assert {"list", "get"} <= set(dir(client))
-    assert {"retain", "start", "abort", "create", "delete", "update"} <= set(dir(client))
+    namespaces = set(dir(client))
+    assert namespaces >= READ_NAMESPACES
+    assert namespaces >= {"retain", "start", "abort", "backup", "create", "delete", "update"}
+    routes = {}
+    for path in WRITE_METHODS.values():
+        call: Any = client
+        for name in path.split("."):
+            call = getattr(call, name)
+        endpoint = call._endpoint
+        routes[path] = (endpoint.method, endpoint.path_templates[0])
+    addon = "/v1/projects/{projectId}/addons/{addonId}/backups"
+    assert routes == {
+        "retain.addon.backup": ("post", f"{addon}/{{backupId}}/retain"),
+        "abort.addon.backup": ("post", f"{addon}/{{backupId}}/abort"),
+        "backup.addon": ("post", addon),
+    }
