@@ -12,6 +12,7 @@ from datetime import datetime, timedelta
 from enum import StrEnum
 
 from bot.backups import Backup
+from bot.quiet_hours import QuietHours
 
 
 class Event(StrEnum):
@@ -40,8 +41,12 @@ WATCHABLE_EVENTS: tuple[Event, ...] = (
 # The events a later good backup resolves (and so threads a recovery under).
 PROBLEM_EVENTS = frozenset({Event.FAILED, Event.ABORTED, Event.STUCK, Event.MISSED})
 
+# The alerts someone should act on: reminded in their thread until acknowledged.
+REMINDED_EVENTS = frozenset({Event.FAILED, Event.STUCK, Event.MISSED})
+
 DEFAULT_EXPIRY = timedelta(hours=72)
 DEFAULT_STUCK = timedelta(hours=6)
+DEFAULT_REMIND = timedelta(hours=24)
 
 
 class WatchState(StrEnum):
@@ -58,6 +63,11 @@ class WatchSettings:
     events: frozenset[Event] = field(default_factory=lambda: frozenset(WATCHABLE_EVENTS))
     expiry: timedelta = DEFAULT_EXPIRY
     stuck: timedelta = DEFAULT_STUCK
+    # How often an open, unacknowledged failed/stuck/missed alert is reminded
+    # in its thread; None: never (`remind=off`).
+    remind: timedelta | None = DEFAULT_REMIND
+    # Alerts due inside this window are held and posted as one digest at its end.
+    quiet: QuietHours | None = None
 
     def wants(self, event: Event) -> bool:
         if event is Event.RECOVERED:

@@ -6,32 +6,44 @@ Everything else talks to one `Store`; tables and SQL stay in this package.
 from bot.store.database import engine_for
 from bot.store.migrate import SchemaNotReadyError, check_schema, upgrade
 from bot.store.records import (
+    Acknowledgement,
     ChannelAlerts,
     Claim,
     OutboxItem,
     OutboxKind,
     OutboxState,
     RecordResult,
+    ReminderCandidate,
     SaveResult,
     ScanState,
+    Snooze,
+    SnoozeResult,
     StoredAlert,
+    WriteClaim,
+    WriteState,
 )
 from bot.store.replicas import ReplicaInfo
 from bot.store.store import Store
 
 __all__ = [
+    "Acknowledgement",
     "ChannelAlerts",
     "Claim",
     "OutboxItem",
     "OutboxKind",
     "OutboxState",
     "RecordResult",
+    "ReminderCandidate",
     "ReplicaInfo",
     "SaveResult",
     "ScanState",
     "SchemaNotReadyError",
+    "Snooze",
+    "SnoozeResult",
     "Store",
     "StoredAlert",
+    "WriteClaim",
+    "WriteState",
     "check_schema",
     "engine_for",
     "upgrade",

@@ -70,6 +70,10 @@ class LedgerQueries(UsesSessions):
                     await self._record_digest(session, batch, group, now, result)
                 for recovery in batch.recoveries:
                     await self._record_recovery(session, batch, recovery, now, result)
+                if batch.silenced:
+                    # Snoozed: in the ledger (so never raised again), never posted.
+                    silenced = await self._insert_alerts(session, batch.watch, batch.silenced, now)
+                    result.alert_ids.extend(silenced)
         return result
 
     async def _record_digest(
@@ -80,9 +84,12 @@ class LedgerQueries(UsesSessions):
         now: datetime,
         result: RecordResult,
     ) -> None:
-        new = await self._insert_alerts(session, batch.watch, group, now)
+        new = await self._insert_alerts(
+            session, batch.watch, group, now, held_until=batch.hold_until
+        )
         result.alert_ids.extend(new)
-        if batch.deliver and new:
+        # Held for quiet hours: the release at the window's end posts them (followups).
+        if batch.deliver and new and batch.hold_until is None:
             post = await enqueue(session, batch.watch.channel, OutboxKind.POST, new, None, now)
             result.outbox_ids.append(post)
 
@@ -95,7 +102,9 @@ class LedgerQueries(UsesSessions):
         result: RecordResult,
     ) -> None:
         channel = batch.watch.channel
-        new = await self._insert_alerts(session, batch.watch, [recovery], now)
+        new = await self._insert_alerts(
+            session, batch.watch, [recovery], now, held_until=batch.hold_until
+        )
         if not new:
             return  # recorded by an earlier poll, with its messages
         (recovery_id,) = new
@@ -103,7 +112,7 @@ class LedgerQueries(UsesSessions):
         resolves = list(recovery.resolves)
         if resolves:
             await _resolve(session, channel, resolves, recovery_id, now)
-        if batch.deliver:
+        if batch.deliver and batch.hold_until is None:
             # Threaded under the first problem's message (delivery posts it on
             # its own if that message is unknown).
             parent = resolves[0] if resolves else None
@@ -137,7 +146,13 @@ class LedgerQueries(UsesSessions):
             return [stored_alert(row) for row in rows]
 
     async def _insert_alerts(
-        self, session: AsyncSession, watch: Watch, alerts: Sequence[Alert], now: datetime
+        self,
+        session: AsyncSession,
+        watch: Watch,
+        alerts: Sequence[Alert],
+        now: datetime,
+        *,
+        held_until: datetime | None = None,
     ) -> list[int]:
         """Ledger rows for the alerts not yet raised; their new ids, in the alerts' order."""
         seen: set[tuple[str, str]] = set()
@@ -162,6 +177,7 @@ class LedgerQueries(UsesSessions):
                         "occurred_at": alert.occurred_at,
                         "created_at": now,
                         "details": alert_to_json(alert),
+                        "held_until": held_until,
                     }
                     for alert in ordered
                 ]
@@ -211,4 +227,8 @@ def stored_alert(row: AlertRow) -> StoredAlert:
         message_ts=row.message_ts,
         resolved_at=row.resolved_at,
         created_at=row.created_at,
+        acknowledged_by=row.acknowledged_by,
+        acknowledged_at=row.acknowledged_at,
+        last_notified_at=row.last_notified_at,
+        held_until=row.held_until,
     )

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Collection, Sequence
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import Select, func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -94,10 +95,11 @@ class OutboxQueries(UsesSessions):
                 await _pass_claim_on(session, channel, claim, now)
             if channel is None or message_ts is None or not alert_ids:
                 return
+            # The channel has heard of them now: reminders count from this moment.
             await session.execute(
                 update(AlertRow.__table__)
                 .where(AlertRow.id.in_(alert_ids))
-                .values(message_channel=channel, message_ts=message_ts)
+                .values(message_channel=channel, message_ts=message_ts, last_notified_at=now)
             )
 
     async def retry_later(self, item_id: int, *, at: datetime, error: str) -> None:
@@ -171,6 +173,8 @@ async def enqueue(
     alert_ids: Sequence[int],
     parent_alert_id: int | None,
     now: datetime,
+    *,
+    payload: dict[str, Any] | None = None,
 ) -> int:
     """A new pending outbox row, due now; its id."""
     row = OutboxRow(
@@ -178,6 +182,7 @@ async def enqueue(
         kind=kind.value,
         alert_ids=list(alert_ids),
         parent_alert_id=parent_alert_id,
+        payload=payload,
         state=OutboxState.PENDING.value,
         attempts=0,
         next_attempt_at=now,
@@ -225,4 +230,5 @@ def outbox_item(row: OutboxRow) -> OutboxItem:
         last_error=row.last_error,
         created_at=row.created_at,
         claimed_by=row.claimed_by,
+        payload=row.payload,
     )

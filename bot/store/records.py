@@ -6,17 +6,21 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
+from typing import Any
 
 from bot.alerts import Alert
-from bot.watches import Watch
+from bot.watches import Event, Watch
 
 
 class OutboxKind(StrEnum):
     POST = "post"
     # A recovery, threaded under the message of the problem it resolves.
     THREAD_REPLY = "thread_reply"
-    # Re-render messages already posted (to mark their alerts resolved).
+    # Re-render messages already posted (resolved, acknowledged, snoozed).
     UPDATE = "update"
+    # A message rendered when queued (`payload`): a reminder, the result of a
+    # button, a digest's heading. Threaded under `parent_alert_id`'s message.
+    NOTE = "note"
 
 
 class OutboxState(StrEnum):
@@ -41,6 +45,8 @@ class OutboxItem:
     created_at: datetime
     # The replica that claimed it last (once delivered: the one that posted it).
     claimed_by: str | None = None
+    # kind NOTE: the message to post, {"text": ..., "blocks": [...]}.
+    payload: dict[str, Any] | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -63,6 +69,10 @@ class StoredAlert:
     message_ts: str | None
     resolved_at: datetime | None
     created_at: datetime
+    acknowledged_by: str | None = None
+    acknowledged_at: datetime | None = None
+    last_notified_at: datetime | None = None
+    held_until: datetime | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -76,6 +86,10 @@ class ChannelAlerts:
     recoveries: Sequence[Alert]
     # False while the watch is muted: the ledger still records, nobody is notified.
     deliver: bool
+    # Snoozed in this channel: recorded, never posted (the snooze is the answer).
+    silenced: Sequence[Alert] = ()
+    # In the watch's quiet hours: recorded now, posted as one digest at this moment.
+    hold_until: datetime | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -100,3 +114,67 @@ class ScanState:
     complete: bool = False
     # Where to go on from; None to start from the newest backup.
     cursor: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Snooze:
+    """One event on one addon ('' for the destination itself), quiet in a channel until `until`."""
+
+    channel: str
+    destination_id: str
+    addon_id: str
+    event: Event
+    until: datetime
+    created_by: str
+    created_at: datetime
+
+    def covers(self, alert: Alert, now: datetime) -> bool:
+        return (
+            now < self.until
+            and alert.event is self.event
+            and (alert.addon_id or "") == self.addon_id
+            and alert.destination_id == self.destination_id
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class Acknowledgement:
+    """What pressing Acknowledge did: `new` is False when someone had already pressed it."""
+
+    new: bool
+    by: str
+    at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class SnoozeResult:
+    """`new` is False when an equal or longer snooze already held: nothing changed."""
+
+    new: bool
+    snooze: Snooze
+
+
+class WriteState(StrEnum):
+    RUNNING = "running"
+    DONE = "done"
+    FAILED = "failed"
+
+
+@dataclass(frozen=True, slots=True)
+class WriteClaim:
+    """A write action on one alert. `ours` is False when someone else holds or did it."""
+
+    ours: bool
+    state: WriteState
+    user_id: str
+    started_at: datetime
+    finished_at: datetime | None = None
+    result: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class ReminderCandidate:
+    """An open problem alert already posted: the reminder rules decide whether it is due."""
+
+    stored: StoredAlert
+    watch: Watch

@@ -8,8 +8,11 @@ from collections.abc import AsyncIterator
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from bot.store.audit import AuditQueries
 from bot.store.backups import BackupQueries
 from bot.store.database import engine_for
+from bot.store.followups import FollowupQueries
+from bot.store.interactions import InteractionQueries
 from bot.store.leases import LeaseQueries
 from bot.store.ledger import LedgerQueries
 from bot.store.outbox import OutboxQueries
@@ -27,6 +30,9 @@ class Store(
     LedgerQueries,
     OutboxQueries,
     ReplicaQueries,
+    InteractionQueries,
+    FollowupQueries,
+    AuditQueries,
 ):
     """Every read and write the bot makes. Each write is a transaction of its own."""
 

@@ -68,6 +68,10 @@ class WatchRow(Base):
     events: Mapped[str]
     expiry_seconds: Mapped[int]
     stuck_seconds: Mapped[int]
+    # 0: never remind (`remind=off`).
+    remind_seconds: Mapped[int] = mapped_column(Integer, server_default="86400")
+    # bot.quiet_hours.QuietHours.to_text(), or NULL for none.
+    quiet_hours: Mapped[str | None]
     muted_until: Mapped[datetime | None]
     state: Mapped[str] = mapped_column(String(16))
     state_reason: Mapped[str | None]
@@ -160,6 +164,7 @@ class AlertRow(Base):
         UniqueConstraint("channel", "destination_id", "event", "subject"),
         Index(None, "channel", "destination_id", "resolved_at"),
         Index(None, "message_channel", "message_ts"),
+        Index(None, "held_until"),
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
@@ -178,6 +183,13 @@ class AlertRow(Base):
     message_ts: Mapped[str | None]
     resolved_at: Mapped[datetime | None]
     resolved_by: Mapped[int | None] = mapped_column(ForeignKey("alerts.id"))
+    # Someone pressed Acknowledge: no more reminders.
+    acknowledged_by: Mapped[str | None]
+    acknowledged_at: Mapped[datetime | None]
+    # When the channel last heard of it (posted, or reminded): reminders count from here.
+    last_notified_at: Mapped[datetime | None]
+    # Raised during the watch's quiet hours: posted, in one digest, once this passes.
+    held_until: Mapped[datetime | None]
 
 
 class OutboxRow(Base):
@@ -186,7 +198,7 @@ class OutboxRow(Base):
     __tablename__ = "outbox"
     __table_args__ = (
         Index(None, "state", "channel", "id"),
-        CheckConstraint("kind IN ('post', 'thread_reply', 'update')", name="kind"),
+        CheckConstraint("kind IN ('post', 'thread_reply', 'update', 'note')", name="kind"),
         CheckConstraint("state IN ('pending', 'parked', 'delivered', 'failed')", name="state"),
     )
 
@@ -206,6 +218,8 @@ class OutboxRow(Base):
     # `claimed_until` says how long the claim holds unless renewed.
     claimed_by: Mapped[str | None]
     claimed_until: Mapped[datetime | None]
+    # kind 'note': the message itself (text and blocks), rendered when it was queued.
+    payload: Mapped[Any | None]
 
 
 class ReplicaRow(Base):
@@ -218,3 +232,56 @@ class ReplicaRow(Base):
     pid: Mapped[int] = mapped_column(Integer)
     started_at: Mapped[datetime]
     last_seen_at: Mapped[datetime]
+
+
+class SnoozeRow(Base):
+    """One event on one addon, quiet in one channel until `until` (the Snooze button)."""
+
+    __tablename__ = "snoozes"
+    __table_args__ = (UniqueConstraint("channel", "destination_id", "addon_id", "event"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    channel: Mapped[str]
+    destination_id: Mapped[str]
+    # '' for an alert about the destination as a whole (a Northflank problem).
+    addon_id: Mapped[str]
+    event: Mapped[str] = mapped_column(String(32))
+    until: Mapped[datetime]
+    created_by: Mapped[str]
+    created_at: Mapped[datetime]
+
+
+class AuditRow(Base):
+    """Configuration changes and actions, per channel: what `/backups audit` shows."""
+
+    __tablename__ = "audit_log"
+    __table_args__ = (Index(None, "channel", "id"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    channel: Mapped[str]
+    user_id: Mapped[str]
+    action: Mapped[str] = mapped_column(String(32))
+    target: Mapped[str]
+    detail: Mapped[str | None]
+    outcome: Mapped[str] = mapped_column(String(16))
+    at: Mapped[datetime]
+
+
+class AlertActionRow(Base):
+    """A write on Northflank taken from one alert's button: at most one at a time.
+
+    The primary key is what makes a double click (or the same click on two
+    replicas) call Northflank once: the second press finds the row taken.
+    """
+
+    __tablename__ = "alert_actions"
+    __table_args__ = (CheckConstraint("state IN ('running', 'done', 'failed')", name="state"),)
+
+    alert_id: Mapped[int] = mapped_column(ForeignKey("alerts.id"), primary_key=True)
+    action: Mapped[str] = mapped_column(String(32), primary_key=True)
+    state: Mapped[str] = mapped_column(String(16))
+    user_id: Mapped[str]
+    started_at: Mapped[datetime]
+    finished_at: Mapped[datetime | None]
+    # What Northflank answered, in plain words (unescaped).
+    result: Mapped[str | None]

@@ -6,10 +6,20 @@ from datetime import datetime, timedelta
 
 from sqlalchemy import Select, delete, func, select, update
 
+from bot.audit import AuditEntry
 from bot.backups import Destination
+from bot.quiet_hours import QuietHours
+from bot.store.audit import add_audit
 from bot.store.records import OutboxState
 from bot.store.sessions import UsesSessions
-from bot.store.tables import AddonRow, KnownBackupRow, OutboxRow, PollStatusRow, WatchRow
+from bot.store.tables import (
+    AddonRow,
+    AlertRow,
+    KnownBackupRow,
+    OutboxRow,
+    PollStatusRow,
+    WatchRow,
+)
 from bot.watches import WATCHABLE_EVENTS, Event, Watch, WatchSettings, WatchState
 
 _watches = WatchRow.__table__
@@ -23,6 +33,8 @@ class WatchQueries(UsesSessions):
         settings: WatchSettings,
         user: str,
         now: datetime,
+        *,
+        audit: AuditEntry | None = None,
     ) -> tuple[Watch, bool]:
         """Start watching, or change how; (the watch, whether it is new).
 
@@ -32,11 +44,15 @@ class WatchQueries(UsesSessions):
         """
         async with self._sessions.write() as session:
             existing = await session.scalar(_one(channel, destination.id))
+            # Read now: the reload below refreshes this same object in place.
+            quiet_before = existing.quiet_hours if existing is not None else None
             changes = {
                 "destination_name": destination.name,
                 "events": events_text(settings.events),
                 "expiry_seconds": round(settings.expiry.total_seconds()),
                 "stuck_seconds": round(settings.stuck.total_seconds()),
+                "remind_seconds": round(settings.remind.total_seconds()) if settings.remind else 0,
+                "quiet_hours": settings.quiet.to_text() if settings.quiet else None,
                 "state": WatchState.ACTIVE.value,
                 "state_reason": None,
             }
@@ -65,9 +81,21 @@ class WatchQueries(UsesSessions):
                 _one(channel, destination.id).execution_options(populate_existing=True)
             )
             assert row is not None
+            if existing is not None and quiet_before != row.quiet_hours:
+                # New quiet hours (or none): what the old window held goes out now,
+                # rather than waiting for an end that no longer applies.
+                await session.execute(
+                    update(AlertRow)
+                    .where(AlertRow.watch_id == row.id, AlertRow.held_until > now)
+                    .values(held_until=now)
+                )
+            if audit is not None:
+                add_audit(session, audit)
             return watch_from_row(row), existing is None
 
-    async def remove_watch(self, channel: str, destination_id: str) -> Watch | None:
+    async def remove_watch(
+        self, channel: str, destination_id: str, *, audit: AuditEntry | None = None
+    ) -> Watch | None:
         """Stop watching. What is known of the destination goes with its last watcher.
 
         The ledger and the outbox stay: alerts already raised are history,
@@ -78,8 +106,16 @@ class WatchQueries(UsesSessions):
             if row is None:
                 return None
             removed = watch_from_row(row)
+            # Alerts held for its quiet hours are not posted after it stops.
+            await session.execute(
+                update(AlertRow)
+                .where(AlertRow.watch_id == row.id, AlertRow.held_until.is_not(None))
+                .values(held_until=None)
+            )
             await session.delete(row)
             await session.flush()
+            if audit is not None:
+                add_audit(session, audit)
             others = await session.scalar(
                 select(func.count()).where(WatchRow.destination_id == destination_id)
             )
@@ -127,7 +163,12 @@ class WatchQueries(UsesSessions):
             return [watch_from_row(row) for row in rows]
 
     async def set_muted_until(
-        self, channel: str, destination_id: str, until: datetime | None
+        self,
+        channel: str,
+        destination_id: str,
+        until: datetime | None,
+        *,
+        audit: AuditEntry | None = None,
     ) -> Watch | None:
         async with self._sessions.write() as session:
             row = await session.scalar(_one(channel, destination_id))
@@ -135,6 +176,8 @@ class WatchQueries(UsesSessions):
                 return None
             row.muted_until = until
             await session.flush()
+            if audit is not None:
+                add_audit(session, audit)
             return watch_from_row(row)
 
     async def set_channel_state(self, channel: str, state: WatchState, reason: str | None) -> int:
@@ -179,6 +222,8 @@ def watch_from_row(row: WatchRow) -> Watch:
             events=events_from_text(row.events),
             expiry=timedelta(seconds=row.expiry_seconds),
             stuck=timedelta(seconds=row.stuck_seconds),
+            remind=timedelta(seconds=row.remind_seconds) if row.remind_seconds else None,
+            quiet=QuietHours.from_text(row.quiet_hours) if row.quiet_hours else None,
         ),
         started_at=row.started_at,
         created_by=row.created_by,

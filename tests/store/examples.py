@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from datetime import UTC, datetime, timedelta
 
 from bot.alerts import Alert
+from bot.audit import AuditAction, AuditEntry, AuditOutcome
 from bot.backups import Backup, BackupStatus, Destination, Ref, Schedule, ScheduleInterval
-from bot.store import ChannelAlerts, Store
+from bot.store import ChannelAlerts, Store, StoredAlert
 from bot.watches import Event, Watch, WatchSettings
 
 T0 = datetime(2025, 3, 1, 12, 0, tzinfo=UTC)
@@ -101,3 +104,45 @@ async def posts(store: Store, channel: str, *subjects: str) -> list[int]:
         result = await store.record_alerts([digest(watch, alert(Event.FAILED, subject))], T0)
         ids += result.outbox_ids
     return ids
+
+
+async def posted(
+    store: Store, watch: Watch, *alerts: Alert, now: datetime = T0, message_ts: str = "1700.01"
+) -> list[StoredAlert]:
+    """Alerts recorded as one digest and delivered: as buttons and reminders find them."""
+    result = await store.record_alerts([digest(watch, *alerts)], now)
+    (post,) = result.outbox_ids
+    await store.mark_delivered(post, now=now, message_ts=message_ts, alert_ids=result.alert_ids)
+    return await store.alerts(result.alert_ids)
+
+
+def audit_entry(
+    action: AuditAction,
+    *,
+    channel: str = "C-ops",
+    user: str = "U-bob",
+    target: str = "Primary",
+    at: datetime = T0,
+    outcome: AuditOutcome = AuditOutcome.DONE,
+    detail: str | None = None,
+) -> AuditEntry:
+    return AuditEntry(
+        channel=channel,
+        user_id=user,
+        action=action,
+        target=target,
+        at=at,
+        outcome=outcome,
+        detail=detail,
+    )
+
+
+@asynccontextmanager
+async def replica_stores(database_url: str, n: int) -> AsyncIterator[list[Store]]:
+    """`n` stores on one database, each with its own pool, as `n` replicas would have."""
+    stores = [Store.connect(database_url) for _ in range(n)]
+    try:
+        yield stores
+    finally:
+        for opened in stores:
+            await opened.close()

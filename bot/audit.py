@@ -1,0 +1,57 @@
+"""The audit trail: who changed what a channel watches, and who acted on Northflank. Pure.
+
+Entries are stored (bot/store/audit.py), never only logged, so that
+`/backups audit` can answer "who turned this off?" or "who started that
+backup?" long after the logs have rotated. Refused attempts are recorded
+too: someone trying a write button they may not use is worth knowing.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from enum import StrEnum
+
+# `/backups audit` shows this many entries, newest first.
+AUDIT_SHOWN = 20
+
+
+class AuditAction(StrEnum):
+    # Configuration changes.
+    WATCH = "watch"
+    UNWATCH = "unwatch"
+    MUTE = "mute"
+    UNMUTE = "unmute"
+    # Buttons on alerts.
+    ACKNOWLEDGE = "acknowledge"
+    SNOOZE = "snooze"
+    # Writes on Northflank.
+    RETAIN = "retain"
+    START_BACKUP = "start-backup"
+    ABORT = "abort"
+
+
+class AuditOutcome(StrEnum):
+    DONE = "done"
+    # Not allowed (BOT_ADMINS); nothing was changed or called.
+    REFUSED = "refused"
+    # Allowed and tried, but Northflank (or the bot) could not do it.
+    FAILED = "failed"
+
+
+# The write actions, each gated by BOT_ADMINS and confirmed in a dialog.
+WRITE_ACTIONS = frozenset({AuditAction.RETAIN, AuditAction.START_BACKUP, AuditAction.ABORT})
+
+
+@dataclass(frozen=True, slots=True)
+class AuditEntry:
+    channel: str
+    user_id: str
+    action: AuditAction
+    # What it was done to, as a person reads it: a destination, an addon, a backup.
+    # Outside text, unescaped; the renderer escapes it.
+    target: str
+    at: datetime
+    outcome: AuditOutcome = AuditOutcome.DONE
+    # Settings chosen, the snooze's end, Northflank's answer... (unescaped).
+    detail: str | None = None
