@@ -6,6 +6,7 @@ what was wrong and shows the right form; the Slack layer shows it as it is.
 
 from __future__ import annotations
 
+import re
 import shlex
 from dataclasses import dataclass
 from datetime import timedelta
@@ -14,6 +15,7 @@ from bot.backups import BackupStatus
 from bot.durations import (
     EXPIRY_RANGE,
     MUTE_RANGE,
+    REMIND_RANGE,
     STUCK_RANGE,
     DurationError,
     DurationRange,
@@ -21,6 +23,7 @@ from bot.durations import (
     parse_duration,
 )
 from bot.listing import DEFAULT_LIMIT, MAX_LIMIT, BackupFilter
+from bot.quiet_hours import QuietHours, QuietHoursError, parse_quiet_hours
 from bot.slack.mrkdwn import code
 from bot.watches import WATCHABLE_EVENTS, Event, WatchSettings
 
@@ -30,19 +33,46 @@ MAX_DESTINATION_LENGTH = 100
 
 LIST_USAGE = "/backups list [DEST] [status=failed,aborted] [addon=NAME] [limit=N]"
 WATCH_USAGE = (
-    "/backups watch DEST [events=failed,aborted,expiring,stuck,missed] [expiry=72h] [stuck=6h]"
+    "/backups watch DEST [events=failed,aborted,expiring,stuck,missed] [expiry=72h] [stuck=6h] "
+    "[remind=24h|off] [quiet=22:00-07:00 tz=Europe/Berlin]"
 )
 UNWATCH_USAGE = "/backups unwatch DEST"
 WATCHING_USAGE = "/backups watching"
 MUTE_USAGE = "/backups mute DEST DURATION"
 UNMUTE_USAGE = "/backups unmute DEST"
+AUDIT_USAGE = "/backups audit"
 # The commands that change a channel's configuration; BOT_ADMINS gates them.
 WATCH_VERBS = frozenset({"watch", "unwatch", "mute", "unmute"})
-VERBS = ("help", "destinations", "list", "watch", "unwatch", "watching", "mute", "unmute")
+# In the order people meet them; `audit` last: it reports what watch, unwatch,
+# mute, unmute and the alert buttons changed.
+VERBS = (
+    "help",
+    "destinations",
+    "list",
+    "watch",
+    "unwatch",
+    "watching",
+    "mute",
+    "unmute",
+    "audit",
+)
 
 _EVENT_WORDS = tuple(event.value for event in WATCHABLE_EVENTS)
 _ALL_EVENTS = "all"
-_WATCH_OPTIONS = ("events", "expiry", "stuck")
+_WATCH_OPTIONS = ("events", "expiry", "stuck", "remind", "quiet", "tz")
+# `tz=` is part of `quiet=`, not a setting of its own: re-watching keeps or
+# replaces the quiet hours as a whole.
+_WATCH_SETTINGS = frozenset({"events", "expiry", "stuck", "remind", "quiet"})
+# `remind=` words for "never remind", any case.
+REMIND_OFF_WORDS = ("off", "never", "none")
+# `remind=0`, `remind=0h`: meant as "never", but zero is not a duration.
+_ZERO = re.compile(r"0+[a-z]*", re.ASCII)
+# `quiet=22:00 - 07:00` split at its spaces: a window ending in a dash (a hyphen,
+# or the en or em dash phones and Macs make of one), or the word after it
+# starting with one.
+_DASHES = ("-", "–", "—")
+_WINDOW_END = re.compile(r"[-–—][0-9:.]*")
+_QUIET_EXAMPLE = "`quiet=22:00-07:00 tz=Europe/Berlin`"
 _STATUS_WORDS = tuple(s.value for s in BackupStatus if s is not BackupStatus.UNKNOWN)
 # Slack clients turn straight quotes into curly ones as people type.
 _QUOTES = str.maketrans({"“": '"', "”": '"', "‘": "'", "’": "'"})
@@ -83,6 +113,8 @@ class WatchCommand:
             events=self.settings.events if "events" in self.given else current.events,
             expiry=self.settings.expiry if "expiry" in self.given else current.expiry,
             stuck=self.settings.stuck if "stuck" in self.given else current.stuck,
+            remind=self.settings.remind if "remind" in self.given else current.remind,
+            quiet=self.settings.quiet if "quiet" in self.given else current.quiet,
         )
 
 
@@ -94,6 +126,11 @@ class UnwatchCommand:
 @dataclass(frozen=True, slots=True)
 class WatchingCommand:
     pass
+
+
+@dataclass(frozen=True, slots=True)
+class AuditCommand:
+    """Who changed what this channel watches, and who acted on Northflank, newest first."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -116,6 +153,7 @@ Command = (
     | WatchingCommand
     | MuteCommand
     | UnmuteCommand
+    | AuditCommand
 )
 
 
@@ -147,6 +185,10 @@ def parse(text: str) -> Command:
         return _parse_mute(args)
     if verb == "unmute":
         return UnmuteCommand(_only_destination("unmute", args, UNMUTE_USAGE))
+    if verb == "audit":
+        if args:
+            raise CommandError(f"`{AUDIT_USAGE}` takes no arguments.")
+        return AuditCommand()
     raise CommandError(
         f"I don't know the command {code(verb, 40)}. "
         f"The commands are {', '.join(VERBS[:-1])} and {VERBS[-1]}; "
@@ -206,6 +248,13 @@ def _parse_watch(args: list[str]) -> WatchCommand:
                     "Write the events without spaces, like `events=failed,aborted`. "
                     f"Usage: `{WATCH_USAGE}`"
                 )
+            if previous.lower().startswith("quiet=") and (
+                previous.endswith(_DASHES) or _WINDOW_END.fullmatch(arg)
+            ):
+                raise CommandError(
+                    f"Write quiet hours without spaces, like {_QUIET_EXAMPLE}. "
+                    f"Usage: `{WATCH_USAGE}`"
+                )
             if destination is not None:
                 raise CommandError(
                     f"`watch` takes one destination, and I got two: {code(destination, 40)} "
@@ -216,7 +265,8 @@ def _parse_watch(args: list[str]) -> WatchCommand:
         elif key not in _WATCH_OPTIONS:
             raise CommandError(
                 f"`watch` has no option {code(key or arg, 40)}. "
-                f"It takes events=, expiry= and stuck=. Usage: `{WATCH_USAGE}`"
+                "It takes events=, expiry=, stuck=, remind= and quiet= (with tz=). "
+                f"Usage: `{WATCH_USAGE}`"
             )
         elif key in given:
             raise CommandError(f"`{key}=` is there twice; give it once. Usage: `{WATCH_USAGE}`")
@@ -227,6 +277,11 @@ def _parse_watch(args: list[str]) -> WatchCommand:
         raise CommandError(
             "`watch` needs a destination: its id or name, as `/backups destinations` "
             f"shows it. Usage: `{WATCH_USAGE}`"
+        )
+    if "tz" in given and "quiet" not in given:
+        raise CommandError(
+            f"`tz=` sets the time zone of `quiet=`; give both, like {_QUIET_EXAMPLE}. "
+            f"Usage: `{WATCH_USAGE}`"
         )
     defaults = WatchSettings()
     settings = WatchSettings(
@@ -241,8 +296,38 @@ def _parse_watch(args: list[str]) -> WatchCommand:
             if "stuck" in given
             else defaults.stuck
         ),
+        remind=parse_remind(given["remind"]) if "remind" in given else defaults.remind,
+        quiet=(
+            _quiet_hours(given["quiet"], given.get("tz")) if "quiet" in given else defaults.quiet
+        ),
     )
-    return WatchCommand(destination, settings, given=frozenset(given))
+    return WatchCommand(destination, settings, given=frozenset(given) & _WATCH_SETTINGS)
+
+
+def parse_remind(value: str) -> timedelta | None:
+    """`remind=`: how often an unacknowledged alert is reminded (REMIND_RANGE); None: never."""
+    stripped = value.strip().lower()
+    if stripped in REMIND_OFF_WORDS:
+        return None
+    if _ZERO.fullmatch(stripped):
+        raise CommandError(
+            f"To never remind, write `remind=off`; otherwise `remind=` takes "
+            f"{REMIND_RANGE.describe()}. Usage: `{WATCH_USAGE}`"
+        )
+    return _bounded_duration(
+        "remind", value, REMIND_RANGE, WATCH_USAGE, alternative="`off` (never)"
+    )
+
+
+def _quiet_hours(window: str, timezone: str | None) -> QuietHours | None:
+    if timezone is not None and not timezone.strip():
+        raise CommandError(
+            f"`tz=` needs a time zone, like {_QUIET_EXAMPLE}. Usage: `{WATCH_USAGE}`"
+        )
+    try:
+        return parse_quiet_hours(window, timezone)
+    except QuietHoursError as exc:
+        raise CommandError(f"{exc} Usage: `{WATCH_USAGE}`") from None
 
 
 def parse_events(value: str) -> frozenset[Event]:
@@ -320,19 +405,25 @@ def _only_destination(verb: str, args: list[str], usage: str) -> str:
 
 
 def _bounded_duration(
-    name: str, value: str, bounds: DurationRange, usage: str, *, option: bool = True
+    name: str,
+    value: str,
+    bounds: DurationRange,
+    usage: str,
+    *,
+    option: bool = True,
+    alternative: str | None = None,
 ) -> timedelta:
+    """`value` as a duration within `bounds`; `alternative` is named too if the option has one."""
     label = f"`{name}=`" if option else f"`{name}`"
+    accepted = bounds.describe() + (f" or {alternative}" if alternative else "")
     # Every refusal names the range, so `99999999w` or `0m` says what would do.
-    out_of_range = f"{label} takes {bounds.describe()}, and {code(value, 20)} is"
+    out_of_range = f"{label} takes {accepted}, and {code(value, 20)} is"
     try:
         duration = parse_duration(value)
     except DurationTooLongError:
         raise CommandError(f"{out_of_range} too long. Usage: `{usage}`") from None
     except DurationError as exc:
-        raise CommandError(
-            f"{label}: {exc} It takes {bounds.describe()}. Usage: `{usage}`"
-        ) from None
+        raise CommandError(f"{label}: {exc} It takes {accepted}. Usage: `{usage}`") from None
     if duration not in bounds:
         too = "too short" if duration < bounds.shortest else "too long"
         raise CommandError(f"{out_of_range} {too}. Usage: `{usage}`")

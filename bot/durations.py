@@ -78,6 +78,10 @@ EXPIRY_RANGE = DurationRange(timedelta(hours=1), timedelta(days=90))
 STUCK_RANGE = DurationRange(timedelta(minutes=10), timedelta(days=30))
 # A quiet period. Anything longer than 30 days is really `unwatch`.
 MUTE_RANGE = DurationRange(timedelta(minutes=1), timedelta(days=30))
+# How often an unacknowledged alert is reminded in its thread. Under an hour
+# is nagging, and polls are minutes apart so finer would not be kept anyway;
+# beyond 30 days a reminder is forgotten rather than felt (use `remind=off`).
+REMIND_RANGE = DurationRange(timedelta(hours=1), timedelta(days=30))
 
 
 def parse_duration(text: str) -> timedelta:

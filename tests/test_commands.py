@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import re
-from datetime import timedelta
+from datetime import time, timedelta
 
 import pytest
 
 from bot.commands import (
+    AUDIT_USAGE,
     LIST_USAGE,
     MUTE_USAGE,
     UNMUTE_USAGE,
@@ -16,6 +17,7 @@ from bot.commands import (
     WATCH_USAGE,
     WATCH_VERBS,
     WATCHING_USAGE,
+    AuditCommand,
     CommandError,
     DestinationsCommand,
     HelpCommand,
@@ -30,13 +32,22 @@ from bot.commands import (
 from bot.durations import (
     EXPIRY_RANGE,
     MUTE_RANGE,
+    REMIND_RANGE,
     STUCK_RANGE,
     DurationRange,
     format_duration,
 )
 from bot.listing import DEFAULT_LIMIT, BackupFilter
+from bot.quiet_hours import QuietHours, QuietHoursError, parse_quiet_hours
 from bot.slack.blocks import HELP_TEXT
-from bot.watches import DEFAULT_EXPIRY, DEFAULT_STUCK, WATCHABLE_EVENTS, Event, WatchSettings
+from bot.watches import (
+    DEFAULT_EXPIRY,
+    DEFAULT_REMIND,
+    DEFAULT_STUCK,
+    WATCHABLE_EVENTS,
+    Event,
+    WatchSettings,
+)
 
 
 @pytest.mark.parametrize("text", ["", "   ", "help", "HELP", "?", "--help"])
@@ -76,7 +87,7 @@ def test_quoted_names_and_curly_quotes() -> None:
     ("text", "fragment"),
     [
         ("frobnicate", "I don't know the command `frobnicate`"),
-        ("frobnicate", "watch, unwatch, watching, mute and unmute"),
+        ("frobnicate", "watch, unwatch, watching, mute, unmute and audit"),
         ("destinations extra", "takes no arguments"),
         ("list a b", "takes one destination"),
         ("list d colour=red", "has no option `colour`"),
@@ -129,6 +140,8 @@ def test_watch_defaults_are_every_watchable_event() -> None:
     assert command.settings.events == ALL_WATCHABLE
     assert command.settings.expiry == timedelta(hours=72)
     assert command.settings.stuck == timedelta(hours=6)
+    assert command.settings.remind == timedelta(hours=24)
+    assert command.settings.quiet is None
 
 
 def test_watch_with_everything() -> None:
@@ -225,7 +238,7 @@ def test_watch_durations_at_the_edges_of_their_ranges() -> None:
         ("watch a b", "`watch` takes one destination, and I got two: `a` and `b`"),
         ("watch Nightly backups", "Put names with spaces in quotes"),
         ("watch d colour=red", "`watch` has no option `colour`"),
-        ("watch d colour=red", "It takes events=, expiry= and stuck="),
+        ("watch d colour=red", "It takes events=, expiry=, stuck=, remind= and quiet= (with tz=)"),
         ("watch d =red", "`watch` has no option `=red`"),
         ("watch d status=failed", "`watch` has no option `status`"),
         ("watch d events=failed events=aborted", "`events=` is there twice"),
@@ -274,6 +287,189 @@ def test_watch_duration_errors_escape_what_was_typed() -> None:
     assert "<@U1>" not in message
 
 
+def test_watch_usage_forms_all_parse() -> None:
+    # Each [option] of the usage, and each side of a `|`, is a form the parser takes.
+    for group in re.findall(r"\[([^]]*)\]", WATCH_USAGE):
+        key, _, values = group.partition("=")
+        for value in values.split("|"):
+            assert isinstance(parse(f"watch d {key}={value}"), WatchCommand), group
+
+
+# watch: remind=
+
+
+@pytest.mark.parametrize(
+    ("value", "expected"),
+    [
+        ("24h", timedelta(hours=24)),
+        ("2D", timedelta(days=2)),
+        ("1d12h", timedelta(hours=36)),
+        ("1h", REMIND_RANGE.shortest),
+        ("30d", REMIND_RANGE.longest),
+    ],
+)
+def test_watch_remind(value: str, expected: timedelta) -> None:
+    command = parse(f"watch dest-1 remind={value}")
+    assert command == WatchCommand(
+        "dest-1", WatchSettings(remind=expected), given=frozenset({"remind"})
+    )
+
+
+@pytest.mark.parametrize("value", ["off", "OFF", "Off", "never", "NEVER", "none", "None"])
+def test_watch_remind_off_means_never(value: str) -> None:
+    command = parse(f"watch dest-1 REMIND={value}")
+    assert command == WatchCommand(
+        "dest-1", WatchSettings(remind=None), given=frozenset({"remind"})
+    )
+
+
+def test_watch_remind_given_even_when_it_matches_the_default() -> None:
+    command = parse(f"watch dest-1 remind={format_duration(DEFAULT_REMIND)}")
+    assert isinstance(command, WatchCommand)
+    assert command.given == {"remind"}
+    assert command.settings.remind == DEFAULT_REMIND
+
+
+@pytest.mark.parametrize(
+    ("text", "fragment"),
+    [
+        ("watch d remind=10m", "`remind=` takes from 1h to 30d or `off` (never), and `10m` is"),
+        ("watch d remind=10m", "too short"),
+        ("watch d remind=59m", "and `59m` is too short"),
+        ("watch d remind=31d", "`remind=` takes from 1h to 30d or `off` (never), and `31d` is"),
+        ("watch d remind=31d", "too long"),
+        ("watch d remind=99999999w", "and `99999999w` is too long"),
+        ("watch d remind=", "`remind=`: A duration is needed"),
+        ("watch d remind=", "It takes from 1h to 30d or `off` (never)"),
+        ("watch d remind=24", "`remind=`: `24` has no unit"),
+        ("watch d remind=daily", "`remind=`: I can't read that as a duration"),
+        ("watch d remind=1.5h", "Use whole numbers"),
+        ("watch d remind=0", "To never remind, write `remind=off`"),
+        ("watch d remind=0h", "To never remind, write `remind=off`"),
+        ("watch d remind=00m", "otherwise `remind=` takes from 1h to 30d"),
+        ("watch d remind=1h remind=2h", "`remind=` is there twice"),
+        ("watch d remind=off Remind=off", "`remind=` is there twice"),
+    ],
+)
+def test_watch_remind_errors(text: str, fragment: str) -> None:
+    message = _error(text)
+    assert fragment in message
+    assert WATCH_USAGE in message
+
+
+# watch: quiet= and tz=
+
+
+BERLIN_NIGHTS = QuietHours(start=time(22), end=time(7), timezone="Europe/Berlin")
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "watch dest-1 quiet=22:00-07:00 tz=Europe/Berlin",
+        "watch dest-1 TZ=europe/berlin Quiet=22-07",
+        "watch tz=Europe/Berlin dest-1 quiet=22.00–07.00",
+        "watch dest-1 “quiet=22:00 - 07:00” tz=Europe/Berlin",
+    ],
+)
+def test_watch_quiet_hours(text: str) -> None:
+    assert parse(text) == WatchCommand(
+        "dest-1", WatchSettings(quiet=BERLIN_NIGHTS), given=frozenset({"quiet"})
+    )
+
+
+def test_watch_quiet_hours_without_a_zone_are_utc() -> None:
+    command = parse("watch dest-1 quiet=9:30-17:00")
+    assert isinstance(command, WatchCommand)
+    assert command.settings.quiet == QuietHours(start=time(9, 30), end=time(17), timezone="UTC")
+
+
+@pytest.mark.parametrize("text", ["watch dest-1 quiet=off", "watch dest-1 QUIET=Off"])
+def test_watch_quiet_off_removes_them(text: str) -> None:
+    assert parse(text) == WatchCommand(
+        "dest-1", WatchSettings(quiet=None), given=frozenset({"quiet"})
+    )
+
+
+def test_watch_given_records_remind_and_quiet_but_not_tz() -> None:
+    command = parse("watch dest-1 remind=2h quiet=22-07 tz=UTC")
+    assert isinstance(command, WatchCommand)
+    assert command.given == {"remind", "quiet"}
+
+
+@pytest.mark.parametrize(
+    ("window", "timezone"),
+    [
+        ("", None),
+        ("nonsense", None),
+        ("22", None),
+        ("25-07", None),
+        ("22:61-07:00", None),
+        ("10pm-7am", None),
+        ("22-22", None),
+        ("22-07", "Berlin"),
+        ("22-07", "+02:00"),
+        ("22-07", "Mars/Olympus_Mons"),
+    ],
+)
+def test_watch_quiet_errors_are_the_quiet_hours_explanation_with_the_usage(
+    window: str, timezone: str | None
+) -> None:
+    with pytest.raises(QuietHoursError) as explained:
+        parse_quiet_hours(window, timezone)
+    zone = "" if timezone is None else f" tz={timezone}"
+    assert _error(f"watch d quiet={window}{zone}") == f"{explained.value} Usage: `{WATCH_USAGE}`"
+
+
+@pytest.mark.parametrize(
+    ("text", "fragment"),
+    [
+        ("watch d tz=Europe/Berlin", "`tz=` sets the time zone of `quiet=`; give both, like "),
+        ("watch d tz=Europe/Berlin", "`quiet=22:00-07:00 tz=Europe/Berlin`"),
+        ("watch d remind=2h tz=UTC", "`tz=` sets the time zone of `quiet=`"),
+        ("watch d tz=", "`tz=` sets the time zone of `quiet=`"),
+        ("watch d quiet=22-07 tz=", "`tz=` needs a time zone"),
+        ("watch d quiet=22-07 tz=' '", "`tz=` needs a time zone"),
+        ("watch d quiet=22-07 quiet=23-06", "`quiet=` is there twice"),
+        ("watch d quiet=22-07 tz=UTC TZ=UTC", "`tz=` is there twice"),
+        ("watch d quiet=22:00 - 07:00", "Write quiet hours without spaces"),
+        ("watch d quiet=22:00 -07:00", "Write quiet hours without spaces"),
+        ("watch d quiet=22:00- 07:00", "Write quiet hours without spaces"),
+        ("watch d quiet=22:00 – 07:00", "Write quiet hours without spaces"),
+        ("watch quiet=22 - 7 d", "Write quiet hours without spaces"),
+    ],
+)
+def test_watch_quiet_and_tz_errors(text: str, fragment: str) -> None:
+    message = _error(text)
+    assert fragment in message
+    assert WATCH_USAGE in message
+
+
+def test_watch_a_dashed_destination_after_quiet_hours_is_a_destination() -> None:
+    command = parse("watch quiet=22-07 -nightly")
+    assert isinstance(command, WatchCommand)
+    assert command.destination == "-nightly"
+
+
+@pytest.mark.parametrize(
+    ("text", "hostile", "escaped"),
+    [
+        ("watch d remind=<!channel>", "<!channel>", None),
+        ("watch d remind=1h<@U1>", "<@U1>", None),
+        ("watch d quiet=<!here>", "<!here>", "`&lt;!here&gt;`"),
+        ("watch d quiet=22-07 tz=<!channel>", "<!channel>", "`&lt;!channel&gt;`"),
+        ("watch d quiet=22-07 tz=<@U1>`x", "<@U1>", "`&lt;@U1&gt;'x`"),
+    ],
+)
+def test_remind_and_quiet_errors_escape_what_was_typed(
+    text: str, hostile: str, escaped: str | None
+) -> None:
+    message = _error(text)
+    assert hostile not in message
+    if escaped is not None:
+        assert escaped in message
+
+
 # unwatch, unmute
 
 
@@ -315,6 +511,25 @@ def test_watching_takes_no_arguments() -> None:
     message = _error("watching dest-1")
     assert "takes no arguments" in message
     assert WATCHING_USAGE in message
+
+
+# audit
+
+
+def test_audit() -> None:
+    assert parse("audit") == AuditCommand()
+    assert parse("  AUDIT ") == AuditCommand()
+
+
+@pytest.mark.parametrize("text", ["audit extra", "audit dest-1", "audit limit=5"])
+def test_audit_takes_no_arguments(text: str) -> None:
+    message = _error(text)
+    assert message == f"`{AUDIT_USAGE}` takes no arguments."
+
+
+def test_audit_is_a_command_that_changes_nothing() -> None:
+    assert "audit" in VERBS
+    assert "audit" not in WATCH_VERBS
 
 
 # mute
@@ -394,6 +609,7 @@ def test_help_text_states_the_ranges_and_defaults_the_parser_uses() -> None:
     assert f"({_span(EXPIRY_RANGE)}, default {format_duration(DEFAULT_EXPIRY)})" in HELP_TEXT
     assert f"({_span(STUCK_RANGE)}, default {format_duration(DEFAULT_STUCK)})" in HELP_TEXT
     assert f"({_span(MUTE_RANGE)})" in HELP_TEXT
+    assert f"(default {format_duration(DEFAULT_REMIND)})" in HELP_TEXT
 
 
 def test_rewatching_changes_only_the_options_typed() -> None:
@@ -407,3 +623,56 @@ def test_rewatching_changes_only_the_options_typed() -> None:
     )
     bare = parse("watch dest-1")
     assert isinstance(bare, WatchCommand) and bare.applied_to(current) == current
+
+
+CHOSEN = WatchSettings(
+    events=frozenset({Event.FAILED}),
+    expiry=timedelta(days=5),
+    stuck=timedelta(hours=2),
+    remind=timedelta(hours=8),
+    quiet=BERLIN_NIGHTS,
+)
+
+
+def _rewatched(text: str) -> WatchSettings:
+    command = parse(text)
+    assert isinstance(command, WatchCommand)
+    return command.applied_to(CHOSEN)
+
+
+def test_rewatching_without_remind_or_quiet_keeps_the_channels() -> None:
+    assert _rewatched("watch dest-1") == CHOSEN
+    assert _rewatched("watch dest-1 stuck=4h events=all") == WatchSettings(
+        events=ALL_WATCHABLE,
+        expiry=CHOSEN.expiry,
+        stuck=timedelta(hours=4),
+        remind=CHOSEN.remind,
+        quiet=CHOSEN.quiet,
+    )
+
+
+def test_rewatching_with_remind_changes_only_remind() -> None:
+    assert _rewatched("watch dest-1 remind=2h") == WatchSettings(
+        events=CHOSEN.events,
+        expiry=CHOSEN.expiry,
+        stuck=CHOSEN.stuck,
+        remind=timedelta(hours=2),
+        quiet=CHOSEN.quiet,
+    )
+    turned_off = _rewatched("watch dest-1 remind=off")
+    assert turned_off.remind is None
+    assert turned_off.quiet == CHOSEN.quiet
+
+
+def test_rewatching_with_quiet_replaces_or_removes_the_window() -> None:
+    moved = _rewatched("watch dest-1 quiet=23-06 tz=America/New_York")
+    assert moved.quiet == QuietHours(start=time(23), end=time(6), timezone="America/New_York")
+    assert moved.remind == CHOSEN.remind
+    removed = _rewatched("watch dest-1 quiet=off")
+    assert removed.quiet is None
+    assert (removed.events, removed.remind) == (CHOSEN.events, CHOSEN.remind)
+
+
+def test_rewatching_with_tz_alone_is_refused_not_applied_to_the_kept_window() -> None:
+    # The channel has quiet hours, but `tz=` on its own still names no window.
+    assert "`tz=` sets the time zone of `quiet=`" in _error("watch dest-1 tz=Asia/Tokyo")

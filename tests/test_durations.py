@@ -9,13 +9,14 @@ import pytest
 from bot.durations import (
     EXPIRY_RANGE,
     MUTE_RANGE,
+    REMIND_RANGE,
     STUCK_RANGE,
     DurationError,
     DurationRange,
     format_duration,
     parse_duration,
 )
-from bot.watches import DEFAULT_EXPIRY, DEFAULT_STUCK
+from bot.watches import DEFAULT_EXPIRY, DEFAULT_REMIND, DEFAULT_STUCK
 
 
 @pytest.mark.parametrize(
@@ -162,8 +163,10 @@ def test_a_range_describes_itself_compactly() -> None:
     assert EXPIRY_RANGE.describe() == "from 1h to 90d"
     assert STUCK_RANGE.describe() == "from 10m to 30d"
     assert MUTE_RANGE.describe() == "from 1m to 30d"
+    assert REMIND_RANGE.describe() == "from 1h to 30d"
 
 
 def test_the_watch_defaults_are_within_their_ranges() -> None:
     assert DEFAULT_EXPIRY in EXPIRY_RANGE
     assert DEFAULT_STUCK in STUCK_RANGE
+    assert DEFAULT_REMIND in REMIND_RANGE

@@ -137,8 +137,14 @@ DURATIONS = [
     "1h1h",
 ]
 VERBS = [*commands.VERBS, "LIST", "Watch", "destroy", "-h", "?"]
-KEYS = ["status", "addon", "limit", "events", "expiry", "stuck", "STATUS", "", "=", "x"]
-WORDS = ["failed", "aborted", "completed", "all", "stuck", "missed", "recovered", "20", "0", "-1"]
+KEYS = [
+    *("status", "addon", "limit", "events", "expiry", "stuck", "remind", "quiet", "tz"),
+    *("STATUS", "", "=", "x"),
+]
+WORDS = [
+    *("failed", "aborted", "completed", "all", "stuck", "missed", "recovered", "20", "0", "-1"),
+    *("off", "22:00-07:00", "Europe/Berlin", "25:00-07:00", "Mars/Olympus"),
+]
 
 words = st.one_of(st.sampled_from(HOSTILE), st.sampled_from(DURATIONS), st.text(max_size=20))
 options = st.builds(
