@@ -4,7 +4,8 @@ Sizes are bounded by construction, not by cutting finished blocks: cutting a
 section at 3000 characters could split an escape (`&amp;`) or a date token and
 leave broken mrkdwn. Every piece of outside text is therefore clipped to a
 fixed budget *after* escaping (`_clip`), so that a digest of
-MAX_ALERTS_PER_MESSAGE worst-case alerts stays far below Slack's limits
+MAX_ALERTS_PER_MESSAGE worst-case alerts, each with its buttons
+(alert_buttons.py), stays far below Slack's limits
 (../shared/reference/slack-platform.md: 50 blocks, 3000 characters a section,
 150 a header, and `msg_blocks_too_long` at about 13k characters in total).
 
@@ -27,6 +28,7 @@ from bot.slack.blocks import STATUS_EMOJI, Block, Reply, _context, _header, _sec
 from bot.slack.mrkdwn import code, date, escape, mention
 from bot.watches import (
     PROBLEM_EVENTS,
+    REMINDED_EVENTS,
     WATCHABLE_EVENTS,
     DestinationSummary,
     Event,
@@ -36,9 +38,13 @@ from bot.watches import (
     WatchState,
 )
 
-# Ten worst-case alerts (300-character names of `&`, every field filled)
-# measure about 9,000 characters of JSON; ordinary ones about 4,000.
-MAX_ALERTS_PER_MESSAGE = 10
+# Each alert brings its buttons, and the write buttons their confirm dialogs:
+# about 2,250 characters of JSON for a worst-case alert (300-character names
+# of `&`, every field filled, acknowledged and snoozed lines, every button it
+# can show). Four of them, with the header and context, measure about 9,600
+# characters; five would be about 11,800, too close to the ~13k at which Slack
+# refuses a message. Four ordinary alerts with buttons measure about 6,200.
+MAX_ALERTS_PER_MESSAGE = 4
 
 # Budgets, in characters after escaping, for each piece of outside text.
 _BACKUP_NAME = 100
@@ -102,12 +108,24 @@ class AlertContext:
     destination_id: str
     destination_name: str
     settings: WatchSettings | None  # None when the watch has since been removed
+    # Show Retain / Start backup / Abort: false while BOT_ADMINS is empty.
+    write_buttons: bool = False
 
 
 @dataclass(frozen=True, slots=True)
 class AlertView:
     alert: Alert
     resolved_at: datetime | None = None  # set once a recovery resolved it
+    # The ledger id the buttons carry; None renders no buttons (the CLI's `check`).
+    alert_id: int | None = None
+    acknowledged_by: str | None = None
+    acknowledged_at: datetime | None = None
+    snoozed_until: datetime | None = None
+    snoozed_by: str | None = None
+
+    @property
+    def acknowledged(self) -> bool:
+        return self.acknowledged_by is not None or self.acknowledged_at is not None
 
 
 # ----- alerts --------------------------------------------------------------------------------
@@ -116,8 +134,9 @@ class AlertView:
 def group_for_digest(alerts: Sequence[Alert]) -> list[list[Alert]]:
     """One poll's alerts for one channel, as messages of at most MAX_ALERTS_PER_MESSAGE.
 
-    The groups are as even as they can be (23 alerts make 8, 8 and 7, not
-    10, 10 and 3), so no message is a lone straggler; the order is kept.
+    The groups are as even as they can be (with at most 4 a message, 9 alerts
+    make 3, 3 and 3, not 4, 4 and 1), so no message is a lone straggler; the
+    order is kept.
     """
     if not alerts:
         return []
@@ -137,11 +156,23 @@ def alert_message(views: Sequence[AlertView], context: AlertContext, now: dateti
 
     A resolved alert keeps its details but gets a "Resolved" line and a
     struck-through title; the others render exactly as when first posted.
+    An acknowledged or snoozed one says by whom. Each alert with a ledger id
+    has its buttons right under its section.
     """
+    # Imported here, not at the top: alert_buttons imports AlertView and _clip from
+    # this module, so a top-level import would be circular.
+    from bot.slack.alert_buttons import actions_block, buttons_for
+
     if not views:
         raise ValueError("an alert message needs at least one alert")
     destination = _clip(context.destination_name, _DESTINATION_NAME)
-    sections = [_section("\n".join(_alert_lines(view, context, now))) for view in views]
+    body: list[Block] = []
+    for view in views:
+        body.append(_section("\n".join(_alert_lines(view, context, now))))
+        if view.alert_id is not None:
+            actions = actions_block(buttons_for(view, context), view)
+            if actions is not None:
+                body.append(actions)
     if len(views) == 1:
         view = views[0]
         title = f"{EVENT_TITLE[view.alert.event]}: {_subject_name(view.alert, context)}"
@@ -167,7 +198,7 @@ def alert_message(views: Sequence[AlertView], context: AlertContext, now: dateti
         resolved_count = sum(1 for view in views if view.resolved_at is not None)
         if resolved_count:
             fallback += f" ({resolved_count} resolved)"
-    blocks: list[Block] = [header, *sections, _context(_alert_context_line(context))]
+    blocks: list[Block] = [header, *body, _context(_alert_context_line(context))]
     return {"text": fallback, "blocks": blocks}
 
 
@@ -217,6 +248,25 @@ def recovery_reply(
 
 
 def _alert_lines(view: AlertView, context: AlertContext, now: datetime) -> list[str]:
+    return _event_lines(view, context, now) + _handling_lines(view, now)
+
+
+def _handling_lines(view: AlertView, now: datetime) -> list[str]:
+    """Who acknowledged it, and a snooze still running."""
+    lines: list[str] = []
+    if view.acknowledged:
+        who = mention(view.acknowledged_by or "") or "someone"
+        when = f" {date(view.acknowledged_at)}" if view.acknowledged_at is not None else ""
+        lines.append(f":eyes: Acknowledged by {who}{when}")
+    if view.snoozed_until is not None and view.snoozed_until > now:
+        line = f":zzz: Snoozed until {date(view.snoozed_until)}"
+        if view.snoozed_by is not None:
+            line += f" by {mention(view.snoozed_by) or 'someone'}"
+        lines.append(line)
+    return lines
+
+
+def _event_lines(view: AlertView, context: AlertContext, now: datetime) -> list[str]:
     alert = view.alert
     emoji = EVENT_EMOJI[alert.event]
     word = EVENT_WORD[alert.event]
@@ -313,11 +363,15 @@ def _addon(alert: Alert) -> Ref | None:
     return alert.addon or (alert.backup.addon if alert.backup else None)
 
 
+def _project(alert: Alert) -> Ref | None:
+    return alert.project or (alert.backup.project if alert.backup else None)
+
+
 def _where(alert: Alert, *, with_addon_name: bool = True) -> str:
     """ "addon *orders-db* (postgresql 16.2) · project *shop*" """
     backup = alert.backup
     addon = _addon(alert)
-    project = alert.project or (backup.project if backup else None)
+    project = _project(alert)
     kind = " ".join(p for p in (backup.addon_type, backup.addon_version) if p) if backup else ""
     kind_words = f"({_clip(kind, _ADDON_KIND)})" if kind else ""
     parts = []
@@ -393,7 +447,7 @@ def watch_summary(
     blocks.append(
         _context(
             f"settings: {_settings_words(settings)} · change them with "
-            "`/backups watch DEST events=… expiry=… stuck=…`"
+            "`/backups watch DEST events=… expiry=… stuck=… remind=… quiet=…`"
         )
     )
     fallback = (
@@ -541,13 +595,21 @@ def _last_poll_words(status: PollStatus | None, now: datetime) -> str:
 
 
 def _settings_words(settings: WatchSettings) -> str:
-    """ "events failed, aborted, expiring · expiry 3d · stuck 6h" """
+    """Compact, one line: "events failed, stuck · stuck 6h · remind 1d · quiet 22:00–07:00 UTC".
+
+    Like expiry and stuck, reminders are named only when a watched event gets them.
+    """
     events = [event.value for event in WATCHABLE_EVENTS if event in settings.events]
     parts = [f"events {', '.join(events)}" if events else "no backup events"]
     if Event.EXPIRING in settings.events:
         parts.append(f"expiry {_compact_duration(settings.expiry)}")
     if Event.STUCK in settings.events:
         parts.append(f"stuck {_compact_duration(settings.stuck)}")
+    if settings.events & REMINDED_EVENTS:
+        remind = settings.remind
+        parts.append(f"remind {_compact_duration(remind)}" if remind else "no reminders")
+    if settings.quiet is not None:
+        parts.append(f"quiet {escape(settings.quiet.describe())}")
     return " · ".join(parts)
 
 
@@ -564,11 +626,33 @@ def _settings_sentence(settings: WatchSettings) -> str:
     if Event.MISSED in settings.events:
         whens.append("an addon misses a scheduled backup")
     if not whens:
-        return "I'll only post if I can't read this destination from Northflank."
+        only = "I'll only post if I can't read this destination from Northflank."
+        return only + _quiet_words(settings)
     sentence = f"I'll post when {', and when '.join(whens)}."
     if settings.events & PROBLEM_EVENTS:
         sentence += " When the addon has a good backup again, I'll say so in the alert's thread."
-    return sentence
+    reminded = [
+        event.value
+        for event in WATCHABLE_EVENTS
+        if event in REMINDED_EVENTS and event in settings.events
+    ]
+    if reminded and settings.remind is not None:
+        sentence += (
+            f" Until someone acknowledges a {_join(reminded, 'or')} alert, I'll remind its "
+            f"thread every {_compact_duration(settings.remind)}."
+        )
+    elif reminded:
+        sentence += " I won't send reminders about open alerts."
+    return sentence + _quiet_words(settings)
+
+
+def _quiet_words(settings: WatchSettings) -> str:
+    if settings.quiet is None:
+        return ""
+    return (
+        f" During quiet hours ({escape(settings.quiet.describe())}) I hold alerts and post "
+        "them together when the quiet hours end."
+    )
 
 
 def _compact_duration(value: timedelta) -> str:

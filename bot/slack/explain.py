@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 from bot import humanize
+from bot.audit import AuditAction
 from bot.northflank.errors import (
     AuthenticationError,
+    BadRequestError,
     MalformedResponseError,
     NorthflankError,
     NotFoundError,
@@ -51,6 +53,61 @@ def northflank_failure(exc: NorthflankError, *, destination: str | None = None) 
         )
     status = f" (HTTP {exc.status})" if exc.status else ""
     return f"Northflank refused that{status}: {escape(truncate(exc.message, 200))}"
+
+
+def write_failure(exc: NorthflankError, action: AuditAction) -> str:
+    """Why Retain, Start backup or Abort did not work, for the alert's thread
+    (notes.write_result_note). Plain words, Northflank's own message only where
+    it is the reason (escaped and shortened), never a token.
+    """
+    thing = "addon" if action is AuditAction.START_BACKUP else "backup"
+    if isinstance(exc, PermissionDeniedError):
+        # Retain, abort and start backup all need the same permission.
+        return (
+            f"Northflank refused: the bot's API token may not change this {thing}. Give its "
+            "API role *Project &gt; Addons &gt; General &gt; Update* (and check that the "
+            "role is not restricted to other projects)."
+        )
+    if isinstance(exc, AuthenticationError):
+        return (
+            "Northflank rejected the bot's API token: it may have been revoked or expired, so "
+            "nothing changed. Whoever runs backup-bot needs to set a new NORTHFLANK_API_TOKEN."
+        )
+    if isinstance(exc, NotFoundError):
+        if action is AuditAction.START_BACKUP:
+            return "Northflank says that addon no longer exists, so there is nothing to back up."
+        verb = "retain" if action is AuditAction.RETAIN else "abort"
+        return (
+            "Northflank says that backup no longer exists (deleted, or already expired), "
+            f"so there is nothing to {verb}."
+        )
+    if isinstance(exc, RateLimitedError):
+        when = f"in {humanize.duration(exc.retry_after)}" if exc.retry_after else "in a few minutes"
+        return (
+            "The bot's Northflank token has used up its hourly request budget, so nothing "
+            f"changed. Try again {when}."
+        )
+    if isinstance(exc, UnavailableError):
+        checked = (
+            " If you try again, check *Show backups* first: a backup started after all "
+            "is listed there."
+            if action is AuditAction.START_BACKUP
+            else ""
+        )
+        return (
+            "Northflank did not answer; as far as I know nothing changed. "
+            f"Try again in a minute.{checked}"
+        )
+    if isinstance(exc, MalformedResponseError):
+        return (
+            "Northflank sent an answer I couldn't read, so I can't tell whether it worked. "
+            "*Show backups* lists how things stand now."
+        )
+    if isinstance(exc, BadRequestError):
+        # 400 or 409: most often the backup has moved on (finished, already aborting).
+        return f"Northflank refused: {escape(truncate(exc.message, 200))}"
+    status = f" (HTTP {exc.status})" if exc.status else ""
+    return f"Northflank refused{status}: {escape(truncate(exc.message, 200))}"
 
 
 def internal_failure(reference: str) -> str:

@@ -6,15 +6,17 @@ import dataclasses
 import json
 import re
 from collections.abc import Iterator
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime, time, timedelta
 from typing import Any
 
 import pytest
 
 from bot.alerts import Alert
 from bot.backups import Backup, BackupStatus, Destination, Ref, Schedule, ScheduleInterval
+from bot.quiet_hours import QuietHours
 from bot.slack import alert_blocks
 from bot.slack.alert_blocks import MAX_ALERTS_PER_MESSAGE, AlertContext, AlertView
+from bot.slack.alert_buttons import ALERT_ACTIONS
 from bot.slack.mrkdwn import date
 from bot.watches import (
     DestinationSummary,
@@ -147,6 +149,10 @@ def context_text(reply: Reply) -> str:
     return "\n".join(e["text"] for c in contexts for e in c["elements"])
 
 
+def action_blocks(reply: Reply) -> list[dict[str, Any]]:
+    return [b for b in reply["blocks"] if b["type"] == "actions"]
+
+
 def everything(reply: Reply) -> str:
     return json.dumps(reply, ensure_ascii=False)
 
@@ -193,8 +199,35 @@ def assert_within_limits(reply: Reply, total: int = 12_000) -> None:
         elif block["type"] == "context":
             assert len(block["elements"]) <= 10
             assert all(len(e["text"]) <= 2000 for e in block["elements"])
+        elif block["type"] == "actions":
+            assert len(block["block_id"]) <= 255
+            assert 0 < len(block["elements"]) <= 25
+            for element in block["elements"]:
+                assert_element_within_limits(element)
     assert reply["text"]
     assert len(everything(reply)) <= total
+
+
+def assert_element_within_limits(element: dict[str, Any]) -> None:
+    """Slack's limits for a button or a static select, and for a confirm dialog."""
+    assert len(element["action_id"]) <= 255
+    assert element["action_id"] in ALERT_ACTIONS
+    if element["type"] == "button":
+        assert len(element["text"]["text"]) <= 75
+        assert 0 < len(element["value"]) <= 2000
+    else:
+        assert element["type"] == "static_select"
+        assert len(element["placeholder"]["text"]) <= 150
+        assert 0 < len(element["options"]) <= 100
+        for option in element["options"]:
+            assert len(option["text"]["text"]) <= 75
+            assert len(option["value"]) <= 150
+    confirm = element.get("confirm")
+    if confirm is not None:
+        assert len(confirm["title"]["text"]) <= 100
+        assert len(confirm["text"]["text"]) <= 300
+        assert len(confirm["confirm"]["text"]) <= 30
+        assert len(confirm["deny"]["text"]) <= 30
 
 
 # ----- one alert of each kind ---------------------------------------------------------------
@@ -293,17 +326,22 @@ def test_context_line_shows_destination_and_settings_compactly() -> None:
     default = context_text(render(make_alert(Event.FAILED)))
     assert default == (
         "destination *Primary* `dest-1` · events failed, aborted, expiring, stuck, missed"
-        " · expiry 3d · stuck 6h"
+        " · expiry 3d · stuck 6h · remind 1d"
     )
     settings = WatchSettings(
         events=frozenset({Event.FAILED, Event.STUCK}),
         expiry=timedelta(hours=36),
         stuck=timedelta(minutes=90),
+        remind=timedelta(hours=12),
+        quiet=QuietHours(time(22), time(7), "Europe/Berlin"),
     )
     custom = context_text(
         render(make_alert(Event.FAILED), context=AlertContext("d", "D", settings))
     )
-    assert custom == "destination *D* `d` · events failed, stuck · stuck 1h30m"
+    assert custom == (
+        "destination *D* `d` · events failed, stuck · stuck 1h30m · remind 12h"
+        " · quiet 22:00–07:00 Europe/Berlin"
+    )
     settings = WatchSettings(expiry=timedelta(hours=36))
     assert "expiry 1d12h" in context_text(
         render(make_alert(Event.FAILED), context=AlertContext("d", "D", settings))
@@ -369,6 +407,101 @@ def test_a_resolved_single_alert_says_so_in_its_header() -> None:
     assert header_text(reply) == "Resolved: Backup stuck: nightly-orders"
     assert reply["text"].startswith("Resolved: Backup stuck")
     assert "Resolved" not in header_text(render(alert))
+
+
+# ----- buttons, acknowledgements and snoozes ------------------------------------------------
+
+
+def test_each_alert_has_its_buttons_right_after_its_section() -> None:
+    alerts = [
+        make_alert(Event.FAILED, backup=make_backup(id=f"b{i}", name=f"backup-{i}"))
+        for i in range(3)
+    ]
+    views = [AlertView(alert, alert_id=40 + i) for i, alert in enumerate(alerts)]
+    reply = alert_blocks.alert_message(views, CONTEXT, NOW)
+    assert [b["type"] for b in reply["blocks"]] == [
+        "header",
+        *["section", "actions"] * 3,
+        "context",
+    ]
+    assert [b["block_id"] for b in action_blocks(reply)] == [
+        "alert_actions:40",
+        "alert_actions:41",
+        "alert_actions:42",
+    ]
+    values = [e["value"] for e in action_blocks(reply)[1]["elements"] if e["type"] == "button"]
+    assert values and set(values) == {"41"}
+
+
+def test_an_alert_without_a_ledger_id_has_no_buttons() -> None:
+    views = [AlertView(make_alert(Event.FAILED)), AlertView(make_alert(Event.STUCK), alert_id=7)]
+    reply = alert_blocks.alert_message(views, CONTEXT, NOW)
+    assert [b["type"] for b in reply["blocks"]] == [
+        "header",
+        "section",
+        "section",
+        "actions",
+        "context",
+    ]
+    assert action_blocks(reply)[0]["block_id"] == "alert_actions:7"
+
+
+def test_an_acknowledged_alert_says_who_and_when_and_loses_its_acknowledge_button() -> None:
+    at = NOW - timedelta(minutes=20)
+    view = AlertView(
+        make_alert(Event.FAILED), alert_id=5, acknowledged_by="U123ABC", acknowledged_at=at
+    )
+    reply = alert_blocks.alert_message([view], CONTEXT, NOW)
+    (section,) = section_texts(reply)
+    assert section.endswith(f"\n:eyes: Acknowledged by <@U123ABC> {date(at)}")
+    (actions,) = action_blocks(reply)
+    ids = [e["action_id"] for e in actions["elements"]]
+    assert "alert_acknowledge" not in ids
+    assert "alert_snooze" in ids
+    unacknowledged = alert_blocks.alert_message([AlertView(view.alert, alert_id=5)], CONTEXT, NOW)
+    assert "Acknowledged" not in everything(unacknowledged)
+    assert "alert_acknowledge" in everything(unacknowledged)
+    assert_inert(reply, allowed_mentions=("<@U123ABC>",))
+
+
+@pytest.mark.parametrize("user_id", ["<!channel>", "U1", "u123abc", "U123>", ""])
+def test_a_malformed_acknowledger_is_someone(user_id: str) -> None:
+    view = AlertView(
+        make_alert(Event.FAILED), alert_id=5, acknowledged_by=user_id, acknowledged_at=NOW
+    )
+    reply = alert_blocks.alert_message([view], CONTEXT, NOW)
+    assert f":eyes: Acknowledged by someone {date(NOW)}" in section_texts(reply)[0]
+    assert "<@" not in everything(reply)
+    assert_inert(reply)
+
+
+def test_a_snooze_is_shown_while_it_runs() -> None:
+    until = NOW + timedelta(hours=24)
+    view = AlertView(make_alert(Event.STUCK), alert_id=5, snoozed_until=until, snoozed_by="W0ABC")
+    (section,) = section_texts(alert_blocks.alert_message([view], CONTEXT, NOW))
+    assert section.endswith(f"\n:zzz: Snoozed until {date(until)} by <@W0ABC>")
+    later = alert_blocks.alert_message([view], CONTEXT, until)
+    assert "Snoozed" not in everything(later)
+    hostile = dataclasses.replace(view, snoozed_by="<!here>")
+    hostile_reply = alert_blocks.alert_message([hostile], CONTEXT, NOW)
+    assert f":zzz: Snoozed until {date(until)} by someone" in section_texts(hostile_reply)[0]
+    assert_inert(hostile_reply)
+
+
+def test_acknowledged_and_snoozed_lines_follow_the_alert_in_a_resolved_one_too() -> None:
+    view = AlertView(
+        make_alert(Event.FAILED),
+        resolved_at=NOW,
+        alert_id=5,
+        acknowledged_by="U123ABC",
+        acknowledged_at=NOW - timedelta(hours=1),
+        snoozed_until=NOW + timedelta(hours=1),
+        snoozed_by="U123ABC",
+    )
+    lines = section_texts(alert_blocks.alert_message([view], CONTEXT, NOW))[0].split("\n")
+    assert lines[0].startswith(":white_check_mark: Resolved")
+    assert lines[-2].startswith(":eyes: Acknowledged by <@U123ABC>")
+    assert lines[-1].startswith(":zzz: Snoozed until")
 
 
 # ----- recovery ----------------------------------------------------------------------------
@@ -469,15 +602,74 @@ def worst_case_alerts(count: int) -> list[Alert]:
     return [hostile_alert(ALL_EVENTS[i % len(ALL_EVENTS)], names[i % 3]) for i in range(count)]
 
 
-def test_a_worst_case_digest_stays_far_under_slack_limits() -> None:
-    context = AlertContext("d" * 300, "&" * 300, WatchSettings())
+# The longest time zone name there is, and the longest user ids mrkdwn.mention accepts.
+WORST_SETTINGS = WatchSettings(
+    remind=timedelta(days=1, hours=23, minutes=59),
+    quiet=QuietHours(time(22, 59), time(7, 59), "America/Argentina/ComodRivadavia"),
+)
+WORST_CONTEXT = AlertContext("d" * 300, "&" * 300, WORST_SETTINGS, write_buttons=True)
+# Slack refused messages of about 13k characters; a digest stays 3k below.
+DIGEST_BUDGET = 10_000
+
+
+def worst_view(alert: Alert, index: int = 0, *, acknowledged: bool = False) -> AlertView:
+    """An open alert with every line and button it can have, and the longest ids."""
+    return AlertView(
+        alert,
+        alert_id=10**17 + index,
+        acknowledged_by="U" + "A" * 20 if acknowledged else None,
+        acknowledged_at=NOW if acknowledged else None,
+        snoozed_until=NOW + timedelta(days=7),
+        snoozed_by="W" + "B" * 20,
+    )
+
+
+def blocks_size(reply: Reply) -> int:
+    return len(json.dumps(reply["blocks"], ensure_ascii=False))
+
+
+def heaviest_alert() -> Alert:
+    """The alert whose section and buttons together are the longest."""
+    candidates = [
+        hostile_alert(event, name * 300)
+        for event in ALL_EVENTS
+        for name in ("&", "<", "x")
+        if event not in (Event.RECOVERED, Event.NORTHFLANK_RECOVERED)
+    ]
+    return max(
+        candidates,
+        key=lambda alert: blocks_size(
+            alert_blocks.alert_message([worst_view(alert)], WORST_CONTEXT, NOW)
+        ),
+    )
+
+
+@pytest.mark.parametrize("acknowledged", [False, True])
+def test_a_worst_case_digest_with_every_button_stays_far_under_slack_limits(
+    acknowledged: bool,
+) -> None:
     views = [
-        AlertView(alert, resolved_at=NOW if i % 2 else None)
+        worst_view(alert, i, acknowledged=acknowledged)
         for i, alert in enumerate(worst_case_alerts(MAX_ALERTS_PER_MESSAGE))
     ]
-    reply = alert_blocks.alert_message(views, context, NOW)
+    reply = alert_blocks.alert_message(views, WORST_CONTEXT, NOW)
     assert len(section_texts(reply)) == MAX_ALERTS_PER_MESSAGE
-    assert_within_limits(reply, total=10_000)
+    assert len(action_blocks(reply)) == MAX_ALERTS_PER_MESSAGE
+    assert_within_limits(reply, total=DIGEST_BUDGET + 500)
+    assert blocks_size(reply) <= DIGEST_BUDGET
+
+
+def test_max_alerts_per_message_is_the_most_the_heaviest_alert_fits() -> None:
+    heaviest = heaviest_alert()
+
+    def digest(count: int) -> Reply:
+        views = [worst_view(heaviest, i) for i in range(count)]
+        return alert_blocks.alert_message(views, WORST_CONTEXT, NOW)
+
+    assert blocks_size(digest(MAX_ALERTS_PER_MESSAGE)) <= DIGEST_BUDGET
+    assert_within_limits(digest(MAX_ALERTS_PER_MESSAGE), total=DIGEST_BUDGET + 500)
+    # One more would not fit: the constant is as large as it safely can be.
+    assert blocks_size(digest(MAX_ALERTS_PER_MESSAGE + 1)) > DIGEST_BUDGET
 
 
 @pytest.mark.parametrize("event", ALL_EVENTS)
@@ -485,6 +677,10 @@ def test_a_single_worst_case_alert_stays_in_limits(event: Event) -> None:
     context = AlertContext("d" * 300, "&" * 300, None)
     reply = render(hostile_alert(event, "&" * 300), context=context)
     assert_within_limits(reply, total=3_000)
+    with_buttons = alert_blocks.alert_message(
+        [worst_view(hostile_alert(event, "&" * 300))], WORST_CONTEXT, NOW
+    )
+    assert_within_limits(with_buttons, total=3_500)
 
 
 def test_grouping_keeps_every_alert_once_in_order_within_limits() -> None:
@@ -495,6 +691,15 @@ def test_grouping_keeps_every_alert_once_in_order_within_limits() -> None:
     for group in groups:
         reply = alert_blocks.alert_message([AlertView(a) for a in group], CONTEXT, NOW)
         assert_within_limits(reply, total=10_000)
+
+
+def test_grouping_with_buttons_stays_within_limits() -> None:
+    groups = alert_blocks.group_for_digest(worst_case_alerts(50))
+    assert sum(len(group) for group in groups) == 50
+    for group in groups:
+        views = [worst_view(alert, i) for i, alert in enumerate(group)]
+        reply = alert_blocks.alert_message(views, WORST_CONTEXT, NOW)
+        assert_within_limits(reply, total=DIGEST_BUDGET + 500)
 
 
 def test_grouping_is_even_and_an_empty_poll_makes_no_message() -> None:
@@ -711,6 +916,56 @@ def test_fifty_worst_case_watches_stay_in_limits_and_are_all_accounted_for() -> 
     more = re.search(r"…and (\d+) more watches\.", text)
     assert more is not None
     assert shown + int(more.group(1)) == 50
+
+
+def test_settings_words_name_reminders_only_for_events_that_get_them() -> None:
+    def words(**overrides: Any) -> str:
+        watch = make_watch(0, settings=WatchSettings(**overrides))
+        return "\n".join(section_texts(alert_blocks.watching_list([(watch, None)], NOW)))
+
+    assert "· remind 1d" in words()
+    assert "· no reminders" in words(remind=None)
+    assert "remind" not in words(events=frozenset({Event.ABORTED, Event.EXPIRING}))
+    assert "reminders" not in words(events=frozenset({Event.EXPIRING}), remind=None)
+    assert "quiet" not in words()
+    quiet = QuietHours(time(22), time(7), "Europe/Berlin")
+    assert "· remind 1d · quiet 22:00–07:00 Europe/Berlin" in words(quiet=quiet)
+
+
+def test_watch_sentence_explains_reminders_and_quiet_hours() -> None:
+    def sentence(**overrides: Any) -> str:
+        reply = alert_blocks.watch_announcement(DEST, WatchSettings(**overrides), "U1AB")
+        (section,) = section_texts(reply)
+        return section
+
+    assert (
+        "Until someone acknowledges a failed, stuck or missed alert, I'll remind its thread "
+        "every 1d."
+    ) in sentence()
+    assert "Until someone acknowledges a stuck alert, I'll remind its thread every 12h." in (
+        sentence(events=frozenset({Event.STUCK, Event.EXPIRING}), remind=timedelta(hours=12))
+    )
+    assert "I won't send reminders about open alerts." in sentence(remind=None)
+    assert "remind" not in sentence(events=frozenset({Event.ABORTED}))
+    quiet = QuietHours(time(22), time(7), "Europe/Berlin")
+    held = (
+        "During quiet hours (22:00–07:00 Europe/Berlin) I hold alerts and post them together "
+        "when the quiet hours end."
+    )
+    assert held in sentence(quiet=quiet)
+    assert held in sentence(quiet=quiet, events=frozenset())
+    assert "quiet" not in sentence()
+
+
+def test_watch_summary_says_how_to_change_reminders_and_quiet_hours() -> None:
+    quiet = QuietHours(time(22), time(7), "Europe/Berlin")
+    reply = alert_blocks.watch_summary(
+        DEST, WatchSettings(quiet=quiet), summary(), created=True, now=NOW
+    )
+    context = context_text(reply)
+    assert "settings: events failed, aborted, expiring, stuck, missed · expiry 3d" in context
+    assert "remind 1d · quiet 22:00–07:00 Europe/Berlin" in context
+    assert "`/backups watch DEST events=… expiry=… stuck=… remind=… quiet=…`" in context
 
 
 def test_announcement_words_for_backup_and_schedule_events() -> None:

@@ -6,9 +6,13 @@ import json
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from bot.audit import AUDIT_SHOWN
 from bot.backups import Backup, BackupStatus, Destination, Ref
+from bot.durations import REMIND_RANGE, format_duration
 from bot.listing import MAX_LIMIT, NO_FILTER, BackupFilter, ListingPage, Position
 from bot.slack import blocks
+from bot.slack.alert_buttons import SNOOZE_LABELS
+from bot.watches import DEFAULT_REMIND
 
 NOW = datetime(2026, 1, 1, 12, 0, tzinfo=UTC)
 DEST = Destination(id="dest-1", name="Primary")
@@ -160,3 +164,43 @@ def test_many_destinations_are_chunked_within_section_limits() -> None:
 
 def test_no_destinations_explains_what_to_do() -> None:
     assert "can't see any backup destinations" in blocks.destinations([])["text"]
+
+
+# ----- help ----------------------------------------------------------------------------------
+
+
+def test_help_is_one_section_slack_accepts() -> None:
+    reply = blocks.help_reply()
+    (section,) = reply["blocks"]
+    assert section["text"]["text"] == blocks.HELP_TEXT
+    assert len(blocks.HELP_TEXT) <= 2900  # a section holds 3000; split it before it grows past
+    assert reply["text"] == blocks.HELP_TEXT
+
+
+def test_help_explains_reminders_quiet_hours_and_the_audit() -> None:
+    text = blocks.HELP_TEXT
+    for example in (
+        "`/backups watch DEST remind=12h`",
+        "`/backups watch DEST remind=off`",
+        "`/backups watch DEST quiet=22:00-07:00 tz=Europe/Berlin`",
+        "`/backups watch DEST quiet=off`",
+        "`/backups audit`",
+    ):
+        assert example in text
+    remind = REMIND_RANGE
+    span = f"{format_duration(remind.shortest)} to {format_duration(remind.longest)}"
+    assert f"({span})" in text
+    assert f"(default {format_duration(DEFAULT_REMIND)})" in text
+    assert f"the last {AUDIT_SHOWN} changes" in text
+
+
+def test_help_explains_the_buttons_on_each_alert() -> None:
+    text = blocks.HELP_TEXT
+    on_each_alert = text[text.index("*On each alert*") :]
+    for button in ("*Acknowledge*", "*Snooze…*", "*Show backups*", "*Retain*", "*Abort*"):
+        assert button in on_each_alert
+    assert "*Start backup*" in on_each_alert
+    assert "stops its reminders" in on_each_alert
+    assert ", ".join(list(SNOOZE_LABELS.values())[:-1]) in on_each_alert
+    assert list(SNOOZE_LABELS.values())[-1] in on_each_alert
+    assert "BOT_ADMINS" in on_each_alert and "confirmation" in on_each_alert

@@ -1,0 +1,331 @@
+"""Thread notes (reminders, write results) and the words for failed writes. Pure."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Any
+
+import pytest
+
+from bot.audit import WRITE_ACTIONS, AuditAction
+from bot.northflank.errors import (
+    AuthenticationError,
+    BadRequestError,
+    MalformedResponseError,
+    NorthflankError,
+    NotFoundError,
+    PermissionDeniedError,
+    RateLimitedError,
+    UnavailableError,
+    error_for_status,
+)
+from bot.slack import explain
+from bot.slack.alert_blocks import AlertContext
+from bot.slack.notes import REMINDER_ALERTS_SHOWN, reminder_note, write_result_note
+from bot.watches import Event, WatchSettings
+from tests.slack.test_alert_blocks import (
+    CONTEXT,
+    HOSTILE,
+    HOSTILE_ESCAPED,
+    assert_inert,
+    assert_within_limits,
+    everything,
+    hostile_alert,
+    make_alert,
+    make_backup,
+    section_texts,
+)
+
+Reply = dict[str, Any]
+ADMIN = "U0ADMIN1"
+DAY = timedelta(days=1)
+
+
+def text_of(reply: Reply) -> str:
+    (section,) = section_texts(reply)
+    return section
+
+
+# ----- reminders -----------------------------------------------------------------------------
+
+
+def test_a_reminder_for_one_alert() -> None:
+    reply = reminder_note(
+        [make_alert(Event.FAILED)], open_for=DAY, remind_every=DAY, context=CONTEXT
+    )
+    assert text_of(reply) == (
+        ":alarm_clock: Still open after 1d and nobody has acknowledged it: "
+        "*Backup failed: nightly-orders*. Press *Acknowledge* on the alert to stop these "
+        "reminders (every 1d), or snooze it."
+    )
+    assert reply["text"] == "Still open after 1d: Backup failed: nightly-orders"
+
+
+def test_a_reminder_names_a_missed_alert_by_its_addon_and_says_how_long_exactly() -> None:
+    reply = reminder_note(
+        [make_alert(Event.MISSED)],
+        open_for=timedelta(days=2, hours=5, minutes=10),
+        remind_every=timedelta(hours=12),
+        context=CONTEXT,
+    )
+    text = text_of(reply)
+    assert "Still open after 2d 5h and nobody" in text
+    assert "*Scheduled backup missed: orders-db*" in text
+    assert "(every 12h)" in text
+
+
+def test_a_reminder_for_several_alerts_lists_a_few_and_counts_the_rest() -> None:
+    alerts = [
+        make_alert(Event.STUCK, backup=make_backup(id=f"b{i}", name=f"backup-{i}"))
+        for i in range(REMINDER_ALERTS_SHOWN + 3)
+    ]
+    reply = reminder_note(alerts, open_for=DAY, remind_every=DAY, context=CONTEXT)
+    lines = text_of(reply).split("\n")
+    assert lines[0] == ":alarm_clock: Still open after 1d and nobody has acknowledged them:"
+    listed = [line for line in lines if line.startswith("• ")]
+    assert listed == [f"• *Backup stuck: backup-{i}*" for i in range(REMINDER_ALERTS_SHOWN)]
+    assert "…and 3 more." in lines
+    assert lines[-1].startswith("Press *Acknowledge* on each alert to stop these reminders")
+    assert reply["text"] == f"{REMINDER_ALERTS_SHOWN + 3} alerts still open after 1d"
+    two = reminder_note(alerts[:2], open_for=DAY, remind_every=DAY, context=CONTEXT)
+    assert "more" not in text_of(two)
+
+
+def test_a_reminder_needs_an_alert() -> None:
+    with pytest.raises(ValueError, match="at least one"):
+        reminder_note([], open_for=DAY, remind_every=DAY, context=CONTEXT)
+
+
+@pytest.mark.parametrize("count", [1, 3, 50])
+def test_reminders_with_hostile_names_are_inert_and_small(count: int) -> None:
+    context = AlertContext(HOSTILE, HOSTILE, WatchSettings())
+    events = [Event.FAILED, Event.STUCK, Event.MISSED, Event.NORTHFLANK_PROBLEM]
+    alerts = [hostile_alert(events[i % len(events)]) for i in range(count)]
+    reply = reminder_note(alerts, open_for=DAY, remind_every=DAY, context=context)
+    assert_inert(reply)
+    assert HOSTILE_ESCAPED in everything(reply)
+    long_names = [hostile_alert(events[i % 4], "&" * 300) for i in range(count)]
+    long_reply = reminder_note(long_names, open_for=DAY, remind_every=DAY, context=context)
+    assert_within_limits(long_reply, total=2_500)
+
+
+# ----- write results -------------------------------------------------------------------------
+
+
+def test_retained() -> None:
+    reply = write_result_note(
+        AuditAction.RETAIN,
+        user_id=ADMIN,
+        alert=make_alert(Event.EXPIRING),
+        ok=True,
+        explanation=None,
+    )
+    assert text_of(reply) == (
+        f":white_check_mark: <@{ADMIN}> retained backup *nightly-orders*: Northflank keeps "
+        "it past its expiry, until someone deletes it."
+    )
+    assert reply["text"] == f"<@{ADMIN}> retained backup nightly-orders."
+
+
+def test_started_names_the_addon_and_the_new_backup() -> None:
+    reply = write_result_note(
+        AuditAction.START_BACKUP,
+        user_id=ADMIN,
+        alert=make_alert(Event.FAILED),
+        ok=True,
+        explanation=None,
+        started="manual-1 (b-77)",
+    )
+    assert text_of(reply) == (
+        f":arrow_forward: <@{ADMIN}> started a new backup of addon *orders-db* (`manual-1 (b-77)`)."
+    )
+    unnamed = write_result_note(
+        AuditAction.START_BACKUP,
+        user_id=ADMIN,
+        alert=make_alert(Event.MISSED),
+        ok=True,
+        explanation=None,
+    )
+    assert (
+        text_of(unnamed) == f":arrow_forward: <@{ADMIN}> started a new backup of addon *orders-db*."
+    )
+
+
+def test_abort_requested() -> None:
+    reply = write_result_note(
+        AuditAction.ABORT, user_id=ADMIN, alert=make_alert(Event.STUCK), ok=True, explanation=None
+    )
+    assert text_of(reply) == (
+        f":octagonal_sign: <@{ADMIN}> asked Northflank to abort backup *nightly-orders*."
+    )
+
+
+@pytest.mark.parametrize(
+    ("action", "event", "tried"),
+    [
+        (AuditAction.RETAIN, Event.EXPIRING, "tried to retain backup *nightly-orders*"),
+        (AuditAction.ABORT, Event.STUCK, "tried to abort backup *nightly-orders*"),
+        (
+            AuditAction.START_BACKUP,
+            Event.FAILED,
+            "tried to start a new backup of addon *orders-db*",
+        ),
+    ],
+)
+def test_a_failure_says_who_tried_what_and_why(
+    action: AuditAction, event: Event, tried: str
+) -> None:
+    why = explain.write_failure(UnavailableError("timed out"), action)
+    reply = write_result_note(
+        action, user_id=ADMIN, alert=make_alert(event), ok=False, explanation=why
+    )
+    assert text_of(reply) == f":warning: <@{ADMIN}> {tried}, but it did not work. {why}"
+    assert reply["text"] == f"<@{ADMIN}> {tried.replace('*', '')}, but it did not work."
+    bare = write_result_note(
+        action, user_id=ADMIN, alert=make_alert(event), ok=False, explanation=None
+    )
+    assert text_of(bare) == f":warning: <@{ADMIN}> {tried}, but it did not work."
+
+
+@pytest.mark.parametrize("user_id", ["<!channel>", "", "U1", "u0admin"])
+def test_a_malformed_user_is_someone(user_id: str) -> None:
+    reply = write_result_note(
+        AuditAction.ABORT, user_id=user_id, alert=make_alert(Event.STUCK), ok=True, explanation=None
+    )
+    assert text_of(reply).startswith(":octagonal_sign: Someone asked Northflank")
+    assert "<@" not in everything(reply)
+    assert_inert(reply)
+
+
+@pytest.mark.parametrize("action", sorted(WRITE_ACTIONS))
+@pytest.mark.parametrize("ok", [True, False])
+@pytest.mark.parametrize("name", [HOSTILE, "&" * 300, "`" * 300])
+def test_write_notes_with_hostile_names_are_inert_and_small(
+    action: AuditAction, ok: bool, name: str
+) -> None:
+    event = {
+        AuditAction.RETAIN: Event.EXPIRING,
+        AuditAction.START_BACKUP: Event.MISSED,
+        AuditAction.ABORT: Event.STUCK,
+    }[action]
+    why = explain.write_failure(BadRequestError(name, status=409), action)
+    reply = write_result_note(
+        action,
+        user_id=ADMIN,
+        alert=hostile_alert(event, name),
+        ok=ok,
+        explanation=why,
+        started=name,
+    )
+    assert_inert(reply, allowed_mentions=(f"<@{ADMIN}>",))
+    assert_within_limits(reply, total=1_500)
+    if name == HOSTILE:
+        assert HOSTILE_ESCAPED in everything(reply)
+
+
+def test_a_start_backup_name_cannot_leave_its_code_span() -> None:
+    reply = write_result_note(
+        AuditAction.START_BACKUP,
+        user_id=ADMIN,
+        alert=make_alert(Event.FAILED),
+        ok=True,
+        explanation=None,
+        started="a`<!here>`b",
+    )
+    assert "(`a'&lt;!here&gt;'b`)" in text_of(reply)
+
+
+@pytest.mark.parametrize(
+    "action", [a for a in AuditAction if a not in WRITE_ACTIONS], ids=lambda a: a.value
+)
+def test_only_writes_have_result_notes(action: AuditAction) -> None:
+    with pytest.raises(ValueError, match="not a write"):
+        write_result_note(
+            action, user_id=ADMIN, alert=make_alert(Event.FAILED), ok=True, explanation=None
+        )
+
+
+# ----- why a write failed --------------------------------------------------------------------
+
+ALL_WRITES = [AuditAction.RETAIN, AuditAction.START_BACKUP, AuditAction.ABORT]
+
+
+@pytest.mark.parametrize("action", ALL_WRITES)
+def test_permission_denied_names_the_role_to_give(action: AuditAction) -> None:
+    words = explain.write_failure(PermissionDeniedError("forbidden", status=403), action)
+    assert words.startswith("Northflank refused: the bot's API token may not change this")
+    assert "*Project &gt; Addons &gt; General &gt; Update*" in words
+    assert ">" not in words
+
+
+def test_not_found_says_what_no_longer_exists() -> None:
+    gone = NotFoundError("backup not found", status=404)
+    assert explain.write_failure(gone, AuditAction.RETAIN) == (
+        "Northflank says that backup no longer exists (deleted, or already expired), "
+        "so there is nothing to retain."
+    )
+    assert explain.write_failure(gone, AuditAction.ABORT).endswith("so there is nothing to abort.")
+    assert explain.write_failure(gone, AuditAction.START_BACKUP) == (
+        "Northflank says that addon no longer exists, so there is nothing to back up."
+    )
+
+
+@pytest.mark.parametrize("action", ALL_WRITES)
+def test_no_answer_means_nothing_changed_as_far_as_we_know(action: AuditAction) -> None:
+    for exc in (UnavailableError("timed out"), UnavailableError("502", status=502)):
+        words = explain.write_failure(exc, action)
+        assert words.startswith(
+            "Northflank did not answer; as far as I know nothing changed. Try again in a minute."
+        )
+    # Only a start can be doubled by pressing again after a lost answer.
+    assert ("*Show backups* first" in words) == (action is AuditAction.START_BACKUP)
+
+
+def test_rate_limited_says_when_to_try_again() -> None:
+    limited = RateLimitedError("slow down", retry_after=300)
+    words = explain.write_failure(limited, AuditAction.RETAIN)
+    assert "nothing changed" in words and words.endswith("Try again in 5m.")
+    unknown = explain.write_failure(RateLimitedError("slow down"), AuditAction.RETAIN)
+    assert unknown.endswith("Try again in a few minutes.")
+
+
+def test_an_unreadable_answer_does_not_claim_failure() -> None:
+    words = explain.write_failure(MalformedResponseError("bad json"), AuditAction.ABORT)
+    assert "can't tell whether it worked" in words
+
+
+def test_a_revoked_token_is_explained() -> None:
+    words = explain.write_failure(AuthenticationError("expired", status=401), AuditAction.ABORT)
+    assert "NORTHFLANK_API_TOKEN" in words and "nothing changed" in words
+
+
+def test_a_refusal_quotes_northflank_escaped_and_shortened() -> None:
+    finished = error_for_status(409, "Backup is not in progress <!channel> & done")
+    assert isinstance(finished, BadRequestError)
+    words = explain.write_failure(finished, AuditAction.ABORT)
+    assert words == ("Northflank refused: Backup is not in progress &lt;!channel&gt; &amp; done")
+    long = explain.write_failure(BadRequestError("x" * 300, status=400), AuditAction.ABORT)
+    assert len(long) < 250 and long.endswith("…")
+    other = explain.write_failure(NorthflankError("odd", status=418), AuditAction.RETAIN)
+    assert other == "Northflank refused (HTTP 418): odd"
+
+
+@pytest.mark.parametrize(
+    "exc",
+    [
+        PermissionDeniedError("token nf-secret-123 lacks a role", status=403),
+        NotFoundError("nf-secret-123", status=404),
+        UnavailableError("Traceback (most recent call last): nf-secret-123"),
+        RateLimitedError("nf-secret-123"),
+        MalformedResponseError("nf-secret-123"),
+        AuthenticationError("nf-secret-123", status=401),
+    ],
+    ids=lambda exc: type(exc).__name__,
+)
+@pytest.mark.parametrize("action", ALL_WRITES)
+def test_explanations_other_than_a_refusal_do_not_repeat_the_error(
+    exc: NorthflankError, action: AuditAction
+) -> None:
+    words = explain.write_failure(exc, action)
+    assert "nf-secret-123" not in words
+    assert "Traceback" not in words
