@@ -75,8 +75,11 @@ class Delivery:
         per_channel_interval: float = PER_CHANNEL_INTERVAL,
         monotonic: Callable[[], float] = time.monotonic,
         replica: Replica | None = None,
+        write_buttons: bool = False,
     ) -> None:
         self._store = store
+        # Retain / Start backup / Abort appear only when someone may press them (BOT_ADMINS).
+        self._write_buttons = write_buttons
         self._slack = slack
         self._clock = clock
         self._interval = per_channel_interval
@@ -198,6 +201,8 @@ class Delivery:
     async def _send(self, item: OutboxItem) -> str:
         if item.kind is OutboxKind.UPDATE:
             return await self._send_updates(item)
+        if item.kind is OutboxKind.NOTE:
+            return await self._send_note(item)
         stored = await self._store.alerts(item.alert_ids)
         if not stored:
             await self._store.mark_delivered(item.id, now=self._clock(), claim=self._claim())
@@ -217,8 +222,7 @@ class Delivery:
                 recovery.alert, [r.alert for r in resolved], context, self._clock()
             )
         else:
-            views = [AlertView(s.alert, s.resolved_at) for s in stored]
-            reply = alert_message(views, context, self._clock())
+            reply = alert_message(await self._views(stored), context, self._clock())
         ts = await self._post(item.channel, reply, thread_ts=thread_ts)
         await self._store.mark_delivered(
             item.id,
@@ -230,14 +234,17 @@ class Delivery:
         return f"ts {ts}"
 
     async def _send_updates(self, item: OutboxItem) -> str:
-        stored = await self._store.alerts(item.alert_ids)
+        # Fifty people pressing Acknowledge on one digest queue fifty edits; each
+        # re-renders the whole message from the ledger, so the first shows them all.
+        later = await self._store.later_updates(item.channel, item.id)
+        alert_ids = {*item.alert_ids, *(i for row in later for i in row.alert_ids)}
+        stored = await self._store.alerts(alert_ids)
         messages = sorted({(s.channel, s.message_ts) for s in stored if s.message_ts})
         for channel, ts in messages:
             assert ts is not None
             in_message = await self._store.message_alerts(channel, ts)
             context = await self._context(in_message[0])
-            views = [AlertView(s.alert, s.resolved_at) for s in in_message]
-            reply = alert_message(views, context, self._clock())
+            reply = alert_message(await self._views(in_message), context, self._clock())
             try:
                 await self._slack.chat_update(
                     channel=channel, ts=ts, text=reply["text"], blocks=reply["blocks"]
@@ -247,8 +254,45 @@ class Delivery:
                     raise
                 log.info("an alert message could not be edited: %s", _error_of(exc))
             self._last_post[channel] = self._monotonic()
+        await self._store.absorb([row.id for row in later], into=item.id, now=self._clock())
         await self._store.mark_delivered(item.id, now=self._clock(), claim=self._claim())
-        return f"{len(messages)} message(s) edited"
+        absorbed = f", {len(later)} later edit(s) with them" if later else ""
+        return f"{len(messages)} message(s) edited{absorbed}"
+
+    async def _send_note(self, item: OutboxItem) -> str:
+        """A message rendered when it was queued, threaded under its alert when posted."""
+        if not item.payload:
+            await self._store.mark_delivered(item.id, now=self._clock(), claim=self._claim())
+            return "nothing to send"
+        parent = (
+            await self._store.alerts([item.parent_alert_id])
+            if item.parent_alert_id is not None
+            else []
+        )
+        thread_ts = parent[0].message_ts if parent else None
+        ts = await self._post(item.channel, item.payload, thread_ts=thread_ts)
+        await self._store.mark_delivered(item.id, now=self._clock(), claim=self._claim())
+        return f"ts {ts}"
+
+    async def _views(self, stored: list[StoredAlert]) -> list[AlertView]:
+        """The alerts as a message shows them now: acknowledged, snoozed, resolved."""
+        now = self._clock()
+        snoozes = await self._store.active_snoozes(stored[0].channel, now) if stored else []
+        views = []
+        for entry in stored:
+            snooze = next((s for s in snoozes if s.covers(entry.alert, now)), None)
+            views.append(
+                AlertView(
+                    entry.alert,
+                    entry.resolved_at,
+                    alert_id=entry.id,
+                    acknowledged_by=entry.acknowledged_by,
+                    acknowledged_at=entry.acknowledged_at,
+                    snoozed_until=snooze.until if snooze else None,
+                    snoozed_by=snooze.created_by if snooze else None,
+                )
+            )
+        return views
 
     async def _post(self, channel: str, reply: Reply, *, thread_ts: str | None = None) -> str:
         """chat.postMessage, joining the channel first if Slack says we are not in it."""
@@ -364,8 +408,12 @@ class Delivery:
     async def _context(self, stored: StoredAlert) -> AlertContext:
         watch = await self._store.watch_by_id(stored.watch_id) if stored.watch_id else None
         if watch is None:
-            return AlertContext(stored.destination_id, stored.destination_id, None)
-        return AlertContext(watch.destination_id, watch.destination_name, watch.settings)
+            return AlertContext(
+                stored.destination_id, stored.destination_id, None, self._write_buttons
+            )
+        return AlertContext(
+            watch.destination_id, watch.destination_name, watch.settings, self._write_buttons
+        )
 
 
 class _JoinRefusedError(Exception):

@@ -65,6 +65,8 @@ class Sources:
     delivery: DeliveryStats
     # Replicas this one heard from within a lease, itself included.
     replicas: Callable[[], int] | None = None
+    # Presses of the buttons on alerts, by (action, outcome).
+    alert_buttons: Counter[tuple[str, str]] | None = None
 
 
 class BotCollector(Collector):
@@ -76,6 +78,16 @@ class BotCollector(Collector):
         yield from self._northflank()
         yield from self._polls()
         yield from self._delivery()
+        if self._sources.alert_buttons is not None:
+            family = CounterMetricFamily(
+                "backupbot_alert_button_presses",
+                "Presses of the buttons on alerts, by action and outcome (done, already, "
+                "stale, refused, failed, unusable).",
+                labels=["action", "outcome"],
+            )
+            for (action, outcome), count in sorted(self._sources.alert_buttons.items()):
+                family.add_metric([action, outcome], count)
+            yield family
         if self._sources.replicas is not None:
             yield _gauge(
                 "backupbot_replicas",

@@ -453,6 +453,7 @@ class Poller:
             else None
         )
         batches: list[ChannelAlerts] = []
+        snoozes = await self._store.snoozes_in({w.channel for w in live}, now)
         for watch in live:
             ledger = await self._store.ledger(
                 watch.channel, destination_id, since=now - LEDGER_MEMORY
@@ -470,12 +471,22 @@ class Poller:
                 continue
             recoveries = [a for a in alerts if a.resolves]
             news = [a for a in alerts if not a.resolves]
+            snoozed = [
+                a
+                for a in news
+                if any(s.channel == watch.channel and s.covers(a, now) for s in snoozes)
+            ]
+            deliver = not watch.muted(now)
+            quiet = watch.settings.quiet
             batches.append(
                 ChannelAlerts(
                     watch=watch,
-                    digests=group_for_digest(news),
+                    digests=group_for_digest([a for a in news if a not in snoozed]),
                     recoveries=recoveries,
-                    deliver=not watch.muted(now),
+                    deliver=deliver,
+                    silenced=snoozed,
+                    # Muted wins: what a mute keeps quiet is never posted, not even later.
+                    hold_until=quiet.held_until(now) if quiet is not None and deliver else None,
                 )
             )
             report.alerts.extend((watch, alert) for alert in alerts)

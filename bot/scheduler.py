@@ -8,6 +8,9 @@ than half an interval late is skipped rather than run in a burst.
 With several replicas a second, one-off job, `takeover`, runs when due
 destinations are leased by another replica: at the moment those leases run
 out, so a replica that died is replaced within a lease, not an interval.
+
+A third job, `followups`, runs every minute: reminders in open alerts'
+threads, and the digests that quiet hours held once their window ends.
 """
 
 from __future__ import annotations
@@ -22,6 +25,7 @@ from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from apscheduler.triggers.date import DateTrigger
 from apscheduler.triggers.interval import IntervalTrigger
 
+from bot.followups import FOLLOWUP_INTERVAL, Followups
 from bot.metrics import PollStats
 from bot.poller import Poller, PollReport
 
@@ -29,6 +33,7 @@ log = logging.getLogger(__name__)
 
 POLL_JOB_ID = "poll"
 TAKEOVER_JOB_ID = "takeover"
+FOLLOWUP_JOB_ID = "followups"
 # After a lease runs out, before looking: clocks of replicas may differ a little.
 TAKEOVER_MARGIN = timedelta(seconds=1)
 
@@ -41,8 +46,12 @@ class PollScheduler:
         interval: float,
         first_poll_after: float = 2.0,
         clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+        followups: Followups | None = None,
+        followup_interval: float = FOLLOWUP_INTERVAL,
     ) -> None:
         self._poller = poller
+        self._followups = followups
+        self._followup_interval = followup_interval
         self.interval = interval
         self._first_poll_after = first_poll_after
         self._clock = clock
@@ -70,6 +79,15 @@ class PollScheduler:
             misfire_grace_time=max(1, int(self.interval / 2)),
             next_run_time=datetime.now(UTC) + timedelta(seconds=self._first_poll_after),
         )
+        if self._followups is not None:
+            self._scheduler.add_job(
+                self._follow_up,
+                IntervalTrigger(seconds=self._followup_interval, timezone=UTC),
+                id=FOLLOWUP_JOB_ID,
+                coalesce=True,
+                max_instances=1,
+                misfire_grace_time=max(1, int(self._followup_interval / 2)),
+            )
         self._scheduler.start()
         self.started_at = self._clock()
 
@@ -128,6 +146,18 @@ class PollScheduler:
                 "left_for_later": len(report.skipped),
             },
         )
+
+    async def _follow_up(self) -> None:
+        assert self._followups is not None
+        task = asyncio.current_task()
+        if task is not None:
+            self._in_flight.add(task)
+            task.add_done_callback(self._in_flight.discard)
+        try:
+            await self._followups.run()
+        except Exception:
+            # Nothing is lost: what was not queued this minute is due the next.
+            log.exception("reminders and quiet-hours releases failed this time")
 
     def _look_again_at(self, when: datetime) -> None:
         if not self._scheduler.running:

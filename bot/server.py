@@ -23,7 +23,9 @@ from slack_sdk.socket_mode.aiohttp import SocketModeClient
 from slack_sdk.socket_mode.request import SocketModeRequest
 
 from bot import health
+from bot.alert_actions import AlertActions
 from bot.delivery import PER_CHANNEL_INTERVAL, Delivery
+from bot.followups import Followups
 from bot.listing import BackupLister
 from bot.metrics import CONTENT_TYPE_LATEST, Metrics, Sources
 from bot.northflank.client import NorthflankClient
@@ -92,6 +94,7 @@ class BotServer:
             clock=clock,
             per_channel_interval=pace_per_channel,
             replica=self.replica,
+            write_buttons=bool(settings.bot_admins),
         )
         self._background_delivery = background_delivery
         self.poller = Poller(
@@ -102,21 +105,23 @@ class BotServer:
             on_alerts=self.delivery.wake,
             replica=self.replica,
         )
+        self.followups = Followups(
+            self.store,
+            clock=clock,
+            wake=self.delivery.wake,
+            write_buttons=bool(settings.bot_admins),
+        )
         self.scheduler = (
-            PollScheduler(self.poller, interval=settings.poll_interval, clock=clock)
+            PollScheduler(
+                self.poller,
+                interval=settings.poll_interval,
+                clock=clock,
+                followups=self.followups,
+            )
             if schedule_polls
             else None
         )
         self._clock = clock
-        self.metrics.watch(
-            Sources(
-                northflank_outcomes=self.northflank.request_outcomes,
-                rate_limit=self.northflank.rate_limit,
-                polls=self.scheduler.stats if self.scheduler else None,
-                delivery=self.delivery.stats,
-                replicas=lambda: self.replica.live_count,
-            )
-        )
         lister = BackupLister(self.northflank)
         watches = WatchService(
             self.store,
@@ -126,8 +131,30 @@ class BotServer:
             clock=clock,
             announce=self.delivery.announce,
         )
+        self.alert_actions = AlertActions(
+            self.store,
+            lister,
+            self.northflank,
+            admins=settings.bot_admins,
+            clock=clock,
+            wake=self.delivery.wake,
+        )
+        self.metrics.watch(
+            Sources(
+                northflank_outcomes=self.northflank.request_outcomes,
+                rate_limit=self.northflank.rate_limit,
+                polls=self.scheduler.stats if self.scheduler else None,
+                delivery=self.delivery.stats,
+                replicas=lambda: self.replica.live_count,
+                alert_buttons=self.alert_actions.presses,
+            )
+        )
         self.app: AsyncApp = build_app(
-            settings, Answers(lister, watches, clock=clock), self.responder, self.after_ack
+            settings,
+            Answers(lister, watches, clock=clock),
+            self.responder,
+            self.after_ack,
+            self.alert_actions,
         )
         self._delivery_task: asyncio.Task[None] | None = None
         self._host = host

@@ -12,15 +12,17 @@ from collections.abc import Awaitable, Callable, Collection
 from dataclasses import dataclass
 from datetime import datetime
 
+from bot.audit import AuditAction, AuditEntry, AuditOutcome
 from bot.backups import Destination
 from bot.commands import MuteCommand, UnmuteCommand, UnwatchCommand, WatchCommand
+from bot.durations import format_duration
 from bot.listing import BackupLister
 from bot.poller import Poller
-from bot.slack import alert_blocks, blocks
+from bot.slack import alert_blocks, audit_blocks, blocks
 from bot.slack.blocks import Reply
 from bot.slack.mrkdwn import code, date, escape, mention
 from bot.store import Store
-from bot.watches import Watch
+from bot.watches import Watch, WatchSettings
 
 # A channel that watches more than this is better served by several channels.
 MAX_WATCHES_PER_CHANNEL = 50
@@ -60,7 +62,7 @@ class WatchService:
         self._announce = announce
 
     async def watch(self, command: WatchCommand, who: Requester) -> Reply:
-        refusal = self._refuse_unless_admin(who)
+        refusal = await self._refuse_unless_admin(who, AuditAction.WATCH, command.destination)
         if refusal is not None:
             return refusal
         destination = await self._lister.resolve(command.destination)
@@ -76,8 +78,20 @@ class WatchService:
         # before anything is saved; and gives the summary something to say.
         await self._poller.read_destination(destination.id, max_pages=PAGES_READ_ON_WATCH)
         settings = command.applied_to(existing.settings) if existing else command.settings
+        now = self._clock()
         watch, created = await self._store.save_watch(
-            who.channel_id, destination, settings, who.user_id, self._clock()
+            who.channel_id,
+            destination,
+            settings,
+            who.user_id,
+            now,
+            audit=self._entry(
+                who,
+                AuditAction.WATCH,
+                _named(destination.name, destination.id),
+                detail=("started: " if existing is None else "changed: ")
+                + _settings_detail(settings),
+            ),
         )
         scan = await self._store.scan_state(destination.id)
         summary = await self._store.destination_summary(
@@ -103,10 +117,14 @@ class WatchService:
         return reply
 
     async def unwatch(self, command: UnwatchCommand, who: Requester) -> Reply:
-        watch = await self._watch_to_change(command.destination, who)
+        watch = await self._watch_to_change(command.destination, who, AuditAction.UNWATCH)
         if not isinstance(watch, Watch):
             return watch
-        await self._store.remove_watch(who.channel_id, watch.destination_id)
+        await self._store.remove_watch(
+            who.channel_id,
+            watch.destination_id,
+            audit=self._entry(who, AuditAction.UNWATCH, _watch_name(watch)),
+        )
         return blocks.message(
             f"This channel no longer watches *{escape(watch.destination_name)}* "
             f"{code(watch.destination_id)}. Alerts already posted stay as they are."
@@ -119,11 +137,21 @@ class WatchService:
         return alert_blocks.watching_list(items, self._clock())
 
     async def mute(self, command: MuteCommand, who: Requester) -> Reply:
-        watch = await self._watch_to_change(command.destination, who)
+        watch = await self._watch_to_change(command.destination, who, AuditAction.MUTE)
         if not isinstance(watch, Watch):
             return watch
         until = self._clock() + command.duration
-        await self._store.set_muted_until(who.channel_id, watch.destination_id, until)
+        await self._store.set_muted_until(
+            who.channel_id,
+            watch.destination_id,
+            until,
+            audit=self._entry(
+                who,
+                AuditAction.MUTE,
+                _watch_name(watch),
+                detail=f"for {format_duration(command.duration)}, until {until:%Y-%m-%d %H:%M} UTC",
+            ),
+        )
         return blocks.message(
             f"Muted *{escape(watch.destination_name)}* in this channel until {date(until)}. "
             "Alerts due meanwhile are recorded but not posted. "
@@ -131,15 +159,25 @@ class WatchService:
         )
 
     async def unmute(self, command: UnmuteCommand, who: Requester) -> Reply:
-        watch = await self._watch_to_change(command.destination, who)
+        watch = await self._watch_to_change(command.destination, who, AuditAction.UNMUTE)
         if not isinstance(watch, Watch):
             return watch
         if not watch.muted(self._clock()):
             return blocks.message(f"*{escape(watch.destination_name)}* is not muted here.")
-        await self._store.set_muted_until(who.channel_id, watch.destination_id, None)
+        await self._store.set_muted_until(
+            who.channel_id,
+            watch.destination_id,
+            None,
+            audit=self._entry(who, AuditAction.UNMUTE, _watch_name(watch)),
+        )
         return blocks.message(
             f"Unmuted *{escape(watch.destination_name)}*: new alerts are posted here again."
         )
+
+    async def audit(self, who: Requester) -> Reply:
+        """`/backups audit`: the channel's last configuration changes and actions."""
+        entries = await self._store.audit_entries(who.channel_id)
+        return audit_blocks.audit_list(entries, self._clock())
 
     async def only_watched_destination(self, channel_id: str) -> Destination | None:
         """The destination `list` means when DEST is left out, if the channel watches one."""
@@ -150,9 +188,11 @@ class WatchService:
 
     # ----- helpers ---------------------------------------------------------------------
 
-    async def _watch_to_change(self, reference: str, who: Requester) -> Watch | Reply:
+    async def _watch_to_change(
+        self, reference: str, who: Requester, action: AuditAction
+    ) -> Watch | Reply:
         """The channel's watch of `reference`, or the reply that says why not."""
-        refusal = self._refuse_unless_admin(who)
+        refusal = await self._refuse_unless_admin(who, action, reference)
         if refusal is not None:
             return refusal
         watch = await self._find(who.channel_id, reference)
@@ -160,13 +200,37 @@ class WatchService:
             return await self._not_watched(who.channel_id, reference)
         return watch
 
-    def _refuse_unless_admin(self, who: Requester) -> Reply | None:
+    async def _refuse_unless_admin(
+        self, who: Requester, action: AuditAction, reference: str
+    ) -> Reply | None:
         if not self._admins or who.user_id in self._admins:
             return None
+        await self._store.record_audit(
+            self._entry(who, action, reference, outcome=AuditOutcome.REFUSED)
+        )
         shown = [m for m in map(mention, sorted(self._admins)) if m is not None][:5]
         ask = " Ask " + ", ".join(shown) + "." if shown else ""
         return blocks.message(
             "Only the bot's admins (BOT_ADMINS) can change what this channel watches." + ask
+        )
+
+    def _entry(
+        self,
+        who: Requester,
+        action: AuditAction,
+        target: str,
+        *,
+        outcome: AuditOutcome = AuditOutcome.DONE,
+        detail: str | None = None,
+    ) -> AuditEntry:
+        return AuditEntry(
+            channel=who.channel_id,
+            user_id=who.user_id,
+            action=action,
+            target=target,
+            at=self._clock(),
+            outcome=outcome,
+            detail=detail,
         )
 
     async def _find(self, channel_id: str, reference: str) -> Watch | None:
@@ -183,3 +247,26 @@ class WatchService:
         known = ", ".join(code(w.destination_id) for w in watches[:10])
         hint = f" It watches {known}." if known else " It watches nothing yet."
         return blocks.message(f"This channel doesn't watch {code(reference, 40)}.{hint}")
+
+
+def _named(name: str, destination_id: str) -> str:
+    """ "nightly (dest-1)", or just the id when the name is the id (unescaped)."""
+    return destination_id if name == destination_id else f"{name} ({destination_id})"
+
+
+def _watch_name(watch: Watch) -> str:
+    return _named(watch.destination_name, watch.destination_id)
+
+
+def _settings_detail(settings: WatchSettings) -> str:
+    """The settings as they would be typed, for the audit trail (plain text)."""
+    events = ",".join(sorted(event.value for event in settings.events)) or "none"
+    parts = [
+        f"events={events}",
+        f"expiry={format_duration(settings.expiry)}",
+        f"stuck={format_duration(settings.stuck)}",
+        f"remind={format_duration(settings.remind) if settings.remind else 'off'}",
+    ]
+    if settings.quiet is not None:
+        parts.append(f"quiet={settings.quiet.to_text()}")
+    return " ".join(parts)

@@ -68,6 +68,10 @@ class AfterAck:
                 for n in range(self._worker_count)
             ]
 
+    async def drained(self) -> None:
+        """Returns once every reply queued so far has been answered (tests wait on it)."""
+        await self._queue.join()
+
     async def stop(self, *, drain_seconds: float = 5.0) -> None:
         """Finish what was acked (people are waiting on it), then stop."""
         self._closed = True

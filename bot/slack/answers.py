@@ -15,6 +15,7 @@ from datetime import UTC, datetime
 
 from bot.commands import (
     LIST_USAGE,
+    AuditCommand,
     Command,
     CommandError,
     DestinationsCommand,
@@ -79,6 +80,8 @@ class Answers:
             return await self._guarded(watches.mute(command, who), command.destination)
         if isinstance(command, UnmuteCommand):
             return await self._guarded(watches.unmute(command, who), command.destination)
+        if isinstance(command, AuditCommand):
+            return await self._guarded(watches.audit(who), None)
         raise AssertionError(f"unhandled command {command!r}")
 
     async def for_next_page(self, button_value: str) -> Reply:

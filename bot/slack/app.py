@@ -13,6 +13,7 @@ from slack_sdk.http_retry.builtin_async_handlers import (
 )
 from slack_sdk.web.async_client import AsyncWebClient
 
+from bot.alert_actions import AlertActions
 from bot.settings import BotSettings
 from bot.slack import listeners
 from bot.slack.after_ack import AfterAck
@@ -50,7 +51,11 @@ class _SkipTokenNotice(logging.Filter):
 
 
 def build_app(
-    settings: BotSettings, answers: Answers, responder: Responder, after_ack: AfterAck
+    settings: BotSettings,
+    answers: Answers,
+    responder: Responder,
+    after_ack: AfterAck,
+    alert_actions: AlertActions | None = None,
 ) -> AsyncApp:
     secret = settings.slack_signing_secret
     bolt_logger = logging.getLogger("bot.slack.bolt")
@@ -62,5 +67,5 @@ def build_app(
         signing_secret=secret.get_secret_value() if secret else "",
         logger=bolt_logger,
     )
-    listeners.register(app, answers, responder, after_ack)
+    listeners.register(app, answers, responder, after_ack, alert_actions)
     return app

@@ -102,6 +102,46 @@ class OutboxQueries(UsesSessions):
                 .values(message_channel=channel, message_ts=message_ts, last_notified_at=now)
             )
 
+    async def later_updates(self, channel: str, after: int) -> list[OutboxItem]:
+        """The channel's pending edits queued after `after`: one re-render covers them.
+
+        An edit renders what the ledger says now, so the edits queued behind it
+        (acknowledged, snoozed, resolved) are all shown by it. Read before
+        rendering: a row seen here was committed with its change, so the render
+        that follows includes that change.
+        """
+        async with self._sessions.read() as session:
+            rows = await session.scalars(
+                select(OutboxRow)
+                .where(
+                    OutboxRow.channel == channel,
+                    OutboxRow.kind == OutboxKind.UPDATE.value,
+                    OutboxRow.state == OutboxState.PENDING.value,
+                    OutboxRow.id > after,
+                )
+                .order_by(OutboxRow.id)
+            )
+            return [outbox_item(row) for row in rows]
+
+    async def absorb(self, item_ids: Collection[int], *, into: int, now: datetime) -> None:
+        """Edits another edit has just made: delivered with it, never sent on their own."""
+        if not item_ids:
+            return
+        async with self._sessions.write() as session:
+            await session.execute(
+                update(_outbox)
+                .where(
+                    _outbox.c.id.in_(item_ids),
+                    _outbox.c.state == OutboxState.PENDING.value,
+                )
+                .values(
+                    state=OutboxState.DELIVERED.value,
+                    delivered_at=now,
+                    last_error=f"shown by edit {into}",
+                    claimed_until=None,
+                )
+            )
+
     async def retry_later(self, item_id: int, *, at: datetime, error: str) -> None:
         async with self._sessions.write() as session:
             await session.execute(

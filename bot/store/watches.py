@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import logging
 from datetime import datetime, timedelta
 
 from sqlalchemy import Select, delete, func, select, update
 
 from bot.audit import AuditEntry
 from bot.backups import Destination
-from bot.quiet_hours import QuietHours
+from bot.quiet_hours import QuietHours, QuietHoursError
 from bot.store.audit import add_audit
 from bot.store.records import OutboxState
 from bot.store.sessions import UsesSessions
@@ -21,6 +22,8 @@ from bot.store.tables import (
     WatchRow,
 )
 from bot.watches import WATCHABLE_EVENTS, Event, Watch, WatchSettings, WatchState
+
+log = logging.getLogger(__name__)
 
 _watches = WatchRow.__table__
 
@@ -223,7 +226,7 @@ def watch_from_row(row: WatchRow) -> Watch:
             expiry=timedelta(seconds=row.expiry_seconds),
             stuck=timedelta(seconds=row.stuck_seconds),
             remind=timedelta(seconds=row.remind_seconds) if row.remind_seconds else None,
-            quiet=QuietHours.from_text(row.quiet_hours) if row.quiet_hours else None,
+            quiet=_quiet_hours(row),
         ),
         started_at=row.started_at,
         created_by=row.created_by,
@@ -231,3 +234,18 @@ def watch_from_row(row: WatchRow) -> Watch:
         state=WatchState(row.state),
         state_reason=row.state_reason,
     )
+
+
+def _quiet_hours(row: WatchRow) -> QuietHours | None:
+    if not row.quiet_hours:
+        return None
+    try:
+        return QuietHours.from_text(row.quiet_hours)
+    except QuietHoursError:
+        # A zone this host's time-zone database lacks (an older tzdata than the
+        # replica that saved it): alert at all hours rather than fail every poll.
+        log.warning(
+            "a watch's quiet hours cannot be read here; alerting at all hours",
+            extra={"watch": row.id, "channel": row.channel},
+        )
+        return None

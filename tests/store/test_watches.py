@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import time, timedelta
+
+import pytest
+from sqlalchemy import text
 
 from bot.backups import Destination
-from bot.store import OutboxState, ScanState, Store
+from bot.quiet_hours import QuietHours
+from bot.store import OutboxState, ScanState, Store, engine_for
 from bot.watches import Event, WatchSettings, WatchState
 from tests.store.examples import (
     DAY,
@@ -165,3 +169,23 @@ async def test_every_event_choice_survives_the_round_trip(store: Store) -> None:
         watch, _ = await store.save_watch("C-ops", PRIMARY, settings, "U-alice", T0)
         assert watch.settings == settings
         assert await store.watch("C-ops", PRIMARY.id) == watch
+
+
+async def test_quiet_hours_in_a_zone_this_host_cannot_read_mean_no_quiet_hours(
+    store: Store, database_url: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Another replica with a newer tzdata may have saved a zone this one lacks."""
+    quiet = QuietHours(time(22), time(7), "Europe/Berlin")
+    watch, _ = await store.save_watch("C-ops", PRIMARY, WatchSettings(quiet=quiet), "U-alice", T0)
+    assert watch.settings.quiet == quiet
+    engine = engine_for(database_url)
+    try:
+        async with engine.begin() as connection:
+            await connection.execute(
+                text("UPDATE watches SET quiet_hours = '22:00-07:00 Mars/Olympus_Mons'")
+            )
+    finally:
+        await engine.dispose()
+    read = await store.watch("C-ops", PRIMARY.id)
+    assert read is not None and read.settings.quiet is None
+    assert "cannot be read here" in caplog.text

@@ -8,14 +8,23 @@ from __future__ import annotations
 
 from slack_bolt.async_app import AsyncApp
 
+from bot.alert_actions import AlertActions
 from bot.slack.after_ack import AfterAck
 from bot.slack.answers import Answers
-from bot.slack.listeners import actions, commands
+from bot.slack.listeners import actions, alert_buttons, commands
 from bot.slack.responder import Responder
 
 
-def register(app: AsyncApp, answers: Answers, responder: Responder, after_ack: AfterAck) -> None:
+def register(
+    app: AsyncApp,
+    answers: Answers,
+    responder: Responder,
+    after_ack: AfterAck,
+    alert_actions: AlertActions | None = None,
+) -> None:
     commands.register(app, answers, responder, after_ack)
     actions.register(app, answers, responder, after_ack)
+    if alert_actions is not None:
+        alert_buttons.register(app, alert_actions, responder, after_ack)
     # Last: it takes every button press no listener above took.
     actions.register_catch_all(app, responder, after_ack)

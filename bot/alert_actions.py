@@ -1,0 +1,380 @@
+"""What the buttons on an alert do. Slack-free: the listeners delegate here.
+
+Every press is checked as strictly as typed input: the alert id comes from
+the button, so the alert must exist and belong to the channel the press came
+from. Acknowledge and Snooze are open to everyone in the channel (whoever is
+on call); Retain, Start backup and Abort call Northflank and are for
+BOT_ADMINS only. Each change is one conditional store update, so a double
+click (or one click delivered to two replicas) acts once, and the second
+press is told who did it and when. Every action, refused ones included, is
+written to the audit trail in the same transaction as the change.
+"""
+
+from __future__ import annotations
+
+import logging
+import uuid
+from collections import Counter
+from collections.abc import Callable, Collection
+from datetime import datetime, timedelta
+
+from bot.alerts import Alert
+from bot.audit import AuditAction, AuditEntry, AuditOutcome
+from bot.backups import Destination
+from bot.durations import format_duration
+from bot.listing import BackupFilter, BackupLister
+from bot.northflank.client import NorthflankClient
+from bot.northflank.errors import NorthflankError
+from bot.slack import blocks, explain
+from bot.slack.blocks import Reply
+from bot.slack.mrkdwn import date, escape, mention
+from bot.slack.notes import write_result_note
+from bot.store import Snooze, Store, StoredAlert, WriteState
+from bot.watch_service import Requester
+from bot.watches import Event
+
+log = logging.getLogger(__name__)
+
+# A write still 'running' after this long was left by a replica that died
+# half-way; it may be pressed again. Northflank answers within seconds.
+STALE_WRITE = timedelta(minutes=2)
+# Which alerts each write button belongs to.
+WRITE_EVENTS: dict[AuditAction, frozenset[Event]] = {
+    AuditAction.RETAIN: frozenset({Event.EXPIRING}),
+    AuditAction.START_BACKUP: frozenset({Event.FAILED, Event.MISSED}),
+    AuditAction.ABORT: frozenset({Event.STUCK}),
+}
+# Not an audited action (it changes nothing), but counted like the others.
+SHOW_BACKUPS = "show-backups"
+STALE_BUTTON = (
+    "I can't find that alert in this channel any more, so nothing was done. "
+    "`/backups watching` shows what this channel watches."
+)
+
+
+class AlertActions:
+    def __init__(
+        self,
+        store: Store,
+        lister: BackupLister,
+        northflank: NorthflankClient,
+        *,
+        admins: Collection[str],
+        clock: Callable[[], datetime],
+        wake: Callable[[], None] | None = None,
+    ) -> None:
+        self._store = store
+        self._lister = lister
+        self._northflank = northflank
+        self._admins = frozenset(admins)
+        self._clock = clock
+        self._wake = wake
+        # Presses by (action, outcome) for /metrics: done, already (a second press),
+        # stale, refused, failed, unusable (a button that does not fit its alert).
+        self.presses: Counter[tuple[str, str]] = Counter()
+
+    # ----- everyone ----------------------------------------------------------------------
+
+    async def acknowledge(self, alert_id: int, who: Requester) -> Reply | None:
+        """None when the edited message is the answer; else a short ephemeral one."""
+        stored = await self._alert_here(alert_id, who)
+        if stored is None:
+            return self._stale(AuditAction.ACKNOWLEDGE)
+        if stored.resolved_at is not None:
+            self._count(AuditAction.ACKNOWLEDGE, "already")
+            return blocks.message(
+                f"That alert was resolved {date(stored.resolved_at)}; there is nothing to "
+                "acknowledge."
+            )
+        now = self._clock()
+        done = await self._store.acknowledge(
+            alert_id,
+            user_id=who.user_id,
+            now=now,
+            audit=self._entry(who, AuditAction.ACKNOWLEDGE, _subject(stored.alert), now),
+        )
+        if done is None:
+            return self._stale(AuditAction.ACKNOWLEDGE)
+        if not done.new:
+            self._count(AuditAction.ACKNOWLEDGE, "already")
+            return blocks.message(
+                f"{_who(done.by)} already acknowledged it {date(done.at)}. Nothing changed."
+            )
+        self._count(AuditAction.ACKNOWLEDGE, "done")
+        self._woken()
+        return None
+
+    async def snooze(self, alert_id: int, duration: timedelta, who: Requester) -> Reply:
+        stored = await self._alert_here(alert_id, who)
+        if stored is None:
+            return self._stale(AuditAction.SNOOZE)
+        now = self._clock()
+        alert = stored.alert
+        scope = _snooze_scope(alert)
+        snooze = Snooze(
+            channel=stored.channel,
+            destination_id=stored.destination_id,
+            addon_id=alert.addon_id or "",
+            event=alert.event,
+            until=now + duration,
+            created_by=who.user_id,
+            created_at=now,
+        )
+        result = await self._store.snooze(
+            snooze,
+            alert_id=alert_id,
+            now=now,
+            audit=self._entry(
+                who,
+                AuditAction.SNOOZE,
+                scope,
+                now,
+                detail=f"for {format_duration(duration)}, until {snooze.until:%Y-%m-%d %H:%M} UTC",
+            ),
+        )
+        held = result.snooze
+        if not result.new:
+            self._count(AuditAction.SNOOZE, "already")
+            return blocks.message(
+                f"{_sentence_case(escape(scope))} is already snoozed here until {date(held.until)} "
+                f"(by {_who(held.created_by)}). Nothing changed."
+            )
+        self._count(AuditAction.SNOOZE, "done")
+        self._woken()
+        return blocks.message(
+            f":zzz: Snoozed {escape(scope)} in this channel until {date(held.until)}. "
+            "New alerts of that kind are recorded but not posted, and reminders wait."
+        )
+
+    async def show_backups(self, alert_id: int, who: Requester) -> Reply:
+        stored = await self._alert_here(alert_id, who)
+        if stored is None:
+            return self._stale(SHOW_BACKUPS)
+        alert = stored.alert
+        destination = Destination(id=stored.destination_id, name=stored.destination_id)
+        watch = await self._store.watch(stored.channel, stored.destination_id)
+        if watch is not None:
+            destination = Destination(id=watch.destination_id, name=watch.destination_name)
+        addon = alert.addon_id
+        backup_filter = BackupFilter(addon=addon) if addon else BackupFilter()
+        try:
+            page = await self._lister.page(destination, backup_filter=backup_filter)
+        except NorthflankError as exc:
+            log.warning("listing for Show backups failed: %s", exc)
+            self._count(SHOW_BACKUPS, "failed")
+            return blocks.message(
+                explain.northflank_failure(exc, destination=stored.destination_id)
+            )
+        self._count(SHOW_BACKUPS, "done")
+        return blocks.listing(page, backup_filter=backup_filter, limit=10, now=self._clock())
+
+    # ----- BOT_ADMINS only ---------------------------------------------------------------
+
+    async def write(self, action: AuditAction, alert_id: int, who: Requester) -> Reply | None:
+        """Retain, Start backup or Abort. None when the thread reply is the answer."""
+        stored = await self._alert_here(alert_id, who)
+        if stored is None:
+            return self._stale(action)
+        alert = stored.alert
+        now = self._clock()
+        target = _write_target(action, alert)
+        refusal = self._refusal(action)
+        if refusal is None and who.user_id not in self._admins:
+            refusal = self._not_an_admin()
+        if refusal is not None:
+            await self._store.record_audit(
+                self._entry(who, action, target, now, outcome=AuditOutcome.REFUSED)
+            )
+            self._count(action, "refused")
+            return blocks.message(refusal)
+        if alert.event not in WRITE_EVENTS[action] or _write_ids(action, alert) is None:
+            self._count(action, "unusable")
+            return blocks.message(
+                "That button doesn't belong to this alert, so nothing was done. "
+                "`/backups help` explains the buttons."
+            )
+        claim = await self._store.claim_write(
+            alert_id, action.value, user_id=who.user_id, now=now, stale_after=STALE_WRITE
+        )
+        if not claim.ours:
+            self._count(action, "already")
+            if claim.state is WriteState.RUNNING:
+                return blocks.message(
+                    f"{_who(claim.user_id)} pressed that {date(claim.started_at)}; "
+                    "it is under way. Its result will appear in the alert's thread."
+                )
+            return blocks.message(
+                f"{_who(claim.user_id)} already did that {date(claim.finished_at)}: "
+                f"{escape(claim.result or 'done')}. Nothing was done again."
+            )
+        ok = await self._perform(action, stored, who, target)
+        self._count(action, "done" if ok else "failed")
+        return None
+
+    async def _perform(
+        self, action: AuditAction, stored: StoredAlert, who: Requester, target: str
+    ) -> bool:
+        alert = stored.alert
+        ids = _write_ids(action, alert)
+        assert ids is not None
+        project_id, addon_id, backup_id = ids
+        started: str | None = None
+        try:
+            if action is AuditAction.RETAIN:
+                assert backup_id is not None
+                await self._northflank.retain_backup(
+                    project_id=project_id, addon_id=addon_id, backup_id=backup_id
+                )
+                result = "retained"
+            elif action is AuditAction.ABORT:
+                assert backup_id is not None
+                await self._northflank.abort_backup(
+                    project_id=project_id, addon_id=addon_id, backup_id=backup_id
+                )
+                result = "abort requested"
+            else:
+                new = await self._northflank.start_backup(
+                    project_id=project_id, addon_id=addon_id, destination_id=stored.destination_id
+                )
+                started = f"{new.name} ({new.id})" if new.name != new.id else new.id
+                result = f"started backup {started}"
+            ok, explanation = True, None
+        except NorthflankError as exc:
+            log.warning(
+                "a write on Northflank failed",
+                extra={"action": action.value, "error": type(exc).__name__},
+            )
+            ok, explanation, result = False, explain.write_failure(exc, action), str(exc)
+        except Exception:
+            reference = uuid.uuid4().hex[:8]
+            log.exception("a write action failed inside the bot", extra={"reference": reference})
+            ok, explanation = False, explain.internal_failure(reference)
+            result = f"internal error {reference}"
+        now = self._clock()
+        await self._store.finish_write(
+            stored.id,
+            action.value,
+            ok=ok,
+            result=result,
+            now=now,
+            audit=self._entry(
+                who,
+                action,
+                target,
+                now,
+                outcome=AuditOutcome.DONE if ok else AuditOutcome.FAILED,
+                detail=result,
+            ),
+            thread_note=write_result_note(
+                action,
+                user_id=who.user_id,
+                alert=alert,
+                ok=ok,
+                explanation=explanation,
+                started=started,
+            ),
+            channel=stored.channel,
+        )
+        self._woken()
+        return ok
+
+    def _refusal(self, action: AuditAction) -> str | None:
+        if self._admins:
+            return None
+        return (
+            "Nobody may use the write buttons: BOT_ADMINS is empty, so I change nothing in "
+            "Northflank. Nothing was done."
+        )
+
+    def _not_an_admin(self) -> str:
+        shown = [m for m in map(mention, sorted(self._admins)) if m is not None][:5]
+        ask = " Ask " + ", ".join(shown) + "." if shown else ""
+        return (
+            "Only the bot's admins (BOT_ADMINS) can change backups in Northflank, so nothing "
+            "was done." + ask
+        )
+
+    # ----- helpers -----------------------------------------------------------------------
+
+    async def _alert_here(self, alert_id: int, who: Requester) -> StoredAlert | None:
+        stored = await self._store.alert(alert_id)
+        # A button pressed in another channel than its alert's is not ours to honour.
+        if stored is None or stored.channel != who.channel_id:
+            return None
+        return stored
+
+    def _entry(
+        self,
+        who: Requester,
+        action: AuditAction,
+        target: str,
+        now: datetime,
+        *,
+        outcome: AuditOutcome = AuditOutcome.DONE,
+        detail: str | None = None,
+    ) -> AuditEntry:
+        return AuditEntry(
+            channel=who.channel_id,
+            user_id=who.user_id,
+            action=action,
+            target=target,
+            at=now,
+            outcome=outcome,
+            detail=detail,
+        )
+
+    def _stale(self, action: str) -> Reply:
+        self._count(action, "stale")
+        return blocks.message(STALE_BUTTON)
+
+    def _count(self, action: str, outcome: str) -> None:
+        self.presses[(str(action), outcome)] += 1
+
+    def _woken(self) -> None:
+        if self._wake is not None:
+            self._wake()
+
+
+def _sentence_case(text: str) -> str:
+    return text[:1].upper() + text[1:]
+
+
+def _who(user_id: str) -> str:
+    return mention(user_id) or "Someone"
+
+
+def _subject(alert: Alert) -> str:
+    """ "failed nightly-orders", "missed orders-db": for the audit trail (unescaped)."""
+    if alert.backup is not None and alert.event is not Event.MISSED:
+        return f"{alert.event.value} {alert.backup.name}"
+    if alert.addon is not None:
+        return f"{alert.event.value} {alert.addon.name}"
+    return f"{alert.event.value} {alert.destination_id}"
+
+
+def _snooze_scope(alert: Alert) -> str:
+    """What a snooze covers, in words (unescaped): that event, that addon, this channel."""
+    if alert.addon is not None:
+        return f"{alert.event.value} alerts for addon {alert.addon.name}"
+    return f"{alert.event.value} alerts for destination {alert.destination_id}"
+
+
+def _write_target(action: AuditAction, alert: Alert) -> str:
+    if action is AuditAction.START_BACKUP:
+        addon = alert.addon or (alert.backup.addon if alert.backup else None)
+        return f"addon {addon.name}" if addon else f"destination {alert.destination_id}"
+    return f"backup {alert.backup.name}" if alert.backup else alert.subject
+
+
+def _write_ids(action: AuditAction, alert: Alert) -> tuple[str, str, str | None] | None:
+    """(project, addon, backup) the write needs, or None if the alert lacks them."""
+    backup = alert.backup
+    addon = alert.addon or (backup.addon if backup else None)
+    project = alert.project or (backup.project if backup else None)
+    if addon is None or project is None:
+        return None
+    if action is AuditAction.START_BACKUP:
+        return project.id, addon.id, None
+    if backup is None:
+        return None
+    return project.id, addon.id, backup.id

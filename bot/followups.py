@@ -1,0 +1,91 @@
+"""After an alert is posted: reminders in its thread, and the release of quiet-hours holds.
+
+The imperative shell around bot/reminders.py. The scheduler runs it every
+FOLLOWUP_INTERVAL; each run queues messages in the outbox (claimed with a
+conditional update, so several replicas queue each one once) and wakes
+delivery.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from bot import reminders
+from bot.slack.alert_blocks import AlertContext
+from bot.slack.notes import reminder_note
+from bot.store import Store
+
+log = logging.getLogger(__name__)
+
+# How often reminders and quiet-hours ends are looked for: a reminder or a
+# held digest is at most this late.
+FOLLOWUP_INTERVAL = 60.0
+
+
+@dataclass
+class FollowupReport:
+    reminders: int = 0
+    released_alerts: int = 0
+    outbox_ids: list[int] = field(default_factory=list)
+
+
+class Followups:
+    def __init__(
+        self,
+        store: Store,
+        *,
+        clock: Callable[[], datetime],
+        wake: Callable[[], None] | None = None,
+        write_buttons: bool = False,
+    ) -> None:
+        self._store = store
+        self._clock = clock
+        self._wake = wake
+        self._write_buttons = write_buttons
+
+    async def run(self) -> FollowupReport:
+        report = FollowupReport()
+        await self._release_held(report)
+        await self._remind(report)
+        if report.outbox_ids or report.reminders:
+            log.info(
+                "followups queued",
+                extra={"reminders": report.reminders, "released_alerts": report.released_alerts},
+            )
+            if self._wake is not None:
+                self._wake()
+        return report
+
+    async def _release_held(self, report: FollowupReport) -> None:
+        held = await self._store.held_alerts_due(self._clock())
+        for release in reminders.releases(held):
+            outbox = await self._store.release_held(
+                release.channel, release.digests, release.recoveries, now=self._clock()
+            )
+            report.outbox_ids.extend(outbox)
+            report.released_alerts += sum(len(d) for d in release.digests) + len(release.recoveries)
+
+    async def _remind(self, report: FollowupReport) -> None:
+        now = self._clock()
+        candidates = await self._store.reminder_candidates()
+        if not candidates:
+            return
+        snoozes = await self._store.snoozes_in({c.stored.channel for c in candidates}, now)
+        for due in reminders.due_reminders(candidates, snoozes, now):
+            context = AlertContext(
+                due.watch.destination_id,
+                due.watch.destination_name,
+                due.watch.settings,
+                self._write_buttons,
+            )
+            note = reminder_note(
+                [stored.alert for stored in due.alerts],
+                open_for=due.open_for,
+                remind_every=due.remind_every,
+                context=context,
+            )
+            if await self._store.record_reminder(due.channel, due.alerts, note, now=now):
+                report.reminders += 1
