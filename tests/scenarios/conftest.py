@@ -27,7 +27,7 @@ from tests.clock import FakeClock
 from tests.fakes.northflank import FakeNorthflank
 from tests.fakes.slack import FakeSlack
 from tests.slack.conftest import bot_settings, forget_startup_check
-from tests.slack.requests import sign, slash_command_body
+from tests.slack.requests import button_body, sign, slash_command_body
 
 CHANNEL = "C0ALERTS"
 ADMIN = "U0ADMIN"
@@ -102,6 +102,39 @@ class Scenario:
                 return reply_text(replies[0].payload)
             await asyncio.sleep(0.01)
         raise AssertionError(f"no reply to /backups {text}")
+
+    async def press(
+        self,
+        action_id: str,
+        value: str,
+        *,
+        user: str = ADMIN,
+        channel: str = CHANNEL,
+        selected: str | None = None,
+    ) -> str | None:
+        """Press a button (or pick `selected` in a select), signed as Slack sends it.
+
+        Returns the ephemeral reply's text, or None when the bot answered
+        without one (its answer is a message edit or a thread reply).
+        """
+        assert self._http is not None
+        key = f"scenario-{next(_keys)}"
+        body = button_body(
+            action_id,
+            value,
+            self.slack.response_url(key),
+            user=user,
+            channel=channel,
+            block_id=f"alert_actions:{value}",
+            selected_option=selected,
+        )
+        ack = await self._http.post(
+            f"http://127.0.0.1:{self.bot.port}/slack/events", content=body, headers=sign(body)
+        )
+        assert ack.status_code == 200, ack.text
+        await self.bot.after_ack.drained()
+        replies = [r for r in self.slack.responses if r.key == key]
+        return reply_text(replies[0].payload) if replies else None
 
     async def poll(self) -> PollReport:
         report = await self.bot.poller.poll_all()

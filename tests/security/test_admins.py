@@ -1,15 +1,16 @@
-"""BOT_ADMINS: only admins change what a channel watches, and nothing writes to Northflank.
+"""BOT_ADMINS: only admins change what a channel watches, and writes reach Northflank one way.
 
 tests/scenarios/test_watch_commands.py shows a non-admin refused while the
 channel watches nothing. Here the channel already has watches (one muted),
 so a refused `watch`, `unwatch`, `mute` or `unmute` would have something to
 change; the store is compared before and after, on SQLite and PostgreSQL.
 
-Write actions on Northflank (Retain, Start, Abort buttons) arrive in a later
-issue. Until then no code path may call a write endpoint: the bot's
-Northflank client only reaches the SDK's `list` and `get` endpoints, and a
-whole scenario, buttons named like write actions included, leaves the fake
-Northflank's record of writes empty.
+Write actions reach Northflank only through the client's `retain_backup`,
+`abort_backup` and `start_backup`, which the Slack layer offers to BOT_ADMINS
+only (tests/scenarios/test_interactive_alerts.py presses them). A static
+check walks the source for any other use of the SDK's write endpoints, and a
+whole scenario, with buttons named like write actions but not ours, leaves
+the fake Northflank's record of writes empty.
 """
 
 from __future__ import annotations

@@ -46,26 +46,43 @@ def slash_command_body(
     )
 
 
-def button_body(action_id: str, value: str, response_url: str, *, user: str = "U0USER") -> str:
+def button_body(
+    action_id: str,
+    value: str,
+    response_url: str,
+    *,
+    user: str = "U0USER",
+    channel: str = "C0CHAN",
+    message_ts: str = "1.1",
+    block_id: str = "backups_paging",
+    selected_option: str | None = None,
+) -> str:
+    """A block_actions payload: a button press, or with `selected_option` a static_select choice."""
+    action: dict[str, Any] = {
+        "action_id": action_id,
+        "block_id": block_id,
+        "type": "button",
+        "action_ts": "1.3",
+    }
+    if selected_option is None:
+        action["text"] = {"type": "plain_text", "text": "Next page"}
+        action["value"] = value
+    else:
+        action["type"] = "static_select"
+        action["selected_option"] = {
+            "text": {"type": "plain_text", "text": selected_option},
+            "value": selected_option,
+        }
     payload: dict[str, Any] = {
         "type": "block_actions",
         "user": {"id": user, "username": "someone", "team_id": "T0FAKE"},
         "api_app_id": "A0APP",
         "token": "legacy-verification-token",
-        "container": {"type": "message", "message_ts": "1.1", "channel_id": "C0CHAN"},
+        "container": {"type": "message", "message_ts": message_ts, "channel_id": channel},
         "trigger_id": "1.2.3",
         "team": {"id": "T0FAKE", "domain": "fake"},
-        "channel": {"id": "C0CHAN", "name": "ops"},
+        "channel": {"id": channel, "name": "ops"},
         "response_url": response_url,
-        "actions": [
-            {
-                "action_id": action_id,
-                "block_id": "backups_paging",
-                "text": {"type": "plain_text", "text": "Next page"},
-                "value": value,
-                "type": "button",
-                "action_ts": "1.3",
-            }
-        ],
+        "actions": [action],
     }
     return urlencode({"payload": json.dumps(payload)})
