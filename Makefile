@@ -33,6 +33,7 @@ bench: $(STAMP)
 	$(BIN)/python -m bench.reply_latency
 	$(BIN)/python -m bench.poll_cost
 	$(BIN)/python -m bench.poll_replicas
+	$(BIN)/python -m bench.button_latency
 
 clean:
 	rm -rf $(VENV) .mypy_cache .pytest_cache .ruff_cache
