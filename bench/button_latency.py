@@ -598,8 +598,8 @@ def print_effects(big: Run, small: Run, wait_for_all: bool) -> None:
     print("\n### 2. Time to effect: from the press until Slack shows it\n")
     print("Acknowledge: the first chat.update of the alert's message without its Acknowledge")
     print("button. Start backup: the thread reply under the alert. The bot posts and edits one")
-    print("message a second per channel, in order; each Acknowledge or Snooze queues one edit")
-    print("of its alert's whole message.\n")
+    print("message a second per channel, in order; each Acknowledge or Snooze queues an edit of")
+    print("its alert's whole message, and one edit shows every change queued before it.\n")
     print("| presses, all at once | pressed | shown | first | p50 | max |")
     print("|---|---|---|---|---|---|")
     n, k = len(big.alerts), len(small.alerts)
@@ -637,8 +637,9 @@ def print_effects(big: Run, small: Run, wait_for_all: bool) -> None:
         replies = len(started_after(big.snapshot, big.of(START)))
         print(
             f"\nIn the {n}-alert run, {replies} of {n} Start backup thread replies were posted "
-            f"before it stopped; they queue behind the {2 * n} edits that Acknowledge and Snooze "
-            "queued first (--wait-for-all waits for them)."
+            f"before it stopped: they queue behind the edits that Acknowledge and Snooze queued "
+            "first, and each is a new message, posted at one a second in the channel "
+            "(--wait-for-all waits for them)."
         )
 
 
