@@ -19,10 +19,10 @@ from collections.abc import Callable, Collection
 from datetime import datetime, timedelta
 
 from bot.alerts import Alert
-from bot.audit import AuditAction, AuditEntry, AuditOutcome
+from bot.audit import AuditAction, AuditOutcome
 from bot.backups import Destination
 from bot.durations import format_duration
-from bot.listing import BackupFilter, BackupLister
+from bot.listing import DEFAULT_LIMIT, BackupFilter, BackupLister
 from bot.northflank.client import NorthflankClient
 from bot.northflank.errors import NorthflankError
 from bot.slack import blocks, explain
@@ -91,7 +91,7 @@ class AlertActions:
             alert_id,
             user_id=who.user_id,
             now=now,
-            audit=self._entry(who, AuditAction.ACKNOWLEDGE, _subject(stored.alert), now),
+            audit=who.audit(AuditAction.ACKNOWLEDGE, _subject(stored.alert), now),
         )
         if done is None:
             return self._stale(AuditAction.ACKNOWLEDGE)
@@ -124,8 +124,7 @@ class AlertActions:
             snooze,
             alert_id=alert_id,
             now=now,
-            audit=self._entry(
-                who,
+            audit=who.audit(
                 AuditAction.SNOOZE,
                 scope,
                 now,
@@ -166,7 +165,9 @@ class AlertActions:
                 explain.northflank_failure(exc, destination=stored.destination_id)
             )
         self._count(SHOW_BACKUPS, "done")
-        return blocks.listing(page, backup_filter=backup_filter, limit=10, now=self._clock())
+        return blocks.listing(
+            page, backup_filter=backup_filter, limit=DEFAULT_LIMIT, now=self._clock()
+        )
 
     # ----- BOT_ADMINS only ---------------------------------------------------------------
 
@@ -178,12 +179,12 @@ class AlertActions:
         alert = stored.alert
         now = self._clock()
         target = _write_target(action, alert)
-        refusal = self._refusal(action)
+        refusal = self._no_admins()
         if refusal is None and who.user_id not in self._admins:
             refusal = self._not_an_admin()
         if refusal is not None:
             await self._store.record_audit(
-                self._entry(who, action, target, now, outcome=AuditOutcome.REFUSED)
+                who.audit(action, target, now, outcome=AuditOutcome.REFUSED)
             )
             self._count(action, "refused")
             return blocks.message(refusal)
@@ -257,8 +258,7 @@ class AlertActions:
             ok=ok,
             result=result,
             now=now,
-            audit=self._entry(
-                who,
+            audit=who.audit(
                 action,
                 target,
                 now,
@@ -278,7 +278,7 @@ class AlertActions:
         self._woken()
         return ok
 
-    def _refusal(self, action: AuditAction) -> str | None:
+    def _no_admins(self) -> str | None:
         if self._admins:
             return None
         return (
@@ -287,11 +287,9 @@ class AlertActions:
         )
 
     def _not_an_admin(self) -> str:
-        shown = [m for m in map(mention, sorted(self._admins)) if m is not None][:5]
-        ask = " Ask " + ", ".join(shown) + "." if shown else ""
         return (
             "Only the bot's admins (BOT_ADMINS) can change backups in Northflank, so nothing "
-            "was done." + ask
+            "was done." + explain.ask_admins(self._admins)
         )
 
     # ----- helpers -----------------------------------------------------------------------
@@ -302,26 +300,6 @@ class AlertActions:
         if stored is None or stored.channel != who.channel_id:
             return None
         return stored
-
-    def _entry(
-        self,
-        who: Requester,
-        action: AuditAction,
-        target: str,
-        now: datetime,
-        *,
-        outcome: AuditOutcome = AuditOutcome.DONE,
-        detail: str | None = None,
-    ) -> AuditEntry:
-        return AuditEntry(
-            channel=who.channel_id,
-            user_id=who.user_id,
-            action=action,
-            target=target,
-            at=now,
-            outcome=outcome,
-            detail=detail,
-        )
 
     def _stale(self, action: str) -> Reply:
         self._count(action, "stale")

@@ -18,9 +18,9 @@ from bot.commands import MuteCommand, UnmuteCommand, UnwatchCommand, WatchComman
 from bot.durations import format_duration
 from bot.listing import BackupLister
 from bot.poller import Poller
-from bot.slack import alert_blocks, audit_blocks, blocks
+from bot.slack import alert_blocks, audit_blocks, blocks, explain
 from bot.slack.blocks import Reply
-from bot.slack.mrkdwn import code, date, escape, mention
+from bot.slack.mrkdwn import code, date, escape
 from bot.store import Store
 from bot.watches import Watch, WatchSettings
 
@@ -41,6 +41,26 @@ Announce = Callable[[str, Reply], Awaitable[str | None]]
 class Requester:
     user_id: str
     channel_id: str
+
+    def audit(
+        self,
+        action: AuditAction,
+        target: str,
+        at: datetime,
+        *,
+        outcome: AuditOutcome = AuditOutcome.DONE,
+        detail: str | None = None,
+    ) -> AuditEntry:
+        """What this person did here, for the channel's audit trail."""
+        return AuditEntry(
+            channel=self.channel_id,
+            user_id=self.user_id,
+            action=action,
+            target=target,
+            at=at,
+            outcome=outcome,
+            detail=detail,
+        )
 
 
 class WatchService:
@@ -85,10 +105,10 @@ class WatchService:
             settings,
             who.user_id,
             now,
-            audit=self._entry(
-                who,
+            audit=who.audit(
                 AuditAction.WATCH,
                 _named(destination.name, destination.id),
+                now,
                 detail=("started: " if existing is None else "changed: ")
                 + _settings_detail(settings),
             ),
@@ -123,7 +143,7 @@ class WatchService:
         await self._store.remove_watch(
             who.channel_id,
             watch.destination_id,
-            audit=self._entry(who, AuditAction.UNWATCH, _watch_name(watch)),
+            audit=who.audit(AuditAction.UNWATCH, _watch_name(watch), self._clock()),
         )
         return blocks.message(
             f"This channel no longer watches *{escape(watch.destination_name)}* "
@@ -145,10 +165,10 @@ class WatchService:
             who.channel_id,
             watch.destination_id,
             until,
-            audit=self._entry(
-                who,
+            audit=who.audit(
                 AuditAction.MUTE,
                 _watch_name(watch),
+                self._clock(),
                 detail=f"for {format_duration(command.duration)}, until {until:%Y-%m-%d %H:%M} UTC",
             ),
         )
@@ -168,7 +188,7 @@ class WatchService:
             who.channel_id,
             watch.destination_id,
             None,
-            audit=self._entry(who, AuditAction.UNMUTE, _watch_name(watch)),
+            audit=who.audit(AuditAction.UNMUTE, _watch_name(watch), self._clock()),
         )
         return blocks.message(
             f"Unmuted *{escape(watch.destination_name)}*: new alerts are posted here again."
@@ -206,31 +226,11 @@ class WatchService:
         if not self._admins or who.user_id in self._admins:
             return None
         await self._store.record_audit(
-            self._entry(who, action, reference, outcome=AuditOutcome.REFUSED)
+            who.audit(action, reference, self._clock(), outcome=AuditOutcome.REFUSED)
         )
-        shown = [m for m in map(mention, sorted(self._admins)) if m is not None][:5]
-        ask = " Ask " + ", ".join(shown) + "." if shown else ""
         return blocks.message(
-            "Only the bot's admins (BOT_ADMINS) can change what this channel watches." + ask
-        )
-
-    def _entry(
-        self,
-        who: Requester,
-        action: AuditAction,
-        target: str,
-        *,
-        outcome: AuditOutcome = AuditOutcome.DONE,
-        detail: str | None = None,
-    ) -> AuditEntry:
-        return AuditEntry(
-            channel=who.channel_id,
-            user_id=who.user_id,
-            action=action,
-            target=target,
-            at=self._clock(),
-            outcome=outcome,
-            detail=detail,
+            "Only the bot's admins (BOT_ADMINS) can change what this channel watches."
+            + explain.ask_admins(self._admins)
         )
 
     async def _find(self, channel_id: str, reference: str) -> Watch | None:

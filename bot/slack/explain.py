@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Collection
+
 from bot import humanize
 from bot.audit import AuditAction
 from bot.northflank.errors import (
@@ -14,7 +16,7 @@ from bot.northflank.errors import (
     RateLimitedError,
     UnavailableError,
 )
-from bot.slack.mrkdwn import code, escape, truncate
+from bot.slack.mrkdwn import code, escape, mention, truncate
 
 
 def northflank_failure(exc: NorthflankError, *, destination: str | None = None) -> str:
@@ -115,3 +117,9 @@ def internal_failure(reference: str) -> str:
         "Something went wrong on my side and I couldn't answer. It has been logged "
         f"with reference {code(reference)}; please pass that on to whoever runs backup-bot."
     )
+
+
+def ask_admins(admins: Collection[str]) -> str:
+    """ " Ask @ana, @bob." naming up to five admins, for a refusal; "" if none can be named."""
+    shown = [m for m in map(mention, sorted(admins)) if m is not None][:5]
+    return " Ask " + ", ".join(shown) + "." if shown else ""
