@@ -14,7 +14,6 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from bot.alerts import Alert
 from bot.slack.alert_blocks import group_for_digest
 from bot.store.records import ReminderCandidate, Snooze, StoredAlert
 from bot.watches import Watch
@@ -39,8 +38,8 @@ class Release:
     channel: str
     # Ledger ids: each inner list becomes one digest message.
     digests: list[list[int]]
-    # (recovery id, the problem it threads under, if any).
-    recoveries: list[tuple[int, int | None]]
+    # (recovery id, the first problem it resolves: it threads under that one).
+    recoveries: list[tuple[int, int]]
 
 
 def due_reminders(
@@ -56,7 +55,8 @@ def due_reminders(
     for (channel, _ts), members in groups.items():
         watch = members[0].watch
         assert watch.settings.remind is not None
-        first_posted = min(_posted_at(m.stored) for m in members)
+        # The ledger row is written as the alert is queued: when it was (first) posted.
+        first_posted = min(m.stored.created_at for m in members)
         reminders.append(
             ReminderDue(
                 channel=channel,
@@ -83,10 +83,6 @@ def _due(candidate: ReminderCandidate, snoozes: Sequence[Snooze], now: datetime)
     return now - last >= every
 
 
-def _posted_at(stored: StoredAlert) -> datetime:
-    return stored.created_at
-
-
 def releases(held: Sequence[StoredAlert]) -> list[Release]:
     """Held alerts grouped per channel and watch: the news as digests, recoveries threaded.
 
@@ -99,15 +95,14 @@ def releases(held: Sequence[StoredAlert]) -> list[Release]:
         by_watch.setdefault(key, []).append(stored)
     found = []
     for (channel, _watch, _destination), members in by_watch.items():
-        news: list[Alert] = []
-        ids: dict[int, int] = {}
-        recoveries: list[tuple[int, int | None]] = []
-        for stored in members:
-            if stored.alert.resolves:
-                recoveries.append((stored.id, stored.alert.resolves[0]))
-            else:
-                ids[id(stored.alert)] = stored.id
-                news.append(stored.alert)
-        digests = [[ids[id(alert)] for alert in group] for group in group_for_digest(news)]
+        news = [stored for stored in members if not stored.alert.resolves]
+        recoveries = [
+            (stored.id, stored.alert.resolves[0]) for stored in members if stored.alert.resolves
+        ]
+        # group_for_digest keeps the order and cuts it into consecutive runs.
+        ids = iter(stored.id for stored in news)
+        digests = [
+            [next(ids) for _ in group] for group in group_for_digest([s.alert for s in news])
+        ]
         found.append(Release(channel=channel, digests=digests, recoveries=recoveries))
     return found
