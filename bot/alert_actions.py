@@ -32,18 +32,13 @@ from bot.slack.notes import write_result_note
 from bot.store import Snooze, Store, StoredAlert, WriteState
 from bot.watch_service import Requester
 from bot.watches import Event
+from bot.write_actions import write_target
 
 log = logging.getLogger(__name__)
 
 # A write still 'running' after this long was left by a replica that died
 # half-way; it may be pressed again. Northflank answers within seconds.
 STALE_WRITE = timedelta(minutes=2)
-# Which alerts each write button belongs to.
-WRITE_EVENTS: dict[AuditAction, frozenset[Event]] = {
-    AuditAction.RETAIN: frozenset({Event.EXPIRING}),
-    AuditAction.START_BACKUP: frozenset({Event.FAILED, Event.MISSED}),
-    AuditAction.ABORT: frozenset({Event.STUCK}),
-}
 # Not an audited action (it changes nothing), but counted like the others.
 SHOW_BACKUPS = "show-backups"
 STALE_BUTTON = (
@@ -178,17 +173,17 @@ class AlertActions:
             return self._stale(action)
         alert = stored.alert
         now = self._clock()
-        target = _write_target(action, alert)
+        subject = _write_subject(action, alert)
         refusal = self._no_admins()
         if refusal is None and who.user_id not in self._admins:
             refusal = self._not_an_admin()
         if refusal is not None:
             await self._store.record_audit(
-                who.audit(action, target, now, outcome=AuditOutcome.REFUSED)
+                who.audit(action, subject, now, outcome=AuditOutcome.REFUSED)
             )
             self._count(action, "refused")
             return blocks.message(refusal)
-        if alert.event not in WRITE_EVENTS[action] or _write_ids(action, alert) is None:
+        if write_target(action, alert) is None:
             self._count(action, "unusable")
             return blocks.message(
                 "That button doesn't belong to this alert, so nothing was done. "
@@ -208,17 +203,17 @@ class AlertActions:
                 f"{_who(claim.user_id)} already did that {date(claim.finished_at)}: "
                 f"{escape(claim.result or 'done')}. Nothing was done again."
             )
-        ok = await self._perform(action, stored, who, target)
+        ok = await self._perform(action, stored, who, subject)
         self._count(action, "done" if ok else "failed")
         return None
 
     async def _perform(
-        self, action: AuditAction, stored: StoredAlert, who: Requester, target: str
+        self, action: AuditAction, stored: StoredAlert, who: Requester, subject: str
     ) -> bool:
         alert = stored.alert
-        ids = _write_ids(action, alert)
-        assert ids is not None
-        project_id, addon_id, backup_id = ids
+        where = write_target(action, alert)
+        assert where is not None  # checked by write()
+        project_id, addon_id, backup_id = where.project_id, where.addon_id, where.backup_id
         started: str | None = None
         try:
             if action is AuditAction.RETAIN:
@@ -260,7 +255,7 @@ class AlertActions:
             now=now,
             audit=who.audit(
                 action,
-                target,
+                subject,
                 now,
                 outcome=AuditOutcome.DONE if ok else AuditOutcome.FAILED,
                 detail=result,
@@ -337,22 +332,9 @@ def _snooze_scope(alert: Alert) -> str:
     return f"{alert.event.value} alerts for destination {alert.destination_id}"
 
 
-def _write_target(action: AuditAction, alert: Alert) -> str:
+def _write_subject(action: AuditAction, alert: Alert) -> str:
+    """What a write is about, for the audit trail (unescaped)."""
     if action is AuditAction.START_BACKUP:
         addon = alert.addon or (alert.backup.addon if alert.backup else None)
         return f"addon {addon.name}" if addon else f"destination {alert.destination_id}"
     return f"backup {alert.backup.name}" if alert.backup else alert.subject
-
-
-def _write_ids(action: AuditAction, alert: Alert) -> tuple[str, str, str | None] | None:
-    """(project, addon, backup) the write needs, or None if the alert lacks them."""
-    backup = alert.backup
-    addon = alert.addon or (backup.addon if backup else None)
-    project = alert.project or (backup.project if backup else None)
-    if addon is None or project is None:
-        return None
-    if action is AuditAction.START_BACKUP:
-        return project.id, addon.id, None
-    if backup is None:
-        return None
-    return project.id, addon.id, backup.id

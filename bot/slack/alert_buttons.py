@@ -32,6 +32,7 @@ from bot.backups import Ref
 from bot.slack.alert_blocks import AlertContext, AlertView, _addon, _clip, _project
 from bot.slack.blocks import Block
 from bot.watches import Event
+from bot.write_actions import write_target
 
 ACKNOWLEDGE_ACTION = "alert_acknowledge"
 SNOOZE_ACTION = "alert_snooze"
@@ -122,24 +123,20 @@ def buttons_for(view: AlertView, context: AlertContext) -> AlertButtons:
     if view.alert_id is None:
         raise ValueError("an alert without a ledger id has no buttons")
     alert = view.alert
-    event = alert.event
-    open_alert = view.resolved_at is None and event in ACTIONABLE_EVENTS
+    open_alert = view.resolved_at is None and alert.event in ACTIONABLE_EVENTS
     writable = open_alert and context.write_buttons
-    backup = alert.backup
-    backup_located = backup is not None and backup.project is not None and backup.addon is not None
+
+    def offers(action: AuditAction) -> bool:
+        return writable and write_target(action, alert) is not None
+
     return AlertButtons(
         alert_id=view.alert_id,
         acknowledge=open_alert and not view.acknowledged,
         snooze=open_alert,
         show_backups=True,
-        retain=writable and event is Event.EXPIRING and backup_located,
-        start_backup=(
-            writable
-            and event in (Event.FAILED, Event.MISSED)
-            and _addon(alert) is not None
-            and _project(alert) is not None
-        ),
-        abort=writable and event is Event.STUCK and backup_located,
+        retain=offers(AuditAction.RETAIN),
+        start_backup=offers(AuditAction.START_BACKUP),
+        abort=offers(AuditAction.ABORT),
     )
 
 
