@@ -165,6 +165,8 @@ class AlertRow(Base):
         Index(None, "channel", "destination_id", "resolved_at"),
         Index(None, "message_channel", "message_ts"),
         Index(None, "held_until"),
+        # Reminders look for open failed/stuck/missed alerts every minute.
+        Index(None, "event", "resolved_at"),
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)

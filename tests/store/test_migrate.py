@@ -6,11 +6,13 @@ import asyncio
 from typing import Any
 
 import pytest
+from alembic import command
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
 from sqlalchemy import Connection, Index, MetaData, inspect, text
 
 from bot.store import SchemaNotReadyError, Store, check_schema, engine_for, upgrade
+from bot.store.migrate import alembic_config
 from bot.store.tables import metadata
 from tests.store.examples import PRIMARY, watching
 
@@ -113,3 +115,64 @@ async def test_check_schema_refuses_a_schema_from_a_newer_bot(database_url: str)
     await _execute(database_url, "UPDATE alembic_version SET version_num = '0099_future'")
     with pytest.raises(SchemaNotReadyError, match="newer version"):
         await check_schema(database_url)
+
+
+async def _migrate(database_url: str, revision: str, *, down: bool = False) -> None:
+    def run(connection: Connection) -> None:
+        config = alembic_config()
+        config.attributes["connection"] = connection
+        (command.downgrade if down else command.upgrade)(config, revision)
+
+    engine = engine_for(database_url)
+    try:
+        async with engine.begin() as connection:
+            await connection.run_sync(run)
+    finally:
+        await engine.dispose()
+
+
+async def _check_constraints(database_url: str, table: str) -> dict[str, str]:
+    engine = engine_for(database_url)
+    try:
+        async with engine.connect() as connection:
+            found = await connection.run_sync(lambda c: inspect(c).get_check_constraints(table))
+    finally:
+        await engine.dispose()
+    return {str(c["name"]): str(c["sqltext"]) for c in found}
+
+
+_OUTBOX_ROW = (
+    "INSERT INTO outbox (channel, kind, alert_ids, state, attempts, next_attempt_at, created_at) "
+    "VALUES ('C1', '{kind}', '[]', 'pending', 0, '2026-01-01 00:00:00', '2026-01-01 00:00:00')"
+)
+_CHECK_FAILED = r"(?i)check"
+
+
+async def test_0003_widens_the_outbox_kinds_and_its_downgrade_restores_0002_exactly(
+    database_url: str,
+) -> None:
+    """SQLite rebuilds the outbox to change a CHECK: rows and other constraints must survive."""
+    await _migrate(database_url, "0002_replicas")
+    at_0002 = await _check_constraints(database_url, "outbox")
+    await _execute(database_url, _OUTBOX_ROW.format(kind="post"))
+    with pytest.raises(Exception, match=_CHECK_FAILED):
+        await _execute(database_url, _OUTBOX_ROW.format(kind="note"))
+
+    await upgrade(database_url)
+    at_0003 = await _check_constraints(database_url, "outbox")
+    (kind_check,) = [name for name, sql in at_0003.items() if "kind" in sql]
+    assert kind_check == "ck_outbox_kind" and "note" in at_0003[kind_check]
+    # Every other constraint is untouched, name and all.
+    assert {n: q for n, q in at_0003.items() if n != kind_check} == {
+        n: q for n, q in at_0002.items() if "kind" not in q
+    }
+    await _execute(database_url, _OUTBOX_ROW.format(kind="note"))
+    with pytest.raises(Exception, match=_CHECK_FAILED):
+        await _execute(database_url, _OUTBOX_ROW.format(kind="bogus"))
+    assert await _scalar(database_url, "SELECT count(*) FROM outbox") == 2
+    assert await _schema_diff(database_url, metadata) == []
+
+    await _execute(database_url, "DELETE FROM outbox WHERE kind = 'note'")
+    await _migrate(database_url, "0002_replicas", down=True)
+    assert await _check_constraints(database_url, "outbox") == at_0002
+    assert await _scalar(database_url, "SELECT count(*) FROM outbox") == 1

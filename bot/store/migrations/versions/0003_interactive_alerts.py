@@ -25,6 +25,12 @@ depends_on: str | Sequence[str] | None = None
 _KINDS_BEFORE = "kind IN ('post', 'thread_reply', 'update')"
 _KINDS_AFTER = "kind IN ('post', 'thread_reply', 'update', 'note')"
 
+# 0001 named its CHECK constraints before the naming convention added the
+# table's prefix to them, so the outbox's kind check is really called this.
+# `op.f` marks a name as final: the convention must not prefix it again.
+_KIND_CHECK_BEFORE = "ck_outbox_ck_outbox_kind"
+_KIND_CHECK = "ck_outbox_kind"
+
 
 def upgrade() -> None:
     with op.batch_alter_table("watches") as batch:
@@ -38,10 +44,11 @@ def upgrade() -> None:
         batch.add_column(sa.Column("last_notified_at", sa.DateTime(timezone=True), nullable=True))
         batch.add_column(sa.Column("held_until", sa.DateTime(timezone=True), nullable=True))
     op.create_index("ix_alerts_held_until", "alerts", ["held_until"])
+    op.create_index("ix_alerts_event_resolved_at", "alerts", ["event", "resolved_at"])
     with op.batch_alter_table("outbox") as batch:
         batch.add_column(sa.Column("payload", sa.Text(), nullable=True))
-        batch.drop_constraint("ck_outbox_kind", type_="check")
-        batch.create_check_constraint("kind", _KINDS_AFTER)
+        batch.drop_constraint(op.f(_KIND_CHECK_BEFORE), type_="check")
+        batch.create_check_constraint(op.f(_KIND_CHECK), _KINDS_AFTER)
     op.create_table(
         "snoozes",
         sa.Column("id", sa.Integer(), nullable=False),
@@ -97,9 +104,10 @@ def downgrade() -> None:
     op.drop_table("audit_log")
     op.drop_table("snoozes")
     with op.batch_alter_table("outbox") as batch:
-        batch.drop_constraint("ck_outbox_kind", type_="check")
-        batch.create_check_constraint("kind", _KINDS_BEFORE)
+        batch.drop_constraint(op.f(_KIND_CHECK), type_="check")
+        batch.create_check_constraint(op.f(_KIND_CHECK_BEFORE), _KINDS_BEFORE)
         batch.drop_column("payload")
+    op.drop_index("ix_alerts_event_resolved_at", table_name="alerts")
     op.drop_index("ix_alerts_held_until", table_name="alerts")
     with op.batch_alter_table("alerts") as batch:
         batch.drop_column("held_until")
