@@ -7,7 +7,7 @@ in HTTP mode (`python -m bot run`: SQLite, BOT_ADMINS set, the production pacing
 of one message a second per channel); the fake Northflank and Slack run in a
 second process (this module with --serve-fakes), so they do not share this
 process's GIL with the load generator; a bare Bolt app that acks the same
-presses at once (this module with --floor-app) is the floor. This process only
+presses at once (bench/floor_app.py) is the floor. This process only
 sends signed presses and times each until its HTTP response (the ack).
 
 One channel watches a destination where `--alerts` addons each have a backup
@@ -54,7 +54,6 @@ import httpx
 from bench.ack_latency import percentile, process, wait_healthy
 from bot.slack.alert_buttons import (
     ACKNOWLEDGE_ACTION,
-    ALERT_ACTIONS,
     SNOOZE_ACTION,
     START_BACKUP_ACTION,
 )
@@ -173,37 +172,6 @@ def _alerts_in(blocks: Any) -> dict[str, dict[str, Any]]:
                 "addon": addon.group(0) if addon else None,
             }
     return found
-
-
-# ----- the floor: a bare Bolt app that acks every alert button at once -------------------
-
-
-def serve_floor_app() -> None:
-    import os
-
-    from aiohttp import web
-    from slack_bolt.async_app import AsyncAck, AsyncApp
-    from slack_sdk.web.async_client import AsyncWebClient
-
-    app = AsyncApp(
-        client=AsyncWebClient(
-            token=os.environ["SLACK_BOT_TOKEN"], base_url=os.environ["SLACK_API_URL"]
-        ),
-        signing_secret=os.environ["SLACK_SIGNING_SECRET"],
-    )
-
-    async def ack_only(ack: AsyncAck) -> None:
-        await ack()
-
-    for action_id in sorted(ALERT_ACTIONS):
-        app.action(action_id)(ack_only)
-    web.run_app(
-        app.web_app(path="/slack/events"),
-        host="127.0.0.1",
-        port=int(os.environ["PORT"]),
-        access_log=None,
-        print=None,
-    )
 
 
 # ----- reading the fakes from here ----------------------------------------------------------
@@ -494,7 +462,7 @@ async def big_run(alerts: int, wait_for_all: bool) -> Run:
         run, fakes, slack_url = world.run, world.fakes, world.fakes.slack_url
         floor_port = free_port()
         floor_url = f"http://127.0.0.1:{floor_port}/slack/events"
-        floor_args = ["-m", "bench.button_latency", "--floor-app"]
+        floor_args = ["-m", "bench.floor_app"]
         with process(floor_args, {**world.env, "PORT": str(floor_port)}):
             await wait_healthy(floor_url)
             limits = httpx.Limits(max_connections=max(alerts, len(WARM_UP_IDS)))
@@ -718,12 +686,9 @@ def main() -> None:
     )
     # Internal: the two helper processes this benchmark starts.
     parser.add_argument("--serve-fakes", type=int, metavar="ALERTS", help=argparse.SUPPRESS)
-    parser.add_argument("--floor-app", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.serve_fakes is not None:
         serve_fakes(args.serve_fakes)
-    elif args.floor_app:
-        serve_floor_app()
     else:
         if not 1 <= args.alerts <= 999 or not 1 <= args.small <= 999:
             parser.error("--alerts and --small take 1 to 999")

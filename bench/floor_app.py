@@ -1,8 +1,9 @@
-"""The floor for ack latency: a bare Bolt AsyncApp whose /backups acks at once."""
+"""The floor for ack latency: a bare Bolt AsyncApp that acks `/backups` and any button at once."""
 
 from __future__ import annotations
 
 import os
+import re
 
 from aiohttp import web
 from slack_bolt.async_app import AsyncAck, AsyncApp
@@ -21,6 +22,7 @@ def main() -> None:
         await ack()
 
     app.command("/backups")(ack_only)
+    app.action(re.compile(".*"))(ack_only)
     web.run_app(
         app.web_app(path="/slack/events"),
         host="127.0.0.1",
