@@ -17,8 +17,9 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 from apscheduler.job import Job
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
@@ -70,26 +71,34 @@ class PollScheduler:
         return bool(self._scheduler.running)
 
     def start(self) -> None:
-        self._scheduler.add_job(
+        self._every(
+            self.interval,
             self._poll,
-            IntervalTrigger(seconds=self.interval, timezone=UTC),
-            id=POLL_JOB_ID,
-            coalesce=True,
-            max_instances=1,
-            misfire_grace_time=max(1, int(self.interval / 2)),
+            POLL_JOB_ID,
             next_run_time=datetime.now(UTC) + timedelta(seconds=self._first_poll_after),
         )
         if self._followups is not None:
-            self._scheduler.add_job(
-                self._follow_up,
-                IntervalTrigger(seconds=self._followup_interval, timezone=UTC),
-                id=FOLLOWUP_JOB_ID,
-                coalesce=True,
-                max_instances=1,
-                misfire_grace_time=max(1, int(self._followup_interval / 2)),
-            )
+            self._every(self._followup_interval, self._follow_up, FOLLOWUP_JOB_ID)
         self._scheduler.start()
         self.started_at = self._clock()
+
+    def _every(
+        self,
+        seconds: float,
+        job: Callable[[], Awaitable[None]],
+        job_id: str,
+        **options: Any,
+    ) -> None:
+        """A repeating job that never runs twice at once, and skips runs half an interval late."""
+        self._scheduler.add_job(
+            job,
+            IntervalTrigger(seconds=seconds, timezone=UTC),
+            id=job_id,
+            coalesce=True,
+            max_instances=1,
+            misfire_grace_time=max(1, int(seconds / 2)),
+            **options,
+        )
 
     def poll_job(self) -> Job | None:
         return self._scheduler.get_job(POLL_JOB_ID)
@@ -119,11 +128,15 @@ class PollScheduler:
                 await asyncio.wait(pending, timeout=grace)
         self.shutdown()
 
-    async def _poll(self) -> None:
+    def _track_in_flight(self) -> None:
+        """Remember the running job, so that stop() can let it finish."""
         task = asyncio.current_task()
         if task is not None:
             self._in_flight.add(task)
             task.add_done_callback(self._in_flight.discard)
+
+    async def _poll(self) -> None:
+        self._track_in_flight()
         self.stats.running_since = self._clock()
         try:
             report = await self._poller.poll_all()
@@ -149,10 +162,7 @@ class PollScheduler:
 
     async def _follow_up(self) -> None:
         assert self._followups is not None
-        task = asyncio.current_task()
-        if task is not None:
-            self._in_flight.add(task)
-            task.add_done_callback(self._in_flight.discard)
+        self._track_in_flight()
         try:
             await self._followups.run()
         except Exception:

@@ -3,16 +3,18 @@
 from __future__ import annotations
 
 import asyncio
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 from apscheduler.triggers.interval import IntervalTrigger
 
+from bot.alerts import Alert
 from bot.backups import Destination
+from bot.followups import Followups
 from bot.northflank.client import NorthflankClient
 from bot.poller import Poller
 from bot.scheduler import PollScheduler
-from bot.store import Store
-from bot.watches import WatchSettings
+from bot.store import ChannelAlerts, OutboxKind, Store
+from bot.watches import Event, WatchSettings
 from tests.fakes.northflank import DEFAULT_TOKEN, FakeNorthflank
 
 
@@ -64,3 +66,32 @@ async def test_the_poll_job_coalesces_and_never_overlaps_itself(store: Store) ->
             assert job.trigger.interval.total_seconds() == 300
         finally:
             scheduler.shutdown()
+
+
+async def test_the_followups_job_releases_what_quiet_hours_held_every_interval(
+    store: Store,
+) -> None:
+    now = datetime.now(UTC)
+    watch, _ = await store.save_watch(
+        "C1", Destination("dest-1", "One"), WatchSettings(), "U1", now
+    )
+    held = Alert(Event.MISSED, "missed:a1:x", "dest-1", occurred_at=now)
+    await store.record_alerts(
+        [ChannelAlerts(watch, [[held]], [], deliver=True, hold_until=now + timedelta(seconds=0.3))],
+        now,
+    )
+    woken: list[int] = []
+    followups = Followups(store, clock=lambda: datetime.now(UTC), wake=lambda: woken.append(1))
+    async with NorthflankClient(api_token=DEFAULT_TOKEN, base_url="http://127.0.0.1:9") as client:
+        poller = Poller(store, client, clock=lambda: datetime.now(UTC), poll_interval=300)
+        scheduler = PollScheduler(
+            poller, interval=300, first_poll_after=300, followups=followups, followup_interval=0.2
+        )
+        scheduler.start()
+        try:
+            await wait_until(lambda: bool(woken))
+        finally:
+            await scheduler.stop(grace=1)
+    (post,) = await store.outbox_items()
+    assert post.kind is OutboxKind.POST and len(post.alert_ids) == 1
+    assert await store.held_alerts_due(datetime.now(UTC)) == []
