@@ -211,3 +211,74 @@ async def test_socket_mode_acks_are_timed_in_metrics_by_kind(
     assert 'backupbot_slack_ack_seconds_count{kind="command"} 1.0' in text
     assert 'backupbot_slack_ack_seconds_count{kind="interaction"} 1.0' in text
     assert "backupbot_slack_reply_seconds_count 2.0" in text
+
+
+async def _until(found: Any, *, limit: float = 10.0) -> Any:
+    for _ in range(int(limit / 0.02)):
+        value = found()
+        if value:
+            return value
+        await asyncio.sleep(0.02)
+    raise AssertionError("never happened")
+
+
+async def test_alert_buttons_work_over_the_socket(
+    fake_northflank: FakeNorthflank, fake_slack: FakeSlack, database_url: str
+) -> None:
+    """The buttons on an alert, pressed over Socket Mode: acked in time, and they act."""
+    user, channel = "U0USER", "C0CHAN"  # who and where the request helpers press from
+    settings = load(
+        BotSettings,
+        _env_file=None,
+        slack_bot_token=SLACK_TOKEN,
+        slack_app_token=DEFAULT_APP_TOKEN,
+        slack_api_url=fake_slack.api_url,
+        northflank_api_token=NF_TOKEN,
+        northflank_api_base_url=fake_northflank.url,
+        database_url=database_url,
+        bot_admins=user,
+        port=0,
+    )
+    fake_northflank.add_destination("dest-1", "Primary")
+    fake_northflank.add_backups("dest-1", [])
+    server = BotServer(settings, host="127.0.0.1", schedule_polls=False)
+    try:
+        await server.start()
+        await fake_slack.await_socket_connections(1)
+        await acked_and_answered(
+            fake_slack, "slash_commands", lambda url: slash_payload("watch dest-1", url)
+        )
+        fake_northflank.add_backups(
+            "dest-1",
+            [make_backup("b1", name="nightly", status="failed", created_at=datetime.now(UTC))],
+        )
+        # `watch` has just read the destination; poll it again now rather than in 5 minutes.
+        await server.poller.poll_all(force=True)
+        alert = await _until(
+            lambda: next((m for m in fake_slack.posted(channel) if "nightly" in m["text"]), None)
+        )
+        values = {
+            element["action_id"]: element.get("value")
+            for block in alert["blocks"]
+            if block["type"] == "actions"
+            for element in block["elements"]
+        }
+
+        for action_id in ("alert_acknowledge", "alert_start_backup"):
+            payload = button_payload(action_id, values[action_id], fake_slack.response_url("x"))
+            started = time.monotonic()
+            envelope_id = fake_slack.send_envelope("interactive", payload)
+            await fake_slack.await_socket_ack(envelope_id, timeout=ACK_DEADLINE)
+            assert time.monotonic() - started < ACK_DEADLINE
+
+        edited = await _until(
+            lambda: "Acknowledged by" in json.dumps(fake_slack.message(channel, alert["ts"]))
+        )
+        assert edited
+        reply = await _until(
+            lambda: [m for m in fake_slack.posted(channel) if m.get("thread_ts") == alert["ts"]]
+        )
+        assert f"<@{user}>" in json.dumps(reply[0])
+        assert [w.action for w in fake_northflank.writes] == ["start"]
+    finally:
+        await server.stop()
