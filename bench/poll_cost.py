@@ -31,12 +31,12 @@ import httpx
 
 from bench.northflank_process import NorthflankProcess
 from bench.poll_setup import NOW, POLL_INTERVAL, Clock, client_for, fresh_store
-from bot import paging
-from bot.backups import BackupPage, Destination, parse_backup
+from bot.core import paging
+from bot.core.backups import BackupPage, Destination, parse_backup
+from bot.core.watches import WatchSettings
 from bot.northflank.client import MAX_PER_PAGE, NorthflankClient
-from bot.poller import MAX_PAGES_PER_DESTINATION, Poller
+from bot.services.poller import MAX_PAGES_PER_DESTINATION, Poller
 from bot.store import Store
-from bot.watches import WatchSettings
 from tests.fakes.northflank import DEFAULT_TOKEN
 from tests.processes import REPO
 

@@ -33,9 +33,9 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from bot.northflank.client import NorthflankClient
-from bot.poller import Poller
-from bot.replica import Replica
-from bot.settings import PollSettings, load
+from bot.runtime.settings import PollSettings, load
+from bot.services.poller import Poller
+from bot.services.replica import Replica
 from bot.store import Store
 from tests.fakes.northflank import DEFAULT_TOKEN, FakeNorthflank, make_backup
 

@@ -41,12 +41,12 @@ from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 from sqlalchemy import text
 
 from bench.poll_replica_child import destination_ids
-from bot import budget
-from bot.backups import Destination
-from bot.poller import CONCURRENCY
+from bot.core import budget
+from bot.core.backups import Destination
+from bot.core.watches import WatchSettings
+from bot.services.poller import CONCURRENCY
 from bot.store import Store, upgrade
 from bot.store.database import engine_for
-from bot.watches import WatchSettings
 from tests.databases import postgres_schema
 from tests.processes import REPO
 

@@ -107,9 +107,9 @@ def wait_for_health(port: int, process: subprocess.Popen[str] | None = None) -> 
 
 async def watched_since(database_url: str, started: datetime) -> None:
     """Before a process starts: C0ALERTS watches dest-1 ("Primary") since `started`."""
-    from bot.backups import Destination
+    from bot.core.backups import Destination
+    from bot.core.watches import WatchSettings
     from bot.store import Store, upgrade
-    from bot.watches import WatchSettings
 
     await upgrade(database_url)
     store = Store.connect(database_url)

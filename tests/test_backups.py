@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from bot.backups import (
+from bot.core.backups import (
     BackupStatus,
     MalformedItemError,
     ScheduleInterval,

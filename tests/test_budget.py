@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from bot.budget import BudgetReading, plan_cycle
+from bot.core.budget import BudgetReading, plan_cycle
 
 # 1000 an hour, 500 left, the window ends in an hour: 12 polls of 300 s to come.
 HALF_SPENT = BudgetReading(limit=1000, remaining=500, reset_in=3600)

@@ -5,9 +5,9 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from pathlib import Path
 
-from bot.backups import Destination
+from bot.core.backups import Destination
+from bot.core.watches import WatchSettings
 from bot.store import Store, upgrade
-from bot.watches import WatchSettings
 from tests.fakes.northflank import DEFAULT_TOKEN, FakeNorthflank, make_backup
 from tests.processes import clean_env, run_bot
 

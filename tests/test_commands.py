@@ -7,7 +7,7 @@ from datetime import time, timedelta
 
 import pytest
 
-from bot.commands import (
+from bot.core.commands import (
     AUDIT_USAGE,
     LIST_USAGE,
     MUTE_USAGE,
@@ -29,7 +29,7 @@ from bot.commands import (
     WatchingCommand,
     parse,
 )
-from bot.durations import (
+from bot.core.durations import (
     EXPIRY_RANGE,
     MUTE_RANGE,
     REMIND_RANGE,
@@ -37,10 +37,8 @@ from bot.durations import (
     DurationRange,
     format_duration,
 )
-from bot.listing import DEFAULT_LIMIT, BackupFilter
-from bot.quiet_hours import QuietHours, QuietHoursError, parse_quiet_hours
-from bot.slack.blocks import HELP_TEXT
-from bot.watches import (
+from bot.core.quiet_hours import QuietHours, QuietHoursError, parse_quiet_hours
+from bot.core.watches import (
     DEFAULT_EXPIRY,
     DEFAULT_REMIND,
     DEFAULT_STUCK,
@@ -48,6 +46,8 @@ from bot.watches import (
     Event,
     WatchSettings,
 )
+from bot.services.listing import DEFAULT_LIMIT, BackupFilter
+from bot.slack.blocks import HELP_TEXT
 
 
 @pytest.mark.parametrize("text", ["", "   ", "help", "HELP", "?", "--help"])

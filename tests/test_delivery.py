@@ -10,11 +10,11 @@ import pytest
 from slack_sdk.web.async_client import AsyncWebClient
 from sqlalchemy import text
 
-from bot.alerts import Alert
-from bot.backups import Backup, BackupStatus, Destination, Ref
-from bot.delivery import MAX_INTERNAL_FAILURES, Delivery
+from bot.core.alerts import Alert
+from bot.core.backups import Backup, BackupStatus, Destination, Ref
+from bot.core.watches import Event, WatchSettings
+from bot.services.delivery import MAX_INTERNAL_FAILURES, Delivery
 from bot.store import ChannelAlerts, Store, engine_for
-from bot.watches import Event, WatchSettings
 from tests.clock import FakeClock
 from tests.fakes.slack import DEFAULT_TOKEN, FakeSlack
 

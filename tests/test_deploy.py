@@ -24,7 +24,7 @@ from pydantic import AliasChoices, SecretStr, ValidationError
 from pydantic.fields import FieldInfo
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource
 
-from bot.settings import BotSettings
+from bot.runtime.settings import BotSettings
 from tests.processes import REPO
 from tests.test_packaging import final_stage_instructions
 

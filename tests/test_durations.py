@@ -6,7 +6,7 @@ from datetime import timedelta
 
 import pytest
 
-from bot.durations import (
+from bot.core.durations import (
     EXPIRY_RANGE,
     MUTE_RANGE,
     REMIND_RANGE,
@@ -16,7 +16,7 @@ from bot.durations import (
     format_duration,
     parse_duration,
 )
-from bot.watches import DEFAULT_EXPIRY, DEFAULT_REMIND, DEFAULT_STUCK
+from bot.core.watches import DEFAULT_EXPIRY, DEFAULT_REMIND, DEFAULT_STUCK
 
 
 @pytest.mark.parametrize(

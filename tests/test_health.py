@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
-from bot.health import STALE_AFTER_INTERVALS, Observations, SchedulerView, judge
+from bot.runtime.health import STALE_AFTER_INTERVALS, Observations, SchedulerView, judge
 
 NOW = datetime(2026, 11, 28, 12, 0, tzinfo=UTC)
 INTERVAL = 300.0

@@ -4,7 +4,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from bot import humanize
+from bot.core import humanize
 
 NOW = datetime(2026, 1, 1, 12, 0, tzinfo=UTC)
 

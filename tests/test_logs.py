@@ -14,8 +14,8 @@ from typing import Any
 
 import pytest
 
-from bot import logs
-from bot.logs import REDACTED, JsonRedactingFormatter, RedactingFormatter, redact
+from bot.runtime import logs
+from bot.runtime.logs import REDACTED, JsonRedactingFormatter, RedactingFormatter, redact
 from tests.fakes.northflank import DEFAULT_TOKEN, FakeNorthflank, make_backup
 from tests.processes import clean_env, run_bot
 from tests.strings import strings_in
@@ -29,7 +29,7 @@ def record(
     msg: str = "poll done",
     *args: object,
     level: int = logging.INFO,
-    name: str = "bot.poller",
+    name: str = "bot.services.poller",
     exc_info: Any = None,
     **extra: object,
 ) -> logging.LogRecord:
@@ -154,7 +154,7 @@ def test_json_line_has_time_level_logger_message_and_the_extra_context() -> None
         "delivered %d alerts",
         2,
         level=logging.WARNING,
-        name="bot.delivery",
+        name="bot.services.delivery",
         destination="dest-1",
         channel="C0ALERTS",
         attempt=3,
@@ -167,7 +167,7 @@ def test_json_line_has_time_level_logger_message_and_the_extra_context() -> None
     assert parsed == {
         "time": "2026-01-02T03:04:05.678+00:00",
         "level": "WARNING",
-        "logger": "bot.delivery",
+        "logger": "bot.services.delivery",
         "message": "delivered 2 alerts",
         "destination": "dest-1",
         "channel": "C0ALERTS",
@@ -208,7 +208,7 @@ def test_the_context_cannot_overwrite_the_standard_fields() -> None:
     made.time = "forged"
     made.logger = "forged"
     parsed = json_line(JsonRedactingFormatter(), made)
-    assert parsed["time"] != "forged" and parsed["logger"] == "bot.poller"
+    assert parsed["time"] != "forged" and parsed["logger"] == "bot.services.poller"
     assert parsed["level"] == "ERROR"
 
 
@@ -256,7 +256,7 @@ def test_a_secret_left_in_the_finished_line_is_caught_without_breaking_it() -> N
     formatter = JsonRedactingFormatter([escaped_twice])
     line = formatter.format(record(f"payload {json.dumps(AWKWARD_SECRET)}"))
     assert "quoted" not in line
-    assert json.loads(line)["logger"] == "bot.poller"
+    assert json.loads(line)["logger"] == "bot.services.poller"
 
 
 def test_a_line_the_last_pass_would_break_is_withheld_as_valid_json() -> None:
@@ -266,7 +266,7 @@ def test_a_line_the_last_pass_would_break_is_withheld_as_valid_json() -> None:
     line = formatter.format(record("first line\n-leak-value", level=logging.ERROR))
     parsed = json.loads(line)
     assert "leak-value" not in line
-    assert parsed["level"] == "ERROR" and parsed["logger"] == "bot.poller"
+    assert parsed["level"] == "ERROR" and parsed["logger"] == "bot.services.poller"
     assert "withheld" in parsed["message"]
 
 

@@ -12,7 +12,7 @@ from pathlib import Path
 import httpx
 from prometheus_client.parser import text_string_to_metric_families
 
-from bot.server import BotServer
+from bot.runtime.server import BotServer
 from tests.clock import FakeClock
 from tests.databases import postgres_schema
 from tests.fakes.northflank import FakeNorthflank, make_backup

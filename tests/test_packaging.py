@@ -123,7 +123,7 @@ def test_the_user_owns_the_data_folder_and_nothing_else() -> None:
 
 
 def test_the_owned_folder_is_where_the_default_database_lives() -> None:
-    from bot.settings import BotSettings
+    from bot.runtime.settings import BotSettings
 
     instructions = final_stage_instructions()
     workdirs = [rest for keyword, rest in instructions if keyword == "WORKDIR"]

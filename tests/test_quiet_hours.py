@@ -13,7 +13,7 @@ import pytest
 from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
-from bot.quiet_hours import QuietHours, QuietHoursError, parse_quiet_hours
+from bot.core.quiet_hours import QuietHours, QuietHoursError, parse_quiet_hours
 
 BERLIN = ZoneInfo("Europe/Berlin")
 NEW_YORK = ZoneInfo("America/New_York")

@@ -7,9 +7,9 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from bot.alerts import Alert, Ledger, LedgerEntry, missed_subject, outage_subject
-from bot.backups import Backup, BackupStatus, Ref, Schedule, ScheduleInterval
-from bot.rules import (
+from bot.core.alerts import Alert, Ledger, LedgerEntry, missed_subject, outage_subject
+from bot.core.backups import Backup, BackupStatus, Ref, Schedule, ScheduleInterval
+from bot.core.rules import (
     PROBLEM_AFTER_FAILED_POLLS,
     AddonState,
     DestinationState,
@@ -17,7 +17,14 @@ from bot.rules import (
     evaluate,
     northflank_health,
 )
-from bot.watches import DEFAULT_EXPIRY, DEFAULT_STUCK, WATCHABLE_EVENTS, Event, Watch, WatchSettings
+from bot.core.watches import (
+    DEFAULT_EXPIRY,
+    DEFAULT_STUCK,
+    WATCHABLE_EVENTS,
+    Event,
+    Watch,
+    WatchSettings,
+)
 
 DESTINATION = "dest-1"
 ADDON = Ref("addon-1", "orders-db")

@@ -7,14 +7,14 @@ from datetime import UTC, datetime, timedelta
 
 from apscheduler.triggers.interval import IntervalTrigger
 
-from bot.alerts import Alert
-from bot.backups import Destination
-from bot.followups import Followups
+from bot.core.alerts import Alert
+from bot.core.backups import Destination
+from bot.core.watches import Event, WatchSettings
 from bot.northflank.client import NorthflankClient
-from bot.poller import Poller
-from bot.scheduler import PollScheduler
+from bot.runtime.scheduler import PollScheduler
+from bot.services.followups import Followups
+from bot.services.poller import Poller
 from bot.store import ChannelAlerts, OutboxKind, Store
-from bot.watches import Event, WatchSettings
 from tests.fakes.northflank import DEFAULT_TOKEN, FakeNorthflank
 
 

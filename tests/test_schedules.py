@@ -7,8 +7,8 @@ from datetime import UTC, datetime, timedelta, timezone
 
 import pytest
 
-from bot.backups import Schedule, ScheduleInterval
-from bot.schedules import last_due, last_due_of, missed_grace
+from bot.core.backups import Schedule, ScheduleInterval
+from bot.core.schedules import last_due, last_due_of, missed_grace
 
 HOURLY = ScheduleInterval.HOURLY
 DAILY = ScheduleInterval.DAILY

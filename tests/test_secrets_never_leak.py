@@ -31,10 +31,10 @@ import httpx
 import pytest
 from aiohttp import web
 
-from bot.backups import Destination
-from bot.logs import REDACTED
+from bot.core.backups import Destination
+from bot.core.watches import WatchSettings
+from bot.runtime.logs import REDACTED
 from bot.store import Store, upgrade
-from bot.watches import WatchSettings
 from tests.fakes._faults import FaultQueue
 from tests.fakes._server import BackgroundServer
 from tests.fakes.northflank import FakeNorthflank, make_backup

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from bot.settings import (
+from bot.runtime.settings import (
     BotSettings,
     ConfigurationError,
     DatabaseSettings,

@@ -6,10 +6,10 @@ import dataclasses
 
 import pytest
 
-from bot.audit import AuditAction
-from bot.backups import Ref
-from bot.watches import Event
-from bot.write_actions import WriteTarget, write_target
+from bot.core.audit import AuditAction
+from bot.core.backups import Ref
+from bot.core.watches import Event
+from bot.core.write_actions import WriteTarget, write_target
 from tests.store.examples import alert, backup
 
 EXPIRING = dataclasses.replace(

@@ -24,7 +24,7 @@ import httpx
 import northflank
 from northflank.response import ApiCallResponse
 
-from bot.backups import (
+from bot.core.backups import (
     BackupPage,
     Destination,
     MalformedItemError,
@@ -40,7 +40,7 @@ from bot.northflank.errors import (
 )
 from bot.northflank.ratelimit import RateLimitState, retry_after_seconds
 from bot.northflank.transport import RetryingTransport, RetryPolicy
-from bot.settings import NorthflankSettings
+from bot.runtime.settings import NorthflankSettings
 
 log = logging.getLogger(__name__)
 

@@ -21,12 +21,10 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from bot import humanize
-from bot.alerts import Alert
-from bot.backups import Backup, Destination, Ref, Schedule, ScheduleInterval
-from bot.slack.blocks import STATUS_EMOJI, Block, Reply, _context, _header, _section
-from bot.slack.mrkdwn import code, date, escape, mention
-from bot.watches import (
+from bot.core import humanize
+from bot.core.alerts import Alert
+from bot.core.backups import Backup, Destination, Ref, Schedule, ScheduleInterval
+from bot.core.watches import (
     PROBLEM_EVENTS,
     REMINDED_EVENTS,
     WATCHABLE_EVENTS,
@@ -37,6 +35,8 @@ from bot.watches import (
     WatchSettings,
     WatchState,
 )
+from bot.slack.blocks import STATUS_EMOJI, Block, Reply, _context, _header, _section
+from bot.slack.mrkdwn import code, date, escape, mention
 
 # Each alert brings its buttons, and the write buttons their confirm dialogs:
 # about 2,250 characters of JSON for a worst-case alert (300-character names

@@ -27,12 +27,12 @@ from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
-from bot.audit import AuditAction
-from bot.backups import Ref
+from bot.core.audit import AuditAction
+from bot.core.backups import Ref
+from bot.core.watches import Event
+from bot.core.write_actions import write_target
 from bot.slack.alert_blocks import AlertContext, AlertView, _addon, _clip, _project
 from bot.slack.blocks import Block
-from bot.watches import Event
-from bot.write_actions import write_target
 
 ACKNOWLEDGE_ACTION = "alert_acknowledge"
 SNOOZE_ACTION = "alert_snooze"

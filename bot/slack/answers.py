@@ -13,7 +13,7 @@ import uuid
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
 
-from bot.commands import (
+from bot.core.commands import (
     LIST_USAGE,
     AuditCommand,
     Command,
@@ -28,7 +28,8 @@ from bot.commands import (
     WatchingCommand,
     parse_addon,
 )
-from bot.listing import (
+from bot.northflank.errors import NorthflankError
+from bot.services.listing import (
     MAX_LIMIT,
     START,
     BackupFilter,
@@ -36,10 +37,9 @@ from bot.listing import (
     Position,
     known_status_words,
 )
-from bot.northflank.errors import NorthflankError
+from bot.services.watching import Requester, WatchService
 from bot.slack import blocks, explain
 from bot.slack.blocks import MAX_BUTTON_VALUE, Reply
-from bot.watch_service import Requester, WatchService
 
 log = logging.getLogger(__name__)
 

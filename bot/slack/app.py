@@ -13,8 +13,8 @@ from slack_sdk.http_retry.builtin_async_handlers import (
 )
 from slack_sdk.web.async_client import AsyncWebClient
 
-from bot.alert_actions import AlertActions
-from bot.settings import BotSettings
+from bot.runtime.settings import BotSettings
+from bot.services.alert_actions import AlertActions
 from bot.slack import listeners
 from bot.slack.after_ack import AfterAck
 from bot.slack.answers import Answers

@@ -12,8 +12,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import datetime
 
-from bot import humanize
-from bot.audit import AUDIT_SHOWN, AuditEntry, AuditOutcome
+from bot.core import humanize
+from bot.core.audit import AUDIT_SHOWN, AuditEntry, AuditOutcome
 from bot.slack.alert_blocks import _chunk, _clip
 from bot.slack.blocks import Block, Reply, _context, _header, _section
 from bot.slack.mrkdwn import date, mention

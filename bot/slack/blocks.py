@@ -13,9 +13,9 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from bot import humanize
-from bot.backups import Backup, BackupStatus, Destination
-from bot.listing import BackupFilter, ListingPage, Position
+from bot.core import humanize
+from bot.core.backups import Backup, BackupStatus, Destination
+from bot.services.listing import BackupFilter, ListingPage, Position
 from bot.slack.mrkdwn import code, date, escape, truncate
 
 Block = dict[str, Any]
@@ -133,7 +133,7 @@ def message(text: str) -> Reply:
     return {"text": text, "blocks": [_section(text)]}
 
 
-# The ranges and defaults below are bot.durations' *_RANGE and bot.watches' DEFAULT_*.
+# The ranges and defaults below are bot.core.durations' *_RANGE and bot.core.watches' DEFAULT_*.
 HELP_TEXT = "\n".join(
     [
         "*backup-bot* lists and watches your Northflank backup destinations.",

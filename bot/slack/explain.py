@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from collections.abc import Collection
 
-from bot import humanize
-from bot.audit import AuditAction
+from bot.core import humanize
+from bot.core.audit import AuditAction
 from bot.northflank.errors import (
     AuthenticationError,
     BadRequestError,

@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from datetime import datetime
 
-from bot import humanize
+from bot.core import humanize
 
 _ESCAPES = str.maketrans({"&": "&amp;", "<": "&lt;", ">": "&gt;"})
 # Slack user ids: U, or W on Enterprise Grid, then upper-case letters and digits.

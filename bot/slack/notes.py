@@ -10,9 +10,9 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import timedelta
 
-from bot import humanize
-from bot.alerts import Alert
-from bot.audit import WRITE_ACTIONS, AuditAction
+from bot.core import humanize
+from bot.core.alerts import Alert
+from bot.core.audit import WRITE_ACTIONS, AuditAction
 from bot.slack.alert_blocks import (
     EVENT_TITLE,
     AlertContext,

@@ -5,7 +5,7 @@ from __future__ import annotations
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.audit import AUDIT_SHOWN, AuditAction, AuditEntry, AuditOutcome
+from bot.core.audit import AUDIT_SHOWN, AuditAction, AuditEntry, AuditOutcome
 from bot.store.sessions import UsesSessions
 from bot.store.tables import AuditRow
 

@@ -14,12 +14,12 @@ from typing import Any, TypeVar
 from sqlalchemy import ColumnElement, and_, case, delete, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.backups import Backup, BackupStatus, Ref, Schedule, ScheduleInterval
-from bot.rules import AddonState, DestinationState, KnownBackup
+from bot.core.backups import Backup, BackupStatus, Ref, Schedule, ScheduleInterval
+from bot.core.rules import AddonState, DestinationState, KnownBackup
+from bot.core.watches import DestinationSummary
 from bot.store.records import SaveResult
 from bot.store.sessions import UsesSessions
 from bot.store.tables import AddonRow, KnownBackupRow
-from bot.watches import DestinationSummary
 
 _known = KnownBackupRow.__table__
 _addons = AddonRow.__table__

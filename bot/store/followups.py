@@ -12,6 +12,7 @@ from typing import Any
 
 from sqlalchemy import func, select, update
 
+from bot.core.watches import REMINDED_EVENTS, WatchState
 from bot.store.interactions import enqueue_note
 from bot.store.ledger import stored_alert
 from bot.store.outbox import enqueue
@@ -19,7 +20,6 @@ from bot.store.records import OutboxKind, ReminderCandidate, StoredAlert
 from bot.store.sessions import UsesSessions
 from bot.store.tables import AlertRow, WatchRow
 from bot.store.watches import watch_from_row
-from bot.watches import REMINDED_EVENTS, WatchState
 
 _alerts = AlertRow.__table__
 _REMINDED = tuple(sorted(event.value for event in REMINDED_EVENTS))

@@ -14,7 +14,8 @@ from typing import Any
 from sqlalchemy import and_, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.audit import AuditEntry
+from bot.core.audit import AuditEntry
+from bot.core.watches import Event
 from bot.store.audit import add_audit
 from bot.store.ledger import stored_alert
 from bot.store.outbox import enqueue
@@ -29,7 +30,6 @@ from bot.store.records import (
 )
 from bot.store.sessions import UsesSessions
 from bot.store.tables import AlertActionRow, AlertRow, SnoozeRow
-from bot.watches import Event
 
 _alerts = AlertRow.__table__
 _snoozes = SnoozeRow.__table__

@@ -17,9 +17,9 @@ from datetime import datetime
 
 from sqlalchemy import ColumnElement, Exists, exists, func, or_, select, true, update
 
+from bot.core.watches import WatchState
 from bot.store.sessions import UsesSessions
 from bot.store.tables import PollStatusRow, WatchRow
-from bot.watches import WatchState
 
 _status = PollStatusRow.__table__
 

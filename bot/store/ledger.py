@@ -8,12 +8,12 @@ from datetime import datetime
 from sqlalchemy import and_, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.alerts import Alert, Ledger, LedgerEntry, alert_from_json, alert_to_json
+from bot.core.alerts import Alert, Ledger, LedgerEntry, alert_from_json, alert_to_json
+from bot.core.watches import PROBLEM_EVENTS, Event, Watch
 from bot.store.outbox import enqueue
 from bot.store.records import ChannelAlerts, OutboxKind, RecordResult, StoredAlert
 from bot.store.sessions import UsesSessions
 from bot.store.tables import AlertRow
-from bot.watches import PROBLEM_EVENTS, Event, Watch
 
 _alerts = AlertRow.__table__
 # Problems a later recovery resolves, however long ago they were raised.

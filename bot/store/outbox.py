@@ -9,10 +9,10 @@ from typing import Any
 from sqlalchemy import Select, func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from bot.core.watches import WatchState
 from bot.store.records import Claim, OutboxItem, OutboxKind, OutboxState
 from bot.store.sessions import UsesSessions
 from bot.store.tables import AlertRow, OutboxRow, WatchRow
-from bot.watches import WatchState
 
 _outbox = OutboxRow.__table__
 MAX_ERROR_LENGTH = 500

@@ -8,11 +8,11 @@ from typing import Any
 
 from sqlalchemy import Row, func, literal, select
 
+from bot.core.watches import PollStatus
 from bot.store.database import UTCDateTime
 from bot.store.records import ScanState
 from bot.store.sessions import UsesSessions
 from bot.store.tables import PollStatusRow
-from bot.watches import PollStatus
 
 _status = PollStatusRow.__table__
 # Enough to say what went wrong; an HTML error page need not be kept whole.

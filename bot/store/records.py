@@ -8,8 +8,8 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
-from bot.alerts import Alert
-from bot.watches import Event, Watch
+from bot.core.alerts import Alert
+from bot.core.watches import Event, Watch
 
 
 class OutboxKind(StrEnum):

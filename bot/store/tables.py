@@ -70,7 +70,7 @@ class WatchRow(Base):
     stuck_seconds: Mapped[int]
     # 0: never remind (`remind=off`).
     remind_seconds: Mapped[int] = mapped_column(Integer, server_default="86400")
-    # bot.quiet_hours.QuietHours.to_text(), or NULL for none.
+    # bot.core.quiet_hours.QuietHours.to_text(), or NULL for none.
     quiet_hours: Mapped[str | None]
     muted_until: Mapped[datetime | None]
     state: Mapped[str] = mapped_column(String(16))
@@ -179,7 +179,7 @@ class AlertRow(Base):
     addon_id: Mapped[str | None]
     occurred_at: Mapped[datetime]
     created_at: Mapped[datetime]
-    # bot.alerts.alert_to_json: enough to render the message again later.
+    # bot.core.alerts.alert_to_json: enough to render the message again later.
     details: Mapped[Any]
     message_channel: Mapped[str | None]
     message_ts: Mapped[str | None]

@@ -7,9 +7,10 @@ from datetime import datetime, timedelta
 
 from sqlalchemy import Select, delete, func, select, update
 
-from bot.audit import AuditEntry
-from bot.backups import Destination
-from bot.quiet_hours import QuietHours, QuietHoursError
+from bot.core.audit import AuditEntry
+from bot.core.backups import Destination
+from bot.core.quiet_hours import QuietHours, QuietHoursError
+from bot.core.watches import WATCHABLE_EVENTS, Event, Watch, WatchSettings, WatchState
 from bot.store.audit import add_audit
 from bot.store.records import OutboxState
 from bot.store.sessions import UsesSessions
@@ -21,7 +22,6 @@ from bot.store.tables import (
     PollStatusRow,
     WatchRow,
 )
-from bot.watches import WATCHABLE_EVENTS, Event, Watch, WatchSettings, WatchState
 
 log = logging.getLogger(__name__)
 

@@ -27,7 +27,7 @@ from typing import Any, Final
 
 import pytest
 
-from bot.server import BotServer
+from bot.runtime.server import BotServer
 from tests.clock import FakeClock
 from tests.fakes.northflank import FakeNorthflank, FaultKind, make_backup
 from tests.fakes.slack import FakeSlack

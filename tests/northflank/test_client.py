@@ -10,7 +10,7 @@ from datetime import UTC, datetime, timedelta
 import httpx
 import pytest
 
-from bot.backups import BackupStatus
+from bot.core.backups import BackupStatus
 from bot.northflank.client import NorthflankClient, StartedBackup
 from bot.northflank.errors import (
     AuthenticationError,

@@ -24,10 +24,10 @@ from typing import Any
 import httpx
 import pytest
 
-from bot.backups import Destination
+from bot.core.backups import Destination
+from bot.core.watches import WatchSettings
 from bot.store import OutboxState, Store, check_schema, upgrade
 from bot.store.tables import metadata
-from bot.watches import WatchSettings
 from tests.databases import postgres_schema
 from tests.fakes.northflank import FakeNorthflank, make_backup
 from tests.fakes.slack import FakeSlack

@@ -19,10 +19,10 @@ from typing import Any, ClassVar, TypeVar
 import httpx
 import pytest
 
-from bot.delivery import Outcome
 from bot.northflank.client import NorthflankClient
-from bot.poller import PollReport
-from bot.server import BotServer
+from bot.runtime.server import BotServer
+from bot.services.delivery import Outcome
+from bot.services.poller import PollReport
 from tests.clock import FakeClock
 from tests.fakes.northflank import FakeNorthflank
 from tests.fakes.slack import FakeSlack

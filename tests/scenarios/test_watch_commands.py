@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from bot.server import BotServer
+from bot.runtime.server import BotServer
 from tests.fakes.northflank import make_backup
 from tests.scenarios.conftest import ADMIN, CHANNEL, Scenario
 

@@ -19,7 +19,7 @@ from typing import Any, TypeVar
 import httpx
 import pytest
 
-from bot.server import BotServer
+from bot.runtime.server import BotServer
 from tests.fakes.northflank import FakeNorthflank
 from tests.fakes.slack import FakeSlack, ResponseUrlPost
 from tests.scenarios.conftest import ADMIN, CHANNEL, Scenario

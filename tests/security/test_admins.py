@@ -25,7 +25,7 @@ import httpx
 import northflank
 import pytest
 
-from bot.settings import BotSettings, ConfigurationError, load
+from bot.runtime.settings import BotSettings, ConfigurationError, load
 from bot.slack.blocks import NEXT_PAGE_ACTION, UNKNOWN_BUTTON_TEXT
 from tests.fakes.northflank import make_backup
 from tests.processes import REPO

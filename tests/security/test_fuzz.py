@@ -28,8 +28,8 @@ import pytest
 from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import strategies as st
 
-from bot import commands
-from bot.commands import CommandError
+from bot.core import commands
+from bot.core.commands import CommandError
 from bot.slack.blocks import NEXT_PAGE_ACTION, UNKNOWN_BUTTON_TEXT, UNREADABLE_BUTTON_TEXT
 from tests.fakes.northflank import FakeNorthflank, make_backup
 from tests.fakes.slack import FakeSlack

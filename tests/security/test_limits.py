@@ -13,10 +13,10 @@ import time
 
 import pytest
 
-from bot.backups import Destination
-from bot.commands import MAX_TEXT_LENGTH
-from bot.watch_service import MAX_WATCHES_PER_CHANNEL
-from bot.watches import WatchSettings
+from bot.core.backups import Destination
+from bot.core.commands import MAX_TEXT_LENGTH
+from bot.core.watches import WatchSettings
+from bot.services.watching import MAX_WATCHES_PER_CHANNEL
 from tests.fakes.northflank import FakeNorthflank, make_backup
 from tests.scenarios.conftest import ADMIN, CHANNEL, Scenario
 from tests.security.conftest import ErrorLog

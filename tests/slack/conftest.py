@@ -12,8 +12,8 @@ from typing import Any
 import httpx
 import pytest
 
-from bot.server import BotServer
-from bot.settings import BotSettings, load
+from bot.runtime.server import BotServer
+from bot.runtime.settings import BotSettings, load
 from tests.fakes.northflank import DEFAULT_TOKEN as NF_TOKEN
 from tests.fakes.northflank import FakeNorthflank
 from tests.fakes.slack import DEFAULT_TOKEN as SLACK_TOKEN

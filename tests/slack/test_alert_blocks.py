@@ -11,14 +11,10 @@ from typing import Any
 
 import pytest
 
-from bot.alerts import Alert
-from bot.backups import Backup, BackupStatus, Destination, Ref, Schedule, ScheduleInterval
-from bot.quiet_hours import QuietHours
-from bot.slack import alert_blocks
-from bot.slack.alert_blocks import MAX_ALERTS_PER_MESSAGE, AlertContext, AlertView
-from bot.slack.alert_buttons import ALERT_ACTIONS
-from bot.slack.mrkdwn import date
-from bot.watches import (
+from bot.core.alerts import Alert
+from bot.core.backups import Backup, BackupStatus, Destination, Ref, Schedule, ScheduleInterval
+from bot.core.quiet_hours import QuietHours
+from bot.core.watches import (
     DestinationSummary,
     Event,
     PollStatus,
@@ -26,6 +22,10 @@ from bot.watches import (
     WatchSettings,
     WatchState,
 )
+from bot.slack import alert_blocks
+from bot.slack.alert_blocks import MAX_ALERTS_PER_MESSAGE, AlertContext, AlertView
+from bot.slack.alert_buttons import ALERT_ACTIONS
+from bot.slack.mrkdwn import date
 
 NOW = datetime(2026, 1, 1, 12, 0, tzinfo=UTC)
 DEST = Destination(id="dest-1", name="Primary")

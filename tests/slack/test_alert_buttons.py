@@ -9,8 +9,9 @@ from typing import Any
 
 import pytest
 
-from bot.audit import WRITE_ACTIONS, AuditAction
-from bot.backups import Ref
+from bot.core.audit import WRITE_ACTIONS, AuditAction
+from bot.core.backups import Ref
+from bot.core.watches import Event, WatchSettings
 from bot.slack import alert_buttons
 from bot.slack.alert_blocks import AlertContext, AlertView, alert_message
 from bot.slack.alert_buttons import (
@@ -28,7 +29,6 @@ from bot.slack.alert_buttons import (
     parse_alert_id,
     parse_snooze_value,
 )
-from bot.watches import Event, WatchSettings
 from tests.slack.test_alert_blocks import (
     NOW,
     assert_element_within_limits,

@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from bot.audit import AUDIT_SHOWN, AuditAction, AuditEntry, AuditOutcome
+from bot.core.audit import AUDIT_SHOWN, AuditAction, AuditEntry, AuditOutcome
 from bot.slack.audit_blocks import audit_list
 from bot.slack.mrkdwn import date
 from tests.slack.test_alert_blocks import (

@@ -6,13 +6,13 @@ import json
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from bot.audit import AUDIT_SHOWN
-from bot.backups import Backup, BackupStatus, Destination, Ref
-from bot.durations import REMIND_RANGE, format_duration
-from bot.listing import MAX_LIMIT, NO_FILTER, BackupFilter, ListingPage, Position
+from bot.core.audit import AUDIT_SHOWN
+from bot.core.backups import Backup, BackupStatus, Destination, Ref
+from bot.core.durations import REMIND_RANGE, format_duration
+from bot.core.watches import DEFAULT_REMIND
+from bot.services.listing import MAX_LIMIT, NO_FILTER, BackupFilter, ListingPage, Position
 from bot.slack import blocks
 from bot.slack.alert_buttons import SNOOZE_LABELS
-from bot.watches import DEFAULT_REMIND
 
 NOW = datetime(2026, 1, 1, 12, 0, tzinfo=UTC)
 DEST = Destination(id="dest-1", name="Primary")

@@ -7,7 +7,8 @@ from typing import Any
 
 import pytest
 
-from bot.audit import WRITE_ACTIONS, AuditAction
+from bot.core.audit import WRITE_ACTIONS, AuditAction
+from bot.core.watches import Event, WatchSettings
 from bot.northflank.errors import (
     AuthenticationError,
     BadRequestError,
@@ -22,7 +23,6 @@ from bot.northflank.errors import (
 from bot.slack import explain
 from bot.slack.alert_blocks import AlertContext
 from bot.slack.notes import REMINDER_ALERTS_SHOWN, reminder_note, write_result_note
-from bot.watches import Event, WatchSettings
 from tests.slack.test_alert_blocks import (
     CONTEXT,
     HOSTILE,

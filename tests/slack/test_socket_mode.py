@@ -21,8 +21,8 @@ from urllib.parse import parse_qsl
 import httpx
 import pytest
 
-from bot.server import BotServer
-from bot.settings import BotSettings, load
+from bot.runtime.server import BotServer
+from bot.runtime.settings import BotSettings, load
 from bot.slack.blocks import NEXT_PAGE_ACTION
 from tests.fakes.northflank import DEFAULT_TOKEN as NF_TOKEN
 from tests.fakes.northflank import FakeNorthflank, make_backup

@@ -5,7 +5,7 @@ import logging
 
 import pytest
 
-from bot.server import BotServer
+from bot.runtime.server import BotServer
 from tests.fakes.northflank import DEFAULT_TOKEN as NF_TOKEN
 from tests.fakes.northflank import FakeNorthflank
 from tests.fakes.slack import FakeSlack
@@ -16,7 +16,7 @@ async def start_and_read_logs(
     fake_northflank: FakeNorthflank, fake_slack: FakeSlack, caplog: pytest.LogCaptureFixture
 ) -> str:
     server = BotServer(bot_settings(fake_northflank, fake_slack), host="127.0.0.1")
-    with caplog.at_level(logging.INFO, logger="bot.server"):
+    with caplog.at_level(logging.INFO, logger="bot.runtime.server"):
         await server.start()
         try:
             for _ in range(200):

@@ -6,11 +6,11 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime, timedelta
 
-from bot.alerts import Alert
-from bot.audit import AuditAction, AuditEntry, AuditOutcome
-from bot.backups import Backup, BackupStatus, Destination, Ref, Schedule, ScheduleInterval
+from bot.core.alerts import Alert
+from bot.core.audit import AuditAction, AuditEntry, AuditOutcome
+from bot.core.backups import Backup, BackupStatus, Destination, Ref, Schedule, ScheduleInterval
+from bot.core.watches import Event, Watch, WatchSettings
 from bot.store import ChannelAlerts, Store, StoredAlert
-from bot.watches import Event, Watch, WatchSettings
 
 T0 = datetime(2025, 3, 1, 12, 0, tzinfo=UTC)
 HOUR = timedelta(hours=1)

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from bot.audit import AUDIT_SHOWN, AuditAction, AuditOutcome
+from bot.core.audit import AUDIT_SHOWN, AuditAction, AuditOutcome
+from bot.core.watches import WatchSettings
 from bot.store import Store
-from bot.watches import WatchSettings
 from tests.store.examples import HOUR, PRIMARY, SECONDARY, T0, audit_entry, watching
 
 MINUTE = HOUR / 60

@@ -10,8 +10,8 @@ from typing import Any
 from sqlalchemy import event
 from sqlalchemy.engine import Engine
 
-from bot.backups import Backup
-from bot.rules import AddonState, KnownBackup
+from bot.core.backups import Backup
+from bot.core.rules import AddonState, KnownBackup
 from bot.store import SaveResult, Store
 from tests.store.examples import DAILY, DAY, HOUR, HOURLY, T0, backup
 

@@ -9,10 +9,10 @@ from __future__ import annotations
 import asyncio
 from datetime import datetime, time, timedelta
 
-from bot.audit import AuditAction
-from bot.quiet_hours import QuietHours
+from bot.core.audit import AuditAction
+from bot.core.quiet_hours import QuietHours
+from bot.core.watches import DEFAULT_REMIND, Event, Watch, WatchSettings, WatchState
 from bot.store import ChannelAlerts, OutboxItem, OutboxKind, OutboxState, Store, StoredAlert
-from bot.watches import DEFAULT_REMIND, Event, Watch, WatchSettings, WatchState
 from tests.store.examples import (
     DAY,
     HOUR,

@@ -13,9 +13,10 @@ from datetime import datetime, timedelta
 import pytest
 from sqlalchemy.exc import StatementError
 
-from bot.alerts import Alert
-from bot.audit import AuditAction, AuditOutcome
-from bot.backups import Ref
+from bot.core.alerts import Alert
+from bot.core.audit import AuditAction, AuditOutcome
+from bot.core.backups import Ref
+from bot.core.watches import Event
 from bot.store import (
     Acknowledgement,
     OutboxItem,
@@ -28,7 +29,6 @@ from bot.store import (
     WriteClaim,
     WriteState,
 )
-from bot.watches import Event
 from tests.store.examples import (
     HOUR,
     PRIMARY,

@@ -13,9 +13,9 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from datetime import datetime
 
-from bot.backups import Destination
+from bot.core.backups import Destination
+from bot.core.watches import Event, WatchState
 from bot.store import Claim, ReplicaInfo, Store
-from bot.watches import Event, WatchState
 from tests.store.examples import HOUR, PRIMARY, SECONDARY, T0, alert, digest, posts, watching
 
 MINUTE = HOUR / 60

@@ -7,9 +7,9 @@ from datetime import datetime
 import pytest
 from sqlalchemy.exc import StatementError
 
-from bot.alerts import LedgerEntry, outage_subject
+from bot.core.alerts import LedgerEntry, outage_subject
+from bot.core.watches import Event
 from bot.store import OutboxKind, OutboxState, Store
-from bot.watches import Event
 from tests.store.examples import (
     DAY,
     HOUR,

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
+from bot.core.watches import Event, WatchState
 from bot.store import OutboxState, Store
-from bot.watches import Event, WatchState
 from tests.store.examples import HOUR, PRIMARY, SECONDARY, T0, alert, digest, posts, watching
 
 MINUTE = HOUR / 60

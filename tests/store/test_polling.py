@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
+from bot.core.watches import PollStatus
 from bot.store import ScanState, Store
-from bot.watches import PollStatus
 from tests.store.examples import HOUR, T0
 
 

@@ -7,8 +7,8 @@ import asyncio
 import pytest
 from sqlalchemy.exc import IntegrityError
 
+from bot.core.watches import Event
 from bot.store import Store
-from bot.watches import Event
 from tests.store.examples import (
     DAY,
     PRIMARY,

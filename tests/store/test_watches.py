@@ -7,10 +7,10 @@ from datetime import time, timedelta
 import pytest
 from sqlalchemy import text
 
-from bot.backups import Destination
-from bot.quiet_hours import QuietHours
+from bot.core.backups import Destination
+from bot.core.quiet_hours import QuietHours
+from bot.core.watches import Event, WatchSettings, WatchState
 from bot.store import OutboxState, ScanState, Store, engine_for
-from bot.watches import Event, WatchSettings, WatchState
 from tests.store.examples import (
     DAY,
     HOUR,

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from slack_bolt.async_app import AsyncApp
 
-from bot.alert_actions import AlertActions
+from bot.services.alert_actions import AlertActions
 from bot.slack.after_ack import AfterAck
 from bot.slack.answers import Answers
 from bot.slack.listeners import actions, alert_buttons, commands

@@ -14,7 +14,8 @@ from typing import Any
 
 from slack_bolt.async_app import AsyncAck, AsyncApp
 
-from bot.alert_actions import AlertActions
+from bot.services.alert_actions import AlertActions
+from bot.services.watching import Requester
 from bot.slack import blocks, explain
 from bot.slack.after_ack import AfterAck
 from bot.slack.alert_buttons import (
@@ -29,7 +30,6 @@ from bot.slack.alert_buttons import (
 from bot.slack.blocks import Reply
 from bot.slack.listeners.acking import queue_reply_then_ack
 from bot.slack.responder import Responder
-from bot.watch_service import Requester
 
 log = logging.getLogger(__name__)
 

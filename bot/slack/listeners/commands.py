@@ -6,13 +6,13 @@ from typing import Any
 
 from slack_bolt.async_app import AsyncAck, AsyncApp
 
-from bot import commands
+from bot.core import commands
+from bot.services.watching import Requester
 from bot.slack import blocks
 from bot.slack.after_ack import AfterAck
 from bot.slack.answers import Answers
 from bot.slack.listeners.acking import queue_reply_then_ack
 from bot.slack.responder import Responder
-from bot.watch_service import Requester
 
 
 def register(app: AsyncApp, answers: Answers, responder: Responder, after_ack: AfterAck) -> None:

@@ -22,25 +22,25 @@ from slack_bolt.async_app import AsyncApp
 from slack_sdk.socket_mode.aiohttp import SocketModeClient
 from slack_sdk.socket_mode.request import SocketModeRequest
 
-from bot import health
-from bot.alert_actions import AlertActions
-from bot.delivery import PER_CHANNEL_INTERVAL, Delivery
-from bot.followups import Followups
-from bot.listing import BackupLister
-from bot.metrics import CONTENT_TYPE_LATEST, Metrics, Sources
 from bot.northflank.client import NorthflankClient
 from bot.northflank.errors import NorthflankError
-from bot.poller import Poller
-from bot.replica import Replica
-from bot.scheduler import PollScheduler
-from bot.settings import BotSettings
+from bot.runtime import health
+from bot.runtime.metrics import CONTENT_TYPE_LATEST, Metrics, Sources
+from bot.runtime.scheduler import PollScheduler
+from bot.runtime.settings import BotSettings
+from bot.services.alert_actions import AlertActions
+from bot.services.delivery import PER_CHANNEL_INTERVAL, Delivery
+from bot.services.followups import Followups
+from bot.services.listing import BackupLister
+from bot.services.poller import Poller
+from bot.services.replica import Replica
+from bot.services.watching import WatchService
 from bot.slack.after_ack import AfterAck
 from bot.slack.answers import Answers
 from bot.slack.app import build_app, build_web_client
 from bot.slack.http_endpoint import slack_events_handler
 from bot.slack.responder import Responder
 from bot.store import Store, upgrade
-from bot.watch_service import WatchService
 
 log = logging.getLogger(__name__)
 

@@ -20,8 +20,8 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from bot.backups import Backup, BackupStatus, Ref, Schedule, ScheduleInterval
-from bot.watches import Event
+from bot.core.backups import Backup, BackupStatus, Ref, Schedule, ScheduleInterval
+from bot.core.watches import Event
 
 
 @dataclass(frozen=True, slots=True)

@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 
 from cachetools import TTLCache
 
-from bot.backups import Backup, BackupPage, BackupStatus, Destination
+from bot.core.backups import Backup, BackupPage, BackupStatus, Destination
 from bot.northflank.client import MAX_PER_PAGE, NorthflankClient
 from bot.northflank.errors import NotFoundError, PermissionDeniedError
 

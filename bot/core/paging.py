@@ -21,7 +21,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from bot.backups import BackupPage, BackupStatus
+from bot.core.backups import BackupPage, BackupStatus
 
 # A status Northflank added after this code was written might never become
 # one we call final. Stop chasing such a backup once it is this old, or it

@@ -13,7 +13,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from bot import reminders
+from bot.core import reminders
 from bot.slack.alert_blocks import AlertContext
 from bot.slack.notes import reminder_note
 from bot.store import Store

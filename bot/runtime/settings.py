@@ -22,7 +22,7 @@ from pydantic import (
 )
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
-from bot.logs import LogFormat
+from bot.runtime.logs import LogFormat
 from bot.slack.mrkdwn import is_user_id
 
 # How to fix each variable, shown next to its name when it is missing or wrong.

@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-from bot.humanize import duration
+from bot.core.humanize import duration
 
 # A poll may run long (a first read, riding out retries) and the budget may
 # stretch the interval, but three intervals without a finished poll is a hang.

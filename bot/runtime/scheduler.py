@@ -26,9 +26,9 @@ from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from apscheduler.triggers.date import DateTrigger
 from apscheduler.triggers.interval import IntervalTrigger
 
-from bot.followups import FOLLOWUP_INTERVAL, Followups
-from bot.metrics import PollStats
-from bot.poller import Poller, PollReport
+from bot.runtime.metrics import PollStats
+from bot.services.followups import FOLLOWUP_INTERVAL, Followups
+from bot.services.poller import Poller, PollReport
 
 log = logging.getLogger(__name__)
 

@@ -16,7 +16,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from datetime import UTC, datetime, timedelta
 
-from bot.backups import Schedule, ScheduleInterval
+from bot.core.backups import Schedule, ScheduleInterval
 
 # How long after a due run we wait before calling it missed. Northflank
 # queues a scheduled backup behind the other work on the addon and the

@@ -14,9 +14,9 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
+from bot.core.watches import Watch
 from bot.slack.alert_blocks import group_for_digest
 from bot.store.records import ReminderCandidate, Snooze, StoredAlert
-from bot.watches import Watch
 
 
 @dataclass(frozen=True, slots=True)

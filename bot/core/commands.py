@@ -11,8 +11,8 @@ import shlex
 from dataclasses import dataclass
 from datetime import timedelta
 
-from bot.backups import BackupStatus
-from bot.durations import (
+from bot.core.backups import BackupStatus
+from bot.core.durations import (
     EXPIRY_RANGE,
     MUTE_RANGE,
     REMIND_RANGE,
@@ -22,10 +22,10 @@ from bot.durations import (
     DurationTooLongError,
     parse_duration,
 )
-from bot.listing import DEFAULT_LIMIT, MAX_LIMIT, BackupFilter
-from bot.quiet_hours import QuietHours, QuietHoursError, parse_quiet_hours
+from bot.core.quiet_hours import QuietHours, QuietHoursError, parse_quiet_hours
+from bot.core.watches import WATCHABLE_EVENTS, Event, WatchSettings
+from bot.services.listing import DEFAULT_LIMIT, MAX_LIMIT, BackupFilter
 from bot.slack.mrkdwn import code
-from bot.watches import WATCHABLE_EVENTS, Event, WatchSettings
 
 MAX_TEXT_LENGTH = 1000
 MAX_ADDON_LENGTH = 100

@@ -18,21 +18,21 @@ from collections import Counter
 from collections.abc import Callable, Collection
 from datetime import datetime, timedelta
 
-from bot.alerts import Alert
-from bot.audit import AuditAction, AuditOutcome
-from bot.backups import Destination
-from bot.durations import format_duration
-from bot.listing import DEFAULT_LIMIT, BackupFilter, BackupLister
+from bot.core.alerts import Alert
+from bot.core.audit import AuditAction, AuditOutcome
+from bot.core.backups import Destination
+from bot.core.durations import format_duration
+from bot.core.watches import Event
+from bot.core.write_actions import write_target
 from bot.northflank.client import NorthflankClient
 from bot.northflank.errors import NorthflankError
+from bot.services.listing import DEFAULT_LIMIT, BackupFilter, BackupLister
+from bot.services.watching import Requester
 from bot.slack import blocks, explain
 from bot.slack.blocks import Reply
 from bot.slack.mrkdwn import date, escape, mention
 from bot.slack.notes import write_result_note
 from bot.store import Snooze, Store, StoredAlert, WriteState
-from bot.watch_service import Requester
-from bot.watches import Event
-from bot.write_actions import write_target
 
 log = logging.getLogger(__name__)
 

@@ -8,9 +8,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from bot.alerts import Alert
-from bot.audit import AuditAction
-from bot.watches import Event
+from bot.core.alerts import Alert
+from bot.core.audit import AuditAction
+from bot.core.watches import Event
 
 # Which alerts each write button belongs to.
 WRITE_EVENTS: dict[AuditAction, frozenset[Event]] = {

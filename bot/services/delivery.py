@@ -25,12 +25,12 @@ import aiohttp
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
-from bot.metrics import DeliveryStats
-from bot.replica import Replica
+from bot.core.watches import WatchState
+from bot.runtime.metrics import DeliveryStats
+from bot.services.replica import Replica
 from bot.slack.alert_blocks import AlertContext, AlertView, alert_message, recovery_reply
 from bot.slack.blocks import Reply
 from bot.store import Claim, OutboxItem, OutboxKind, Store, StoredAlert
-from bot.watches import WatchState
 
 log = logging.getLogger(__name__)
 

@@ -7,10 +7,10 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from bot import humanize
-from bot.alerts import Alert
-from bot.backups import Backup, Destination
-from bot.watches import Watch
+from bot.core import humanize
+from bot.core.alerts import Alert
+from bot.core.backups import Backup, Destination
+from bot.core.watches import Watch
 
 BACKUP_COLUMNS = ("STATUS", "NAME", "ADDON", "PROJECT", "SIZE", "CREATED", "DURATION", "EXPIRES")
 

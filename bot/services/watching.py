@@ -12,17 +12,17 @@ from collections.abc import Awaitable, Callable, Collection
 from dataclasses import dataclass
 from datetime import datetime
 
-from bot.audit import AuditAction, AuditEntry, AuditOutcome
-from bot.backups import Destination
-from bot.commands import MuteCommand, UnmuteCommand, UnwatchCommand, WatchCommand
-from bot.durations import format_duration
-from bot.listing import BackupLister
-from bot.poller import Poller
+from bot.core.audit import AuditAction, AuditEntry, AuditOutcome
+from bot.core.backups import Destination
+from bot.core.commands import MuteCommand, UnmuteCommand, UnwatchCommand, WatchCommand
+from bot.core.durations import format_duration
+from bot.core.watches import Watch, WatchSettings
+from bot.services.listing import BackupLister
+from bot.services.poller import Poller
 from bot.slack import alert_blocks, audit_blocks, blocks, explain
 from bot.slack.blocks import Reply
 from bot.slack.mrkdwn import code, date, escape
 from bot.store import Store
-from bot.watches import Watch, WatchSettings
 
 # A channel that watches more than this is better served by several channels.
 MAX_WATCHES_PER_CHANNEL = 50

@@ -11,8 +11,8 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from enum import StrEnum
 
-from bot.backups import Backup
-from bot.quiet_hours import QuietHours
+from bot.core.backups import Backup
+from bot.core.quiet_hours import QuietHours
 
 
 class Event(StrEnum):

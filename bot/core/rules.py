@@ -18,10 +18,10 @@ from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
-from bot.alerts import Alert, Ledger, LedgerEntry, missed_subject, outage_subject
-from bot.backups import Backup, BackupStatus, Ref, Schedule
-from bot.schedules import EARLY_TOLERANCE, last_due, missed_grace
-from bot.watches import PROBLEM_EVENTS, Event, Watch
+from bot.core.alerts import Alert, Ledger, LedgerEntry, missed_subject, outage_subject
+from bot.core.backups import Backup, BackupStatus, Ref, Schedule
+from bot.core.schedules import EARLY_TOLERANCE, last_due, missed_grace
+from bot.core.watches import PROBLEM_EVENTS, Event, Watch
 
 # After this many polls of a destination fail in a row, its channels hear about it.
 PROBLEM_AFTER_FAILED_POLLS = 3

@@ -17,8 +17,9 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Protocol
 
-from bot import budget, paging, rules
-from bot.alerts import Alert
+from bot.core import budget, paging, rules
+from bot.core.alerts import Alert
+from bot.core.watches import PollStatus, Watch, WatchState
 from bot.northflank.client import MAX_PER_PAGE, NorthflankClient
 from bot.northflank.errors import (
     AuthenticationError,
@@ -28,10 +29,9 @@ from bot.northflank.errors import (
     PermissionDeniedError,
     RateLimitedError,
 )
-from bot.replica import Replica
+from bot.services.replica import Replica
 from bot.slack.alert_blocks import group_for_digest
 from bot.store import ChannelAlerts, ScanState, Store
-from bot.watches import PollStatus, Watch, WatchState
 
 log = logging.getLogger(__name__)
 

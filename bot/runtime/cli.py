@@ -1,0 +1,210 @@
+"""`python -m bot` / `backup-bot`: run the bot, query Northflank, check a poll, migrate."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+import sys
+from collections.abc import Sequence
+from datetime import UTC, datetime
+from typing import TypeVar
+
+from sqlalchemy.engine import make_url
+
+from bot.core.commands import CommandError, parse_addon, parse_statuses
+from bot.northflank.client import MAX_PER_PAGE, NorthflankClient
+from bot.northflank.errors import NorthflankError, NotFoundError
+from bot.runtime import logs, terminal
+from bot.runtime.settings import (
+    BotSettings,
+    ConfigurationError,
+    DatabaseSettings,
+    LoggingSettings,
+    NorthflankSettings,
+    PollSettings,
+    load,
+)
+from bot.services.listing import MAX_SCAN_PAGES, BackupFilter, BackupLister
+from bot.services.poller import Poller
+from bot.store import SchemaNotReadyError, Store, check_schema, upgrade
+
+EXIT_CONFIG = 2
+EXIT_API = 1
+
+log = logging.getLogger("bot")
+ConfiguredT = TypeVar("ConfiguredT", bound=LoggingSettings)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    command = args.command or "run"
+    try:
+        if command == "run":
+            return _run()
+        if command == "db":
+            return _db(args)
+        if command == "check":
+            return asyncio.run(_check(_configured(PollSettings), args))
+        settings = _configured(NorthflankSettings)
+        if command == "list":
+            return asyncio.run(_list(settings, args))
+        return asyncio.run(_destinations(settings, args))
+    except ConfigurationError as exc:
+        print(exc, file=sys.stderr)
+        return EXIT_CONFIG
+    except CommandError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return EXIT_CONFIG
+    except NotFoundError as exc:
+        print(f"error: {exc}\n`python -m bot destinations` lists them.", file=sys.stderr)
+        return EXIT_API
+    except NorthflankError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return EXIT_API
+    except SchemaNotReadyError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return EXIT_CONFIG
+    except KeyboardInterrupt:
+        return 130
+    except Exception:
+        # Through logging, not Python's own traceback print: redacted, and one JSON
+        # object when LOG_FORMAT=json, like every other line.
+        if not logging.getLogger().handlers:
+            logs.configure()  # it failed before its settings were read; redact shapes at least
+        log.critical("backup-bot stopped on an unexpected error", exc_info=True)
+        return 1  # what Python itself returns for an uncaught exception
+
+
+def _configured(cls: type[ConfiguredT]) -> ConfiguredT:
+    """Load a subcommand's settings and set up logging from them, secrets and all."""
+    settings = load(cls)
+    logs.configure(secrets=settings.secrets(), level=settings.log_level, format=settings.log_format)
+    return settings
+
+
+def _run() -> int:
+    settings = _configured(BotSettings)
+    from bot.runtime.server import serve  # the Slack stack is only loaded when it is needed
+
+    asyncio.run(serve(settings))
+    return 0
+
+
+async def _list(settings: NorthflankSettings, args: argparse.Namespace) -> int:
+    # The same validation as the slash command's status= and addon=.
+    statuses = parse_statuses(",".join(args.status)) if args.status else set()
+    addon = parse_addon(args.addon) if args.addon is not None else None
+    backup_filter = BackupFilter(frozenset(statuses), addon)
+    async with NorthflankClient.from_settings(settings) as client:
+        lister = BackupLister(client)
+        destination = await lister.resolve(args.destination)
+        page = await lister.page(
+            destination,
+            backup_filter=backup_filter,
+            limit=args.limit,
+            per_page=MAX_PER_PAGE,
+            max_pages=args.limit // MAX_PER_PAGE + MAX_SCAN_PAGES,
+        )
+    now = datetime.now(UTC)
+    if args.json:
+        print(terminal.dumps([terminal.backup_json(b) for b in page.backups]))
+    else:
+        print(f"Backups in {destination.name} ({destination.id}), newest first")
+        print(terminal.backups_table(page.backups, now))
+        if page.next_position is not None:
+            print(f"(more backups exist; raise --limit, now {args.limit}, to see them)")
+    for reason in page.skipped:
+        print(f"warning: skipped an unreadable backup: {reason}", file=sys.stderr)
+    return 0
+
+
+async def _destinations(settings: NorthflankSettings, args: argparse.Namespace) -> int:
+    async with NorthflankClient.from_settings(settings) as client:
+        destinations = await BackupLister(client).destinations()
+    if args.json:
+        print(terminal.dumps([terminal.destination_json(d) for d in destinations]))
+    else:
+        print(terminal.destinations_table(destinations))
+    return 0
+
+
+def _db(args: argparse.Namespace) -> int:
+    settings = _configured(DatabaseSettings)
+    asyncio.run(upgrade(settings.database_url))
+    shown = make_url(settings.database_url).render_as_string(hide_password=True)
+    print(f"the database schema is up to date ({shown})")
+    return 0
+
+
+async def _check(settings: PollSettings, args: argparse.Namespace) -> int:
+    """One poll against the store, inside a transaction that is rolled back."""
+    await check_schema(settings.database_url)
+    store = Store.connect(settings.database_url)
+    try:
+        async with NorthflankClient.from_settings(settings) as client, store.dry_run() as scratch:
+            now = datetime.now(UTC)
+            poller = Poller(
+                scratch, client, clock=lambda: now, poll_interval=settings.poll_interval
+            )
+            only = await _watched_destination(scratch, args.dest) if args.dest else None
+            if args.dest and only is None:
+                print(f"error: no channel watches {args.dest!r}", file=sys.stderr)
+                return EXIT_CONFIG
+            report = await poller.poll_all(only=only, force=True)
+    finally:
+        await store.close()
+    failures = [(d.destination_id, d.error) for d in report.destinations if d.error]
+    print(
+        terminal.check_report(
+            report.alerts,
+            failures,
+            destinations=len(report.destinations),
+            requests=report.requests,
+        )
+    )
+    return 0
+
+
+async def _watched_destination(store: Store, reference: str) -> str | None:
+    watches = await store.pollable_watches()
+    for watch in watches:
+        if reference == watch.destination_id or reference.casefold() == (
+            watch.destination_name.casefold()
+        ):
+            return watch.destination_id
+    return None
+
+
+def _limit(value: str) -> int:
+    if not value.isdigit() or not 1 <= int(value) <= 10_000:
+        raise argparse.ArgumentTypeError("must be a whole number from 1 to 10000")
+    return int(value)
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="backup-bot", description=__doc__)
+    sub = parser.add_subparsers(dest="command")
+    sub.add_parser("run", help="run the Slack bot (the default)")
+    list_parser = sub.add_parser("list", help="list a destination's backups, newest first")
+    list_parser.add_argument("destination", help="destination id or name")
+    list_parser.add_argument(
+        "--status", action="append", help="only these statuses, e.g. failed,aborted (repeatable)"
+    )
+    list_parser.add_argument("--addon", help="only this addon (name or id)")
+    list_parser.add_argument("--limit", type=_limit, default=20, help="how many (default 20)")
+    list_parser.add_argument("--json", action="store_true", help="JSON for scripts")
+    dest_parser = sub.add_parser("destinations", help="the destinations the token can see")
+    dest_parser.add_argument("--json", action="store_true", help="JSON for scripts")
+    check_parser = sub.add_parser(
+        "check", help="run one poll and print the alerts it would post (posts and changes nothing)"
+    )
+    check_parser.add_argument("--dest", help="only this watched destination (id or name)")
+    db_parser = sub.add_parser("db", help="database maintenance")
+    db_sub = db_parser.add_subparsers(dest="db_command", required=True)
+    db_sub.add_parser("upgrade", help="apply database migrations (run also does this at start)")
+    return parser
+
+
+if __name__ == "__main__":
+    sys.exit(main())
