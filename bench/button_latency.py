@@ -52,7 +52,7 @@ from typing import Any
 import httpx
 
 from bench.ack_latency import percentile, process, wait_healthy
-from bot.slack.alert_buttons import (
+from bot.slack.render.alert_buttons import (
     ACKNOWLEDGE_ACTION,
     SNOOZE_ACTION,
     START_BACKUP_ACTION,

@@ -5,8 +5,8 @@
 
 Both talk to the benchmark over stdin/stdout, one JSON object per line.
 
-A replica builds what BotServer builds for polling (Store.connect, NorthflankClient
-.from_settings, Replica, Poller with replica=) and starts the replica, whose first
+A replica builds what BotServer builds for polling (Store.connect, settings
+.northflank_client(), Replica, Poller with replica=) and starts the replica, whose first
 heartbeat registers it. "warm", it asks Northflank to describe the token, as BotServer
 does at start-up, so the first poll knows the budget ("cold" skips that). Then it
 answers:
@@ -32,7 +32,6 @@ from collections import Counter
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from bot.northflank.client import NorthflankClient
 from bot.runtime.settings import PollSettings, load
 from bot.services.poller import Poller
 from bot.services.replica import Replica
@@ -77,7 +76,7 @@ async def replica_main(
         poll_interval=poll_interval,
     )
     store = Store.connect(settings.database_url)
-    client = NorthflankClient.from_settings(settings)
+    client = settings.northflank_client()
     replica = Replica(store, clock=utc_now)
     poller = Poller(
         store, client, clock=utc_now, poll_interval=settings.poll_interval, replica=replica

@@ -19,7 +19,7 @@ from datetime import UTC, datetime, timedelta
 import httpx
 
 from bench.ack_latency import percentile
-from bot.slack.blocks import NEXT_PAGE_ACTION
+from bot.slack.render.listing import NEXT_PAGE_ACTION
 from tests.fakes.northflank import FakeNorthflank, make_backup
 from tests.fakes.slack import FakeSlack
 from tests.processes import REPO, bot_env, free_port, wait_for_health

@@ -30,3 +30,12 @@ def texts_in(node: Any) -> Iterator[str]:
     elif isinstance(node, list):
         for item in node:
             yield from texts_in(item)
+
+
+def shown_in_slack(message: str) -> str:
+    """A message written for any surface (a command's error, say), as Slack users see it:
+    the Slack adapter escapes it for mrkdwn (bot.slack.render.kit.plain_message)."""
+    from bot.slack.render.kit import plain_message
+
+    text: str = plain_message(message)["text"]
+    return text

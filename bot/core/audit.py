@@ -55,3 +55,31 @@ class AuditEntry:
     outcome: AuditOutcome = AuditOutcome.DONE
     # Settings chosen, the snooze's end, Northflank's answer... (unescaped).
     detail: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Requester:
+    """Who asked, and in which channel: everything they change is recorded against both."""
+
+    user_id: str
+    channel_id: str
+
+    def audit(
+        self,
+        action: AuditAction,
+        target: str,
+        at: datetime,
+        *,
+        outcome: AuditOutcome = AuditOutcome.DONE,
+        detail: str | None = None,
+    ) -> AuditEntry:
+        """What this person did here, for the channel's audit trail."""
+        return AuditEntry(
+            channel=self.channel_id,
+            user_id=self.user_id,
+            action=action,
+            target=target,
+            at=at,
+            outcome=outcome,
+            detail=detail,
+        )

@@ -1,7 +1,8 @@
 """Parsing `/backups ...` text into commands. Pure: no Slack, no I/O.
 
 Every way the text can be wrong raises `CommandError`, whose message says
-what was wrong and shows the right form; the Slack layer shows it as it is.
+what was wrong and shows the right form. Whatever it echoes of the input is
+quoted (bot.core.quoting); the surface showing it escapes it for its markup.
 """
 
 from __future__ import annotations
@@ -22,10 +23,10 @@ from bot.core.durations import (
     DurationTooLongError,
     parse_duration,
 )
+from bot.core.listing import DEFAULT_LIMIT, MAX_LIMIT, BackupFilter
 from bot.core.quiet_hours import QuietHours, QuietHoursError, parse_quiet_hours
+from bot.core.quoting import quote
 from bot.core.watches import WATCHABLE_EVENTS, Event, WatchSettings
-from bot.services.listing import DEFAULT_LIMIT, MAX_LIMIT, BackupFilter
-from bot.slack.mrkdwn import code
 
 MAX_TEXT_LENGTH = 1000
 MAX_ADDON_LENGTH = 100
@@ -190,7 +191,7 @@ def parse(text: str) -> Command:
             raise CommandError(f"`{AUDIT_USAGE}` takes no arguments.")
         return AuditCommand()
     raise CommandError(
-        f"I don't know the command {code(verb, 40)}. "
+        f"I don't know the command {quote(verb, 40)}. "
         f"The commands are {', '.join(VERBS[:-1])} and {VERBS[-1]}; "
         "`/backups help` shows how to use each."
     )
@@ -217,8 +218,8 @@ def _parse_list(args: list[str]) -> ListCommand:
         if not has_value:
             if destination is not None:
                 raise CommandError(
-                    f"`list` takes one destination, and I got two: {code(destination, 40)} "
-                    f"and {code(arg, 40)}. Usage: `{LIST_USAGE}`"
+                    f"`list` takes one destination, and I got two: {quote(destination, 40)} "
+                    f"and {quote(arg, 40)}. Usage: `{LIST_USAGE}`"
                 )
             destination = _destination(arg, LIST_USAGE)
         elif key == "status":
@@ -229,7 +230,7 @@ def _parse_list(args: list[str]) -> ListCommand:
             limit = _limit(value)
         else:
             raise CommandError(
-                f"`list` has no option {code(key, 40)}. "
+                f"`list` has no option {quote(key, 40)}. "
                 f"It takes status=, addon= and limit=. Usage: `{LIST_USAGE}`"
             )
     return ListCommand(destination, BackupFilter(frozenset(statuses), addon), limit)
@@ -257,14 +258,14 @@ def _parse_watch(args: list[str]) -> WatchCommand:
                 )
             if destination is not None:
                 raise CommandError(
-                    f"`watch` takes one destination, and I got two: {code(destination, 40)} "
-                    f"and {code(arg, 40)}. Put names with spaces in quotes. "
+                    f"`watch` takes one destination, and I got two: {quote(destination, 40)} "
+                    f"and {quote(arg, 40)}. Put names with spaces in quotes. "
                     f"Usage: `{WATCH_USAGE}`"
                 )
             destination = _destination(arg, WATCH_USAGE)
         elif key not in _WATCH_OPTIONS:
             raise CommandError(
-                f"`watch` has no option {code(key or arg, 40)}. "
+                f"`watch` has no option {quote(key or arg, 40)}. "
                 "It takes events=, expiry=, stuck=, remind= and quiet= (with tz=). "
                 f"Usage: `{WATCH_USAGE}`"
             )
@@ -348,7 +349,7 @@ def parse_events(value: str) -> frozenset[Event]:
             else ""
         )
         raise CommandError(
-            f"I don't know the event {code(unknown[0], 40)}.{why} "
+            f"I don't know the event {quote(unknown[0], 40)}.{why} "
             f"Use one or more of: {choices}. Usage: `{WATCH_USAGE}`"
         )
     if _ALL_EVENTS in words:
@@ -365,11 +366,11 @@ def _parse_mute(args: list[str]) -> MuteCommand:
     if len(args) == 1:
         if _looks_like_duration(args[0]):
             raise CommandError(
-                f"Which destination should be muted for {code(args[0], 20)}? "
+                f"Which destination should be muted for {quote(args[0], 20)}? "
                 f"Put it first, {example}. Usage: `{MUTE_USAGE}`"
             )
         raise CommandError(
-            f"How long should {code(args[0], 40)} be muted? Add a duration "
+            f"How long should {quote(args[0], 40)} be muted? Add a duration "
             f"({MUTE_RANGE.describe()}), {example}. Usage: `{MUTE_USAGE}`"
         )
     if len(args) == 3 and args[1].lower() == "for":
@@ -417,7 +418,7 @@ def _bounded_duration(
     label = f"`{name}=`" if option else f"`{name}`"
     accepted = bounds.describe() + (f" or {alternative}" if alternative else "")
     # Every refusal names the range, so `99999999w` or `0m` says what would do.
-    out_of_range = f"{label} takes {accepted}, and {code(value, 20)} is"
+    out_of_range = f"{label} takes {accepted}, and {quote(value, 20)} is"
     try:
         duration = parse_duration(value)
     except DurationTooLongError:
@@ -460,7 +461,7 @@ def parse_statuses(value: str) -> set[str]:
     unknown = sorted(words.difference(_STATUS_WORDS))
     if unknown:
         raise CommandError(
-            f"I don't know the status {code(unknown[0], 40)}. "
+            f"I don't know the status {quote(unknown[0], 40)}. "
             f"Use one or more of: {', '.join(_STATUS_WORDS)}."
         )
     return words

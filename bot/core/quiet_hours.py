@@ -21,8 +21,9 @@ The windows of consecutive days never overlap. If one ends at the very moment
 the next begins (only possible when a clock jump swallows the gap between
 them), the end wins: that moment is outside, so the held digest goes out.
 
-Error messages are shown to Slack users as they are; whatever they echo of
-the input goes through `mrkdwn.code`, shortened to `_ECHO_LIMIT` characters.
+Error messages are written for people; whatever they echo of the input is
+quoted (bot.core.quoting) and shortened to `_ECHO_LIMIT` characters. The
+surface that shows a message escapes it for its own markup (Slack: mrkdwn).
 """
 
 from __future__ import annotations
@@ -34,7 +35,7 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo, available_timezones
 
-from bot.slack.mrkdwn import code
+from bot.core.quoting import quote
 
 OFF = "off"
 _ECHO_LIMIT = 40
@@ -55,7 +56,7 @@ _NOT_PLACES = frozenset({"localtime", "Factory", "posixrules"})
 
 
 class QuietHoursError(ValueError):
-    """Quiet hours that can't be used; the message tells a Slack user why, in mrkdwn."""
+    """Quiet hours that can't be used; the message tells a person why."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -75,7 +76,9 @@ class QuietHours:
         if self.start == self.end:
             raise QuietHoursError(_same_start_and_end(self.start))
         if _zone_names().get(self.timezone.lower()) != self.timezone:
-            raise QuietHoursError(f"I don't know the time zone {code(self.timezone, _ECHO_LIMIT)}.")
+            raise QuietHoursError(
+                f"I don't know the time zone {quote(self.timezone, _ECHO_LIMIT)}."
+            )
 
     def held_until(self, now: datetime) -> datetime | None:
         """When the window holding `now` ends, in UTC; None when `now` is outside every window.
@@ -111,7 +114,7 @@ class QuietHours:
         match = _STORED.fullmatch(text)
         if match is None:
             raise QuietHoursError(
-                f"Stored quiet hours {code(text, _ECHO_LIMIT)} are not like "
+                f"Stored quiet hours {quote(text, _ECHO_LIMIT)} are not like "
                 "`22:00-07:00 Europe/Berlin`."
             )
         start_hour, start_minute, end_hour, end_minute, timezone = match.groups()
@@ -151,7 +154,7 @@ def parse_quiet_hours(window: str, timezone: str | None) -> QuietHours | None:
     match = _WINDOW.fullmatch(stripped)
     if match is None:
         raise QuietHoursError(
-            f"I can't read {code(stripped, _ECHO_LIMIT)} as quiet hours. Write start-end "
+            f"I can't read {quote(stripped, _ECHO_LIMIT)} as quiet hours. Write start-end "
             f"in 24-hour time, like {_EXAMPLE} or `22-07`, or `off` to remove them."
         )
     start_hour, start_minute, end_hour, end_minute = match.groups()
@@ -167,10 +170,12 @@ def _time(hour_text: str, minute_text: str | None) -> time:
     minute = int(minute_text) if minute_text is not None else 0
     if hour > 23:
         midnight = " (midnight is `00:00`)" if hour == 24 else ""
-        raise QuietHoursError(f"{code(hour_text)} is not an hour: hours go from 0 to 23{midnight}.")
+        raise QuietHoursError(
+            f"{quote(hour_text)} is not an hour: hours go from 0 to 23{midnight}."
+        )
     if minute > 59:
         raise QuietHoursError(
-            f"{code(f'{hour_text}:{minute_text}')} is not a time: minutes go from 00 to 59."
+            f"{quote(f'{hour_text}:{minute_text}')} is not a time: minutes go from 00 to 59."
         )
     return time(hour, minute)
 
@@ -190,14 +195,14 @@ def _zone_name(given: str | None) -> str:
     known = _zone_names().get(typed.lower())
     if known is not None:
         return known
-    echoed = code(typed, _ECHO_LIMIT)
+    echoed = quote(typed, _ECHO_LIMIT)
     if _FIXED_OFFSET.fullmatch(typed):
         raise QuietHoursError(
             f"{echoed} is a fixed offset, which misses daylight saving. "
             f"Use a place's time zone, like {_TZ_EXAMPLES}."
         )
     guess = _closest_zone(typed)
-    did_you_mean = f" Did you mean {code(guess)}?" if guess else ""
+    did_you_mean = f" Did you mean {quote(guess)}?" if guess else ""
     raise QuietHoursError(
         f"I don't know the time zone {echoed}.{did_you_mean} Use an IANA name, like {_TZ_EXAMPLES}."
     )

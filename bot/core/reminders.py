@@ -14,9 +14,9 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
+from bot.core.digests import group_for_digest
+from bot.core.handling import ReminderCandidate, Snooze, StoredAlert
 from bot.core.watches import Watch
-from bot.slack.alert_blocks import group_for_digest
-from bot.store.records import ReminderCandidate, Snooze, StoredAlert
 
 
 @dataclass(frozen=True, slots=True)
@@ -99,10 +99,6 @@ def releases(held: Sequence[StoredAlert]) -> list[Release]:
         recoveries = [
             (stored.id, stored.alert.resolves[0]) for stored in members if stored.alert.resolves
         ]
-        # group_for_digest keeps the order and cuts it into consecutive runs.
-        ids = iter(stored.id for stored in news)
-        digests = [
-            [next(ids) for _ in group] for group in group_for_digest([s.alert for s in news])
-        ]
+        digests = [[stored.id for stored in group] for group in group_for_digest(news)]
         found.append(Release(channel=channel, digests=digests, recoveries=recoveries))
     return found

@@ -40,7 +40,6 @@ from bot.northflank.errors import (
 )
 from bot.northflank.ratelimit import RateLimitState, retry_after_seconds
 from bot.northflank.transport import RetryingTransport, RetryPolicy
-from bot.runtime.settings import NorthflankSettings
 
 log = logging.getLogger(__name__)
 
@@ -104,14 +103,6 @@ class NorthflankClient:
             # We want the response headers on errors too (Retry-After, the
             # rate-limit budget), which the SDK's own exception drops.
             throw_on_http_error=False,
-        )
-
-    @classmethod
-    def from_settings(cls, settings: NorthflankSettings) -> NorthflankClient:
-        return cls(
-            api_token=settings.northflank_api_token.get_secret_value(),
-            base_url=settings.northflank_api_base_url,
-            team_id=settings.northflank_team_id,
         )
 
     async def aclose(self) -> None:

@@ -7,12 +7,20 @@ the SDK's `ApiCallError` is converted here and goes no further.
 
 from __future__ import annotations
 
+from typing import ClassVar
+
+from bot.core.failures import Failure, FailureKind
+
 # An error body from a proxy can be a whole HTML page; keep the part a person reads.
 _MAX_MESSAGE = 300
 
 
 class NorthflankError(Exception):
     """Any failure to get an answer we can use from Northflank."""
+
+    kind: ClassVar[FailureKind] = FailureKind.OTHER
+    # Seconds until Northflank will take requests again, when it said (RateLimitedError).
+    retry_after: float | None = None
 
     def __init__(self, message: str, *, status: int | None = None) -> None:
         self.status = status
@@ -21,21 +29,33 @@ class NorthflankError(Exception):
             f"Northflank API error {status}: {self.message}" if status else self.message
         )
 
+    def failure(self) -> Failure:
+        """What went wrong, as data that outlives this exception (see bot.core.failures)."""
+        return Failure(self.kind, self.message, self.status, retry_after=self.retry_after)
+
 
 class AuthenticationError(NorthflankError):
     """401: the token is wrong, expired or revoked."""
+
+    kind = FailureKind.AUTHENTICATION
 
 
 class PermissionDeniedError(NorthflankError):
     """403: the token is valid but its role may not do this."""
 
+    kind = FailureKind.PERMISSION
+
 
 class NotFoundError(NorthflankError):
     """404: no such destination (or the token's project scope hides it)."""
 
+    kind = FailureKind.NOT_FOUND
+
 
 class RateLimitedError(NorthflankError):
     """429 that our retries could not wait out within their limit."""
+
+    kind = FailureKind.RATE_LIMITED
 
     def __init__(
         self, message: str, *, status: int | None = 429, retry_after: float | None = None
@@ -47,13 +67,19 @@ class RateLimitedError(NorthflankError):
 class UnavailableError(NorthflankError):
     """5xx, timeouts and connection failures that outlasted the retries."""
 
+    kind = FailureKind.UNAVAILABLE
+
 
 class MalformedResponseError(NorthflankError):
     """A 2xx whose body we cannot use (truncated JSON, wrong types)."""
 
+    kind = FailureKind.MALFORMED
+
 
 class BadRequestError(NorthflankError):
     """Any other 4xx: the request itself was wrong."""
+
+    kind = FailureKind.BAD_REQUEST
 
 
 def error_for_status(

@@ -13,7 +13,8 @@ from typing import TypeVar
 from sqlalchemy.engine import make_url
 
 from bot.core.commands import CommandError, parse_addon, parse_statuses
-from bot.northflank.client import MAX_PER_PAGE, NorthflankClient
+from bot.core.listing import MAX_SCAN_PAGES, BackupFilter
+from bot.northflank.client import MAX_PER_PAGE
 from bot.northflank.errors import NorthflankError, NotFoundError
 from bot.runtime import logs, terminal
 from bot.runtime.settings import (
@@ -25,7 +26,7 @@ from bot.runtime.settings import (
     PollSettings,
     load,
 )
-from bot.services.listing import MAX_SCAN_PAGES, BackupFilter, BackupLister
+from bot.services.listing import BackupLister
 from bot.services.poller import Poller
 from bot.store import SchemaNotReadyError, Store, check_schema, upgrade
 
@@ -96,7 +97,7 @@ async def _list(settings: NorthflankSettings, args: argparse.Namespace) -> int:
     statuses = parse_statuses(",".join(args.status)) if args.status else set()
     addon = parse_addon(args.addon) if args.addon is not None else None
     backup_filter = BackupFilter(frozenset(statuses), addon)
-    async with NorthflankClient.from_settings(settings) as client:
+    async with settings.northflank_client() as client:
         lister = BackupLister(client)
         destination = await lister.resolve(args.destination)
         page = await lister.page(
@@ -120,7 +121,7 @@ async def _list(settings: NorthflankSettings, args: argparse.Namespace) -> int:
 
 
 async def _destinations(settings: NorthflankSettings, args: argparse.Namespace) -> int:
-    async with NorthflankClient.from_settings(settings) as client:
+    async with settings.northflank_client() as client:
         destinations = await BackupLister(client).destinations()
     if args.json:
         print(terminal.dumps([terminal.destination_json(d) for d in destinations]))
@@ -142,7 +143,7 @@ async def _check(settings: PollSettings, args: argparse.Namespace) -> int:
     await check_schema(settings.database_url)
     store = Store.connect(settings.database_url)
     try:
-        async with NorthflankClient.from_settings(settings) as client, store.dry_run() as scratch:
+        async with settings.northflank_client() as client, store.dry_run() as scratch:
             now = datetime.now(UTC)
             poller = Poller(
                 scratch, client, clock=lambda: now, poll_interval=settings.poll_interval

@@ -1,7 +1,7 @@
 """`/metrics`: what the bot has done, in Prometheus' text format.
 
 The parts of the bot count what they do in plain counters of their own
-(`PollStats`, `DeliveryStats`, the Northflank client's request outcomes and
+(bot/services/stats.py, the Northflank client's request outcomes and
 rate-limit state), so they stay testable without Prometheus and usable by
 the CLI. This module is the one place that turns those counts into metric
 families, at scrape time, the way prometheus-client's custom collectors are
@@ -17,8 +17,7 @@ from __future__ import annotations
 import math
 from collections import Counter
 from collections.abc import Callable, Iterable, Iterator
-from dataclasses import dataclass, field
-from datetime import datetime
+from dataclasses import dataclass
 
 from prometheus_client import CollectorRegistry, Histogram
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
@@ -26,33 +25,14 @@ from prometheus_client.exposition import CONTENT_TYPE_LATEST, generate_latest
 from prometheus_client.registry import Collector
 
 from bot.northflank.ratelimit import RateLimitState
+from bot.services.stats import DeliveryStats, PollStats
 
-__all__ = ["CONTENT_TYPE_LATEST", "BotCollector", "DeliveryStats", "Metrics", "PollStats"]
+__all__ = ["CONTENT_TYPE_LATEST", "BotCollector", "Metrics", "Sources"]
 
 # Acks must come within Slack's 3 s; the interesting range is well below it.
 ACK_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.0, 3.0, 5.0)
 # Replies include Northflank calls and may page through a destination.
 REPLY_BUCKETS = (0.05, 0.1, 0.25, 0.5, 1.0, 2.0, 3.0, 5.0, 10.0, 30.0)
-
-
-@dataclass
-class PollStats:
-    """What the poll job has done since the process started."""
-
-    polls: Counter[str] = field(default_factory=Counter)  # ok | failed
-    destinations: Counter[str] = field(default_factory=Counter)  # ok | failed | postponed
-    alerts: Counter[str] = field(default_factory=Counter)  # by event
-    northflank_requests: int = 0  # requests the polls made (the client counts all of them)
-    last_success: datetime | None = None
-    running_since: datetime | None = None  # set while a poll is running
-
-
-@dataclass
-class DeliveryStats:
-    """What alert delivery has done since the process started."""
-
-    attempts: Counter[str] = field(default_factory=Counter)  # by outbox kind
-    outcomes: Counter[str] = field(default_factory=Counter)  # delivered | retry | parked | ...
 
 
 @dataclass

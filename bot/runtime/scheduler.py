@@ -26,9 +26,9 @@ from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from apscheduler.triggers.date import DateTrigger
 from apscheduler.triggers.interval import IntervalTrigger
 
-from bot.runtime.metrics import PollStats
 from bot.services.followups import FOLLOWUP_INTERVAL, Followups
 from bot.services.poller import Poller, PollReport
+from bot.services.stats import PollStats
 
 log = logging.getLogger(__name__)
 

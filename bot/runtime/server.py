@@ -11,16 +11,11 @@ from __future__ import annotations
 import asyncio
 import logging
 import signal
-import time
 from collections.abc import Callable
 from datetime import UTC, datetime
 
 from aiohttp import web
-from aiohttp.typedefs import Handler
-from slack_bolt.adapter.socket_mode.async_handler import AsyncSocketModeHandler
 from slack_bolt.async_app import AsyncApp
-from slack_sdk.socket_mode.aiohttp import SocketModeClient
-from slack_sdk.socket_mode.request import SocketModeRequest
 
 from bot.northflank.client import NorthflankClient
 from bot.northflank.errors import NorthflankError
@@ -40,6 +35,8 @@ from bot.slack.answers import Answers
 from bot.slack.app import build_app, build_web_client
 from bot.slack.http_endpoint import slack_events_handler
 from bot.slack.responder import Responder
+from bot.slack.sender import SlackSender
+from bot.slack.socket_mode import TimedSocketModeHandler
 from bot.store import Store, upgrade
 
 log = logging.getLogger(__name__)
@@ -50,8 +47,6 @@ DATABASE_CHECK_TIMEOUT = 2.0
 # Polls in flight at SIGTERM get this long to finish: well inside the 30 s an
 # orchestrator gives by default (Kubernetes' terminationGracePeriodSeconds).
 SHUTDOWN_GRACE = 15.0
-# Socket Mode envelope types, named as /metrics names HTTP requests.
-_SOCKET_KINDS = {"slash_commands": "command", "interactive": "interaction"}
 
 
 def utc_now() -> datetime:
@@ -81,7 +76,7 @@ class BotServer:
         self.settings = settings
         # Tests pass a client with short retry delays and timeouts; its
         # lifetime becomes the server's all the same.
-        self.northflank = northflank or NorthflankClient.from_settings(settings)
+        self.northflank = northflank or settings.northflank_client()
         self.metrics = Metrics()
         self.responder = Responder()
         self.after_ack = after_ack or AfterAck(observe_reply=self.metrics.reply_seconds.observe)
@@ -90,7 +85,14 @@ class BotServer:
         self.replica = Replica(self.store, lease_seconds=settings.lease_seconds, clock=clock)
         self.delivery = Delivery(
             self.store,
-            build_web_client(settings, wait_out_errors=False),
+            SlackSender(
+                build_web_client(
+                    settings.slack_bot_token.get_secret_value(),
+                    settings.slack_api_url,
+                    wait_out_errors=False,
+                ),
+                clock=clock,
+            ),
             clock=clock,
             per_channel_interval=pace_per_channel,
             replica=self.replica,
@@ -105,12 +107,7 @@ class BotServer:
             on_alerts=self.delivery.wake,
             replica=self.replica,
         )
-        self.followups = Followups(
-            self.store,
-            clock=clock,
-            wake=self.delivery.wake,
-            write_buttons=bool(settings.bot_admins),
-        )
+        self.followups = Followups(self.store, clock=clock, wake=self.delivery.wake)
         self.scheduler = (
             PollScheduler(
                 self.poller,
@@ -149,17 +146,21 @@ class BotServer:
                 alert_buttons=self.alert_actions.presses,
             )
         )
+        secret = settings.slack_signing_secret
         self.app: AsyncApp = build_app(
-            settings,
-            Answers(lister, watches, clock=clock),
-            self.responder,
-            self.after_ack,
-            self.alert_actions,
+            build_web_client(settings.slack_bot_token.get_secret_value(), settings.slack_api_url),
+            # Socket Mode requests are not signed; Bolt skips verification for them.
+            signing_secret=secret.get_secret_value() if secret else "",
+            answers=Answers(lister, watches, clock=clock),
+            responder=self.responder,
+            after_ack=self.after_ack,
+            alert_actions=self.alert_actions,
+            clock=clock,
         )
         self._delivery_task: asyncio.Task[None] | None = None
         self._host = host
         self._runner: web.AppRunner | None = None
-        self._socket_mode: _TimedSocketModeHandler | None = None
+        self._socket_mode: TimedSocketModeHandler | None = None
         self.port: int | None = None
         self._token_check: asyncio.Task[None] | None = None
 
@@ -168,10 +169,14 @@ class BotServer:
             web_app = web.Application()
         else:
             secret = self.settings.slack_signing_secret
-            web_app = web.Application(middlewares=[self._time_acks])
+            web_app = web.Application()
             web_app.router.add_post(
                 SLACK_EVENTS_PATH,
-                slack_events_handler(self.app, secret.get_secret_value() if secret else ""),
+                slack_events_handler(
+                    self.app,
+                    secret.get_secret_value() if secret else "",
+                    observe=self._observe_ack,
+                ),
             )
         web_app.router.add_get("/healthz", self._healthz)
         web_app.router.add_get("/metrics", self._metrics)
@@ -193,7 +198,7 @@ class BotServer:
         # With PORT=0 (tests) the OS picks the port; report the real one.
         self.port = int(self._runner.addresses[0][1])
         if self.settings.slack_app_token is not None:
-            self._socket_mode = _TimedSocketModeHandler(
+            self._socket_mode = TimedSocketModeHandler(
                 self.app,
                 self.settings.slack_app_token.get_secret_value(),
                 observe=self._observe_ack,
@@ -294,46 +299,8 @@ class BotServer:
             body=self.metrics.render(), headers={"Content-Type": CONTENT_TYPE_LATEST}
         )
 
-    @web.middleware
-    async def _time_acks(self, request: web.Request, handler: Handler) -> web.StreamResponse:
-        """Time each Slack request from arrival to ack (HTTP mode)."""
-        if request.path != SLACK_EVENTS_PATH or request.method != "POST":
-            return await handler(request)
-        started = time.perf_counter()
-        try:
-            return await handler(request)
-        finally:
-            body = await request.read()  # already read by Bolt; aiohttp keeps it
-            self._observe_ack(_http_kind(body), time.perf_counter() - started)
-
     def _observe_ack(self, kind: str, seconds: float) -> None:
         self.metrics.ack_seconds.labels(kind=kind).observe(seconds)
-
-
-def _http_kind(body: bytes) -> str:
-    # Form fields are URL-encoded, so "&command=" cannot occur inside a value.
-    if body.startswith(b"payload="):
-        return "interaction"
-    if body.startswith(b"command=") or b"&command=" in body:
-        return "command"
-    return "other"
-
-
-class _TimedSocketModeHandler(AsyncSocketModeHandler):
-    """Bolt's Socket Mode handler, timing each envelope from arrival to ack."""
-
-    def __init__(
-        self, app: AsyncApp, app_token: str, *, observe: Callable[[str, float], None]
-    ) -> None:
-        self._observe = observe
-        super().__init__(app, app_token)
-
-    async def handle(self, client: SocketModeClient, req: SocketModeRequest) -> None:  # type: ignore[override]
-        started = time.perf_counter()
-        try:
-            await super().handle(client, req)
-        finally:
-            self._observe(_SOCKET_KINDS.get(req.type, "other"), time.perf_counter() - started)
 
 
 async def serve(settings: BotSettings) -> None:

@@ -22,8 +22,9 @@ from pydantic import (
 )
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
+from bot.core.users import is_user_id
+from bot.northflank.client import NorthflankClient
 from bot.runtime.logs import LogFormat
-from bot.slack.mrkdwn import is_user_id
 
 # How to fix each variable, shown next to its name when it is missing or wrong.
 _HINTS: dict[str, str] = {
@@ -109,6 +110,14 @@ class NorthflankSettings(LoggingSettings):
 
     def secrets(self) -> list[str]:
         return [*super().secrets(), self.northflank_api_token.get_secret_value()]
+
+    def northflank_client(self) -> NorthflankClient:
+        """A client for this token and base URL; the caller closes it (`aclose`)."""
+        return NorthflankClient(
+            api_token=self.northflank_api_token.get_secret_value(),
+            base_url=self.northflank_api_base_url,
+            team_id=self.northflank_team_id,
+        )
 
 
 class DatabaseSettings(LoggingSettings):

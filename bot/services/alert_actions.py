@@ -1,4 +1,4 @@
-"""What the buttons on an alert do. Slack-free: the listeners delegate here.
+"""What the buttons on an alert do; each press comes to an `ActionOutcome`.
 
 Every press is checked as strictly as typed input: the alert id comes from
 the button, so the alert must exist and belong to the channel the press came
@@ -7,7 +7,9 @@ on call); Retain, Start backup and Abort call Northflank and are for
 BOT_ADMINS only. Each change is one conditional store update, so a double
 click (or one click delivered to two replicas) acts once, and the second
 press is told who did it and when. Every action, refused ones included, is
-written to the audit trail in the same transaction as the change.
+written to the audit trail in the same transaction as the change. What a
+press came to is returned as data (bot/services/alert_outcomes.py); the
+result of a write is queued as a note for the alert's thread.
 """
 
 from __future__ import annotations
@@ -19,19 +21,33 @@ from collections.abc import Callable, Collection
 from datetime import datetime, timedelta
 
 from bot.core.alerts import Alert
-from bot.core.audit import AuditAction, AuditOutcome
+from bot.core.audit import AuditAction, AuditOutcome, Requester
 from bot.core.backups import Destination
 from bot.core.durations import format_duration
+from bot.core.failures import Failure, FailureKind
+from bot.core.listing import BackupFilter
+from bot.core.messages import WriteResultNote, note_to_json
 from bot.core.watches import Event
 from bot.core.write_actions import write_target
 from bot.northflank.client import NorthflankClient
 from bot.northflank.errors import NorthflankError
-from bot.services.listing import DEFAULT_LIMIT, BackupFilter, BackupLister
-from bot.services.watching import Requester
-from bot.slack import blocks, explain
-from bot.slack.blocks import Reply
-from bot.slack.mrkdwn import date, escape, mention
-from bot.slack.notes import write_result_note
+from bot.services.alert_outcomes import (
+    Acknowledged,
+    ActionOutcome,
+    AlreadyAcknowledged,
+    AlreadyResolved,
+    AlreadySnoozed,
+    BackupsShown,
+    ListingFailed,
+    Snoozed,
+    StaleButton,
+    WriteAlreadyDone,
+    WriteFinished,
+    WriteNotApplicable,
+    WriteRefused,
+    WriteUnderWay,
+)
+from bot.services.listing import BackupLister
 from bot.store import Snooze, Store, StoredAlert, WriteState
 
 log = logging.getLogger(__name__)
@@ -41,10 +57,6 @@ log = logging.getLogger(__name__)
 STALE_WRITE = timedelta(minutes=2)
 # Not an audited action (it changes nothing), but counted like the others.
 SHOW_BACKUPS = "show-backups"
-STALE_BUTTON = (
-    "I can't find that alert in this channel any more, so nothing was done. "
-    "`/backups watching` shows what this channel watches."
-)
 
 
 class AlertActions:
@@ -70,17 +82,13 @@ class AlertActions:
 
     # ----- everyone ----------------------------------------------------------------------
 
-    async def acknowledge(self, alert_id: int, who: Requester) -> Reply | None:
-        """None when the edited message is the answer; else a short ephemeral one."""
+    async def acknowledge(self, alert_id: int, who: Requester) -> ActionOutcome:
         stored = await self._alert_here(alert_id, who)
         if stored is None:
             return self._stale(AuditAction.ACKNOWLEDGE)
         if stored.resolved_at is not None:
             self._count(AuditAction.ACKNOWLEDGE, "already")
-            return blocks.message(
-                f"That alert was resolved {date(stored.resolved_at)}; there is nothing to "
-                "acknowledge."
-            )
+            return AlreadyResolved(stored.resolved_at)
         now = self._clock()
         done = await self._store.acknowledge(
             alert_id,
@@ -92,14 +100,12 @@ class AlertActions:
             return self._stale(AuditAction.ACKNOWLEDGE)
         if not done.new:
             self._count(AuditAction.ACKNOWLEDGE, "already")
-            return blocks.message(
-                f"{_who(done.by)} already acknowledged it {date(done.at)}. Nothing changed."
-            )
+            return AlreadyAcknowledged(done.by, done.at)
         self._count(AuditAction.ACKNOWLEDGE, "done")
         self._woken()
-        return None
+        return Acknowledged()
 
-    async def snooze(self, alert_id: int, duration: timedelta, who: Requester) -> Reply:
+    async def snooze(self, alert_id: int, duration: timedelta, who: Requester) -> ActionOutcome:
         stored = await self._alert_here(alert_id, who)
         if stored is None:
             return self._stale(AuditAction.SNOOZE)
@@ -129,18 +135,12 @@ class AlertActions:
         held = result.snooze
         if not result.new:
             self._count(AuditAction.SNOOZE, "already")
-            return blocks.message(
-                f"{_sentence_case(escape(scope))} is already snoozed here until {date(held.until)} "
-                f"(by {_who(held.created_by)}). Nothing changed."
-            )
+            return AlreadySnoozed(scope, held.until, held.created_by)
         self._count(AuditAction.SNOOZE, "done")
         self._woken()
-        return blocks.message(
-            f":zzz: Snoozed {escape(scope)} in this channel until {date(held.until)}. "
-            "New alerts of that kind are recorded but not posted, and reminders wait."
-        )
+        return Snoozed(scope, held.until)
 
-    async def show_backups(self, alert_id: int, who: Requester) -> Reply:
+    async def show_backups(self, alert_id: int, who: Requester) -> ActionOutcome:
         stored = await self._alert_here(alert_id, who)
         if stored is None:
             return self._stale(SHOW_BACKUPS)
@@ -156,56 +156,40 @@ class AlertActions:
         except NorthflankError as exc:
             log.warning("listing for Show backups failed: %s", exc)
             self._count(SHOW_BACKUPS, "failed")
-            return blocks.message(
-                explain.northflank_failure(exc, destination=stored.destination_id)
-            )
+            return ListingFailed(exc.failure(), stored.destination_id)
         self._count(SHOW_BACKUPS, "done")
-        return blocks.listing(
-            page, backup_filter=backup_filter, limit=DEFAULT_LIMIT, now=self._clock()
-        )
+        return BackupsShown(page, backup_filter)
 
     # ----- BOT_ADMINS only ---------------------------------------------------------------
 
-    async def write(self, action: AuditAction, alert_id: int, who: Requester) -> Reply | None:
-        """Retain, Start backup or Abort. None when the thread reply is the answer."""
+    async def write(self, action: AuditAction, alert_id: int, who: Requester) -> ActionOutcome:
+        """Retain, Start backup or Abort, for BOT_ADMINS; the result goes to the alert's thread."""
         stored = await self._alert_here(alert_id, who)
         if stored is None:
             return self._stale(action)
         alert = stored.alert
         now = self._clock()
         subject = _write_subject(action, alert)
-        refusal = self._no_admins()
-        if refusal is None and who.user_id not in self._admins:
-            refusal = self._not_an_admin()
-        if refusal is not None:
+        if who.user_id not in self._admins:
             await self._store.record_audit(
                 who.audit(action, subject, now, outcome=AuditOutcome.REFUSED)
             )
             self._count(action, "refused")
-            return blocks.message(refusal)
+            return WriteRefused(self._admins)
         if write_target(action, alert) is None:
             self._count(action, "unusable")
-            return blocks.message(
-                "That button doesn't belong to this alert, so nothing was done. "
-                "`/backups help` explains the buttons."
-            )
+            return WriteNotApplicable()
         claim = await self._store.claim_write(
             alert_id, action.value, user_id=who.user_id, now=now, stale_after=STALE_WRITE
         )
         if not claim.ours:
             self._count(action, "already")
             if claim.state is WriteState.RUNNING:
-                return blocks.message(
-                    f"{_who(claim.user_id)} pressed that {date(claim.started_at)}; "
-                    "it is under way. Its result will appear in the alert's thread."
-                )
-            return blocks.message(
-                f"{_who(claim.user_id)} already did that {date(claim.finished_at)}: "
-                f"{escape(claim.result or 'done')}. Nothing was done again."
-            )
+                return WriteUnderWay(claim.user_id, claim.started_at)
+            return WriteAlreadyDone(claim.user_id, claim.finished_at, claim.result)
         ok = await self._perform(action, stored, who, subject)
         self._count(action, "done" if ok else "failed")
-        return None
+        return WriteFinished(ok)
 
     async def _perform(
         self, action: AuditAction, stored: StoredAlert, who: Requester, subject: str
@@ -234,18 +218,19 @@ class AlertActions:
                 )
                 started = f"{new.name} ({new.id})" if new.name != new.id else new.id
                 result = f"started backup {started}"
-            ok, explanation = True, None
+            failure: Failure | None = None
         except NorthflankError as exc:
             log.warning(
                 "a write on Northflank failed",
                 extra={"action": action.value, "error": type(exc).__name__},
             )
-            ok, explanation, result = False, explain.write_failure(exc, action), str(exc)
+            failure, result = exc.failure(), str(exc)
         except Exception:
             reference = uuid.uuid4().hex[:8]
             log.exception("a write action failed inside the bot", extra={"reference": reference})
-            ok, explanation = False, explain.internal_failure(reference)
+            failure = Failure(FailureKind.INTERNAL, reference=reference)
             result = f"internal error {reference}"
+        ok = failure is None
         now = self._clock()
         await self._store.finish_write(
             stored.id,
@@ -260,32 +245,13 @@ class AlertActions:
                 outcome=AuditOutcome.DONE if ok else AuditOutcome.FAILED,
                 detail=result,
             ),
-            thread_note=write_result_note(
-                action,
-                user_id=who.user_id,
-                alert=alert,
-                ok=ok,
-                explanation=explanation,
-                started=started,
+            thread_note=note_to_json(
+                WriteResultNote(action, who.user_id, alert, failure=failure, started=started)
             ),
             channel=stored.channel,
         )
         self._woken()
         return ok
-
-    def _no_admins(self) -> str | None:
-        if self._admins:
-            return None
-        return (
-            "Nobody may use the write buttons: BOT_ADMINS is empty, so I change nothing in "
-            "Northflank. Nothing was done."
-        )
-
-    def _not_an_admin(self) -> str:
-        return (
-            "Only the bot's admins (BOT_ADMINS) can change backups in Northflank, so nothing "
-            "was done." + explain.ask_admins(self._admins)
-        )
 
     # ----- helpers -----------------------------------------------------------------------
 
@@ -296,9 +262,9 @@ class AlertActions:
             return None
         return stored
 
-    def _stale(self, action: str) -> Reply:
+    def _stale(self, action: str) -> ActionOutcome:
         self._count(action, "stale")
-        return blocks.message(STALE_BUTTON)
+        return StaleButton()
 
     def _count(self, action: str, outcome: str) -> None:
         self.presses[(str(action), outcome)] += 1
@@ -306,14 +272,6 @@ class AlertActions:
     def _woken(self) -> None:
         if self._wake is not None:
             self._wake()
-
-
-def _sentence_case(text: str) -> str:
-    return text[:1].upper() + text[1:]
-
-
-def _who(user_id: str) -> str:
-    return mention(user_id) or "Someone"
 
 
 def _subject(alert: Alert) -> str:

@@ -1,12 +1,14 @@
-"""Outbox -> Slack: paced, retried, threaded, and never dropped silently.
+"""Outbox -> chat: paced, retried, threaded, and never dropped silently.
 
 Each stage is small and named, as in Alertmanager's notification pipeline:
 `pending_deliveries` hands out the head of each channel's queue (so order
-holds), `_pace` keeps to about one message a second per channel, `_send`
-renders from the ledger and calls Slack, and the outcome is recorded: the
-message ts on success, a later attempt on 429/5xx/network trouble, the
-channel parked when we cannot get in, the watch disabled when the channel
-is gone. Every alert not delivered leaves a log line and a row saying why.
+holds), `_ready` keeps to about one message a second per channel, `_send`
+composes the message from the ledger (bot/services/outbox_messages.py) and
+hands it to the chat surface (the `ChatSender` port, bot/services/chat.py),
+and the outcome is recorded: the message ts on success, a later attempt on
+429/5xx/network trouble, the channel parked when the bot cannot get in, the
+watch disabled when the channel is gone. Every alert not delivered leaves a
+log line and a row saying why.
 """
 
 from __future__ import annotations
@@ -19,18 +21,23 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any
 
-import aiohttp
-from slack_sdk.errors import SlackApiError
-from slack_sdk.web.async_client import AsyncWebClient
-
+from bot.core.messages import ChannelMessage, WatchAnnouncement, note_from_json
 from bot.core.watches import WatchState
-from bot.runtime.metrics import DeliveryStats
+from bot.services.chat import (
+    CannotJoin,
+    ChannelGone,
+    ChatError,
+    ChatSender,
+    CredentialsRejected,
+    EditImpossible,
+    MessageRefused,
+    RateLimited,
+)
+from bot.services.outbox_messages import OutboxMessages
 from bot.services.replica import Replica
-from bot.slack.alert_blocks import AlertContext, AlertView, alert_message, recovery_reply
-from bot.slack.blocks import Reply
-from bot.store import Claim, OutboxItem, OutboxKind, Store, StoredAlert
+from bot.services.stats import DeliveryStats
+from bot.store import Claim, OutboxItem, OutboxKind, Store
 
 log = logging.getLogger(__name__)
 
@@ -39,19 +46,6 @@ PER_CHANNEL_INTERVAL = 1.0
 MAX_BACKOFF = timedelta(minutes=10)
 # A row that fails this often for reasons of our own is set aside (and logged).
 MAX_INTERNAL_FAILURES = 8
-# How long a pass waits when Slack says 429 without Retry-After.
-DEFAULT_RETRY_AFTER = 30.0
-# Slack errors that mean "we may never post here again", and what they mean.
-CHANNEL_GONE = {
-    "channel_not_found": "the channel no longer exists (or the bot cannot see it)",
-    "is_archived": "the channel is archived",
-}
-# Slack refuses the blocks themselves; a plain-text version may still go out.
-BLOCKS_REFUSED = {"invalid_blocks", "msg_too_long", "msg_blocks_too_long", "invalid_blocks_format"}
-# The edit cannot be made; the thread reply already carries the news.
-EDIT_IMPOSSIBLE = {"message_not_found", "cant_update_message", "edit_window_closed"}
-# The bot's own credentials: a configuration problem, retried slowly, loudly.
-AUTH_PROBLEMS = {"invalid_auth", "not_authed", "token_revoked", "token_expired", "account_inactive"}
 
 
 @dataclass(frozen=True, slots=True)
@@ -69,7 +63,7 @@ class Delivery:
     def __init__(
         self,
         store: Store,
-        slack: AsyncWebClient,
+        sender: ChatSender,
         *,
         clock: Callable[[], datetime],
         per_channel_interval: float = PER_CHANNEL_INTERVAL,
@@ -78,9 +72,8 @@ class Delivery:
         write_buttons: bool = False,
     ) -> None:
         self._store = store
-        # Retain / Start backup / Abort appear only when someone may press them (BOT_ADMINS).
-        self._write_buttons = write_buttons
-        self._slack = slack
+        self._sender = sender
+        self._messages = OutboxMessages(store, clock=clock, write_buttons=write_buttons)
         self._clock = clock
         self._interval = per_channel_interval
         self._monotonic = monotonic
@@ -181,12 +174,8 @@ class Delivery:
     async def _deliver(self, item: OutboxItem) -> Outcome:
         try:
             detail = await self._send(item)
-        except _JoinRefusedError as exc:
-            return await self._park(item, exc.error)
-        except SlackApiError as exc:
-            return await self._slack_refused(item, exc)
-        except (aiohttp.ClientError, TimeoutError) as exc:
-            return await self._retry(item, f"network: {type(exc).__name__}", None)
+        except ChatError as exc:
+            return await self._refused(item, exc)
         except Exception as exc:
             # Our own bug, or the store failing mid-way. Retried like anything
             # else, but a row that keeps failing must not block its channel forever.
@@ -207,23 +196,13 @@ class Delivery:
         if not stored:
             await self._store.mark_delivered(item.id, now=self._clock(), claim=self._claim())
             return "nothing left to send"
-        context = await self._context(stored[0])
-        thread_ts: str | None = None
+        message: ChannelMessage
         if item.kind is OutboxKind.THREAD_REPLY:
-            recovery = stored[0]
-            resolved = await self._store.alerts(recovery.alert.resolves)
-            parent = (
-                await self._store.alerts([item.parent_alert_id])
-                if item.parent_alert_id is not None
-                else []
-            )
-            thread_ts = parent[0].message_ts if parent else None
-            reply = recovery_reply(
-                recovery.alert, [r.alert for r in resolved], context, self._clock()
-            )
+            message = await self._messages.recovery(stored[0])
         else:
-            reply = alert_message(await self._views(stored), context, self._clock())
-        ts = await self._post(item.channel, reply, thread_ts=thread_ts)
+            message = await self._messages.digest(stored)
+        thread_ts = await self._messages.thread_of(item)
+        ts = await self._post(item.channel, message, thread_ts=thread_ts)
         await self._store.mark_delivered(
             item.id,
             now=self._clock(),
@@ -243,16 +222,10 @@ class Delivery:
         for channel, ts in messages:
             assert ts is not None
             in_message = await self._store.message_alerts(channel, ts)
-            context = await self._context(in_message[0])
-            reply = alert_message(await self._views(in_message), context, self._clock())
             try:
-                await self._slack.chat_update(
-                    channel=channel, ts=ts, text=reply["text"], blocks=reply["blocks"]
-                )
-            except SlackApiError as exc:
-                if _error_of(exc) not in EDIT_IMPOSSIBLE:
-                    raise
-                log.info("an alert message could not be edited: %s", _error_of(exc))
+                await self._sender.edit(channel, ts, await self._messages.digest(in_message))
+            except EditImpossible as exc:
+                log.info("an alert message could not be edited: %s", exc.code)
             self._last_post[channel] = self._monotonic()
         await self._store.absorb([row.id for row in later], into=item.id, now=self._clock())
         await self._store.mark_delivered(item.id, now=self._clock(), claim=self._claim())
@@ -260,86 +233,62 @@ class Delivery:
         return f"{len(messages)} message(s) edited{absorbed}"
 
     async def _send_note(self, item: OutboxItem) -> str:
-        """A message rendered when it was queued, threaded under its alert when posted."""
+        """A note decided when it was queued, threaded under its alert when posted."""
         if not item.payload:
             await self._store.mark_delivered(item.id, now=self._clock(), claim=self._claim())
             return "nothing to send"
-        parent = (
-            await self._store.alerts([item.parent_alert_id])
-            if item.parent_alert_id is not None
-            else []
-        )
-        thread_ts = parent[0].message_ts if parent else None
-        ts = await self._post(item.channel, item.payload, thread_ts=thread_ts)
+        thread_ts = await self._messages.thread_of(item)
+        ts = await self._post(item.channel, note_from_json(item.payload), thread_ts=thread_ts)
         await self._store.mark_delivered(item.id, now=self._clock(), claim=self._claim())
         return f"ts {ts}"
 
-    async def _views(self, stored: list[StoredAlert]) -> list[AlertView]:
-        """The alerts as a message shows them now: acknowledged, snoozed, resolved."""
-        now = self._clock()
-        snoozes = await self._store.active_snoozes(stored[0].channel, now) if stored else []
-        views = []
-        for entry in stored:
-            snooze = next((s for s in snoozes if s.covers(entry.alert, now)), None)
-            views.append(
-                AlertView(
-                    entry.alert,
-                    entry.resolved_at,
-                    alert_id=entry.id,
-                    acknowledged_by=entry.acknowledged_by,
-                    acknowledged_at=entry.acknowledged_at,
-                    snoozed_until=snooze.until if snooze else None,
-                    snoozed_by=snooze.created_by if snooze else None,
-                )
-            )
-        return views
-
-    async def _post(self, channel: str, reply: Reply, *, thread_ts: str | None = None) -> str:
-        """chat.postMessage, joining the channel first if Slack says we are not in it."""
-        try:
-            return await self._post_once(channel, reply, thread_ts)
-        except SlackApiError as exc:
-            error = _error_of(exc)
-            if error == "not_in_channel":
-                # Raises if the join is refused; the caller parks the channel.
-                await self._join(channel)
-                return await self._post_once(channel, reply, thread_ts)
-            if error in BLOCKS_REFUSED:
-                log.warning("Slack refused an alert's blocks (%s); sending plain text", error)
-                return await self._post_once(channel, {"text": reply["text"]}, thread_ts)
-            raise
-
-    async def _post_once(self, channel: str, reply: Reply, thread_ts: str | None) -> str:
-        arguments: dict[str, Any] = {
-            "channel": channel,
-            "text": reply["text"],
-            # Alerts mention no one by accident; names are escaped too.
-            "unfurl_links": False,
-            "unfurl_media": False,
-        }
-        if reply.get("blocks"):
-            arguments["blocks"] = reply["blocks"]
-        if thread_ts:
-            arguments["thread_ts"] = thread_ts
+    async def _post(
+        self, channel: str, message: ChannelMessage, *, thread_ts: str | None = None
+    ) -> str:
         self._last_post[channel] = self._monotonic()
-        response = await self._slack.chat_postMessage(**arguments)
-        return str(response["ts"])
+        return await self._sender.post(channel, message, thread_ts=thread_ts)
 
-    async def _join(self, channel: str) -> None:
+    async def announce(self, channel: str, announcement: WatchAnnouncement) -> bool:
+        """Post a one-off message now (the confirmation of `watch`); False if it failed."""
         try:
-            await self._slack.conversations_join(channel=channel)
-        except SlackApiError as exc:
-            raise _JoinRefusedError(_error_of(exc)) from exc
-
-    async def announce(self, channel: str, reply: Reply) -> str | None:
-        """Post a one-off message now (the confirmation of `watch`). None if it failed."""
-        try:
-            return await self._post(channel, reply)
-        except (SlackApiError, _JoinRefusedError, aiohttp.ClientError, TimeoutError) as exc:
-            log.warning("could not post to a channel: %s", _describe(exc))
-            return None
+            await self._post(channel, announcement)
+        except ChatError as exc:
+            log.warning("could not post to a channel: %s", exc.code)
+            return False
+        return True
 
     # ----- outcomes --------------------------------------------------------------------
+
+    async def _refused(self, item: OutboxItem, exc: ChatError) -> Outcome:
+        """What a refusal by the chat surface means for this row, and for its channel."""
+        if isinstance(exc, CannotJoin):
+            return await self._park(item, exc.code)
+        if isinstance(exc, RateLimited):
+            return await self._retry(item, str(exc), exc.retry_after)
+        if isinstance(exc, ChannelGone):
+            reason = str(exc)
+            await self._store.set_channel_state(item.channel, WatchState.DISABLED, reason)
+            await self._store.give_up(item.id, reason=reason, now=self._clock())
+            log.warning(
+                "alert not delivered and watches disabled: %s",
+                reason,
+                extra={"channel": item.channel, "outbox_id": item.id},
+            )
+            return Outcome(item.id, item.channel, item.kind, "disabled", exc.code)
+        if isinstance(exc, CredentialsRejected):
+            # A configuration problem: retried slowly, and loudly.
+            log.error("%s; alerts wait in the outbox", exc)
+            return await self._retry(item, str(exc), MAX_BACKOFF.total_seconds())
+        if isinstance(exc, MessageRefused):
+            await self._store.give_up(item.id, reason=str(exc), now=self._clock())
+            log.error(
+                "an alert could not be delivered: %s",
+                exc,
+                extra={"channel": item.channel, "outbox_id": item.id},
+            )
+            return Outcome(item.id, item.channel, item.kind, "failed", exc.code)
+        # Anything else may be temporary (a 5xx, the network, an unknown error).
+        return await self._retry(item, str(exc), None)
 
     async def _park(self, item: OutboxItem, error: str) -> Outcome:
         reason = (
@@ -352,42 +301,6 @@ class Delivery:
             extra={"channel": item.channel, "error": error},
         )
         return Outcome(item.id, item.channel, item.kind, "parked", error)
-
-    async def _slack_refused(self, item: OutboxItem, exc: SlackApiError) -> Outcome:
-        error = _error_of(exc)
-        status = exc.response.status_code if exc.response is not None else None
-        if status == 429 or error == "ratelimited":
-            retry_after = _retry_after(exc)
-            return await self._retry(item, "rate limited by Slack", retry_after)
-        if status is not None and status >= 500:
-            return await self._retry(item, f"Slack answered {status}", None)
-        if error in CHANNEL_GONE:
-            reason = CHANNEL_GONE[error]
-            await self._store.set_channel_state(item.channel, WatchState.DISABLED, reason)
-            await self._store.give_up(item.id, reason=reason, now=self._clock())
-            log.warning(
-                "alert not delivered and watches disabled: %s",
-                reason,
-                extra={"channel": item.channel, "outbox_id": item.id},
-            )
-            return Outcome(item.id, item.channel, item.kind, "disabled", error)
-        if error in AUTH_PROBLEMS:
-            log.error("Slack rejects SLACK_BOT_TOKEN (%s); alerts wait in the outbox", error)
-            return await self._retry(
-                item, f"Slack token problem: {error}", MAX_BACKOFF.total_seconds()
-            )
-        if error in BLOCKS_REFUSED or error in {"no_text", "invalid_arguments"}:
-            await self._store.give_up(
-                item.id, reason=f"Slack refused it: {error}", now=self._clock()
-            )
-            log.error(
-                "an alert could not be delivered: Slack refused it (%s)",
-                error,
-                extra={"channel": item.channel, "outbox_id": item.id},
-            )
-            return Outcome(item.id, item.channel, item.kind, "failed", error)
-        # Anything else may be temporary (fatal_error, internal_error, ...): try again later.
-        return await self._retry(item, f"Slack error: {error}", None)
 
     async def _retry(self, item: OutboxItem, reason: str, retry_after: float | None) -> Outcome:
         if retry_after is None:
@@ -404,48 +317,3 @@ class Delivery:
             extra={"channel": item.channel, "attempt": item.attempts + 1, "retry_in": retry_after},
         )
         return Outcome(item.id, item.channel, item.kind, "retry", reason)
-
-    async def _context(self, stored: StoredAlert) -> AlertContext:
-        watch = await self._store.watch_by_id(stored.watch_id) if stored.watch_id else None
-        if watch is None:
-            return AlertContext(
-                stored.destination_id, stored.destination_id, None, self._write_buttons
-            )
-        return AlertContext(
-            watch.destination_id, watch.destination_name, watch.settings, self._write_buttons
-        )
-
-
-class _JoinRefusedError(Exception):
-    """conversations.join failed: the bot cannot get into the channel by itself."""
-
-    def __init__(self, error: str) -> None:
-        super().__init__(f"conversations.join failed: {error}")
-        self.error = error
-
-
-def _error_of(exc: SlackApiError) -> str:
-    response = exc.response
-    if response is None:
-        return "unknown"
-    try:
-        return str(response.get("error") or "unknown")
-    except (AttributeError, TypeError):
-        return "unknown"
-
-
-def _retry_after(exc: SlackApiError) -> float:
-    headers = exc.response.headers if exc.response is not None else {}
-    raw = next((v for k, v in (headers or {}).items() if k.lower() == "retry-after"), None)
-    try:
-        return max(0.0, float(raw)) if raw is not None else DEFAULT_RETRY_AFTER
-    except (TypeError, ValueError):
-        return DEFAULT_RETRY_AFTER
-
-
-def _describe(exc: BaseException) -> str:
-    if isinstance(exc, SlackApiError):
-        return _error_of(exc)
-    if isinstance(exc, _JoinRefusedError):
-        return exc.error
-    return type(exc).__name__

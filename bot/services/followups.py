@@ -1,9 +1,10 @@
 """After an alert is posted: reminders in its thread, and the release of quiet-hours holds.
 
-The imperative shell around bot/reminders.py. The scheduler runs it every
-FOLLOWUP_INTERVAL; each run queues messages in the outbox (claimed with a
-conditional update, so several replicas queue each one once) and wakes
-delivery.
+The imperative shell around bot/core/reminders.py. The scheduler runs it
+every FOLLOWUP_INTERVAL; each run queues messages in the outbox (claimed
+with a conditional update, so several replicas queue each one once) and
+wakes delivery. A reminder is queued as a note (bot/core/messages.py) and
+rendered when it is posted.
 """
 
 from __future__ import annotations
@@ -14,8 +15,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 from bot.core import reminders
-from bot.slack.alert_blocks import AlertContext
-from bot.slack.notes import reminder_note
+from bot.core.messages import AlertContext, ReminderNote, note_to_json
 from bot.store import Store
 
 log = logging.getLogger(__name__)
@@ -39,12 +39,10 @@ class Followups:
         *,
         clock: Callable[[], datetime],
         wake: Callable[[], None] | None = None,
-        write_buttons: bool = False,
     ) -> None:
         self._store = store
         self._clock = clock
         self._wake = wake
-        self._write_buttons = write_buttons
 
     async def run(self) -> FollowupReport:
         report = FollowupReport()
@@ -76,16 +74,15 @@ class Followups:
         snoozes = await self._store.snoozes_in({c.stored.channel for c in candidates}, now)
         for due in reminders.due_reminders(candidates, snoozes, now):
             context = AlertContext(
-                due.watch.destination_id,
-                due.watch.destination_name,
-                due.watch.settings,
-                self._write_buttons,
+                due.watch.destination_id, due.watch.destination_name, due.watch.settings
             )
-            note = reminder_note(
-                [stored.alert for stored in due.alerts],
-                open_for=due.open_for,
-                remind_every=due.remind_every,
-                context=context,
+            note = note_to_json(
+                ReminderNote(
+                    tuple(stored.alert for stored in due.alerts),
+                    open_for=due.open_for,
+                    remind_every=due.remind_every,
+                    context=context,
+                )
             )
             if await self._store.record_reminder(due.channel, due.alerts, note, now=now):
                 report.reminders += 1

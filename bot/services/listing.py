@@ -1,74 +1,33 @@
-"""Listing a destination's backups: filtering, paging and a short-lived cache.
+"""Listing a destination's backups: resolving names, paging, filtering, a short-lived cache.
 
-Shared by `/backups list`, its Next button and the CLI. A listing position
-is a `Position`: the cursor of an API page plus how many of that page's
-backups were already shown. Resuming from it re-reads that one page (cheap:
-it is cached) and so never skips or repeats a backup, even when a filter
-stopped half-way through a page.
+Shared by `/backups list`, its Next button, Show backups on an alert and the
+CLI. What a listing is (filters, positions, pages) is bot/core/listing.py;
+this reads the pages from Northflank, through a cache that five people
+paging the same destination share.
 """
 
 from __future__ import annotations
 
 import asyncio
-import re
 import time
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 from cachetools import TTLCache
 
-from bot.core.backups import Backup, BackupPage, BackupStatus, Destination
+from bot.core.backups import Backup, BackupPage, Destination
+from bot.core.listing import (
+    DEFAULT_LIMIT,
+    DESTINATION_ID,
+    MAX_SCAN_PAGES,
+    NO_FILTER,
+    START,
+    BackupFilter,
+    ListingPage,
+    Position,
+)
 from bot.northflank.client import MAX_PER_PAGE, NorthflankClient
 from bot.northflank.errors import NotFoundError, PermissionDeniedError
-
-DEFAULT_LIMIT = 10
-# Northflank ids are slugs; anything else is looked up by name only.
-DESTINATION_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9_-]{0,99}")
-MAX_LIMIT = 20
-# A filter scans at most this many API pages per answer (2,000 backups at 100
-# a page), so one slash command cannot eat the hour's request budget.
-MAX_SCAN_PAGES = 20
-
-
-@dataclass(frozen=True, slots=True)
-class BackupFilter:
-    statuses: frozenset[str] = frozenset()
-    addon: str | None = None
-
-    @property
-    def active(self) -> bool:
-        return bool(self.statuses or self.addon)
-
-    def matches(self, backup: Backup) -> bool:
-        if self.statuses and backup.status_text not in self.statuses:
-            return False
-        if self.addon is not None:
-            wanted = self.addon.casefold()
-            addon = backup.addon
-            if addon is None or wanted not in (addon.id.casefold(), addon.name.casefold()):
-                return False
-        return True
-
-
-@dataclass(frozen=True, slots=True)
-class Position:
-    cursor: str | None = None
-    skip: int = 0
-
-
-NO_FILTER = BackupFilter()
-START = Position()
-
-
-@dataclass(frozen=True, slots=True)
-class ListingPage:
-    destination: Destination
-    backups: tuple[Backup, ...]
-    next_position: Position | None
-    scanned: int
-    # True when a filter stopped at MAX_SCAN_PAGES before finding `limit` matches.
-    scan_capped: bool = False
-    skipped: tuple[str, ...] = field(default=())
 
 
 def per_page_for(backup_filter: BackupFilter, limit: int) -> int:
@@ -119,6 +78,18 @@ class PageCache:
             del self._in_flight[key]
 
 
+@dataclass(frozen=True, slots=True)
+class NoDestinations:
+    """The token can see no backup destination at all."""
+
+
+@dataclass(frozen=True, slots=True)
+class WhichDestination:
+    """No destination was named, and the token sees `count` of them: one must be named."""
+
+    count: int
+
+
 class BackupLister:
     """The service behind every listing: resolves names, pages and filters."""
 
@@ -141,6 +112,22 @@ class BackupLister:
             cached = tuple(await self._client.list_destinations())
             self._destinations["all"] = cached
         return cached
+
+    async def choose(
+        self, reference: str | None, *, watched: Destination | None = None
+    ) -> Destination | NoDestinations | WhichDestination:
+        """The destination `list` is about: the one named, else the one the channel
+        watches (`watched`), else the token's only one."""
+        if reference is not None:
+            return await self.resolve(reference)
+        if watched is not None:
+            return watched
+        known = await self.destinations()
+        if not known:
+            return NoDestinations()
+        if len(known) != 1:
+            return WhichDestination(len(known))
+        return known[0]
 
     async def resolve(self, reference: str) -> Destination:
         """A destination by id, or by name (case-insensitive) for people who type names."""
@@ -233,7 +220,3 @@ def _after(page: BackupPage, cursor: str | None, taken: int) -> Position | None:
     if taken < len(page.backups):
         return Position(cursor, taken)
     return Position(page.next_cursor) if page.next_cursor else None
-
-
-def known_status_words() -> list[str]:
-    return [s.value for s in BackupStatus if s is not BackupStatus.UNKNOWN]

@@ -19,18 +19,15 @@ from typing import Protocol
 
 from bot.core import budget, paging, rules
 from bot.core.alerts import Alert
+from bot.core.digests import group_for_digest
+from bot.core.failures import problem_words
 from bot.core.watches import PollStatus, Watch, WatchState
 from bot.northflank.client import MAX_PER_PAGE, NorthflankClient
 from bot.northflank.errors import (
-    AuthenticationError,
     BadRequestError,
     NorthflankError,
-    NotFoundError,
-    PermissionDeniedError,
-    RateLimitedError,
 )
 from bot.services.replica import Replica
-from bot.slack.alert_blocks import group_for_digest
 from bot.store import ChannelAlerts, ScanState, Store
 
 log = logging.getLogger(__name__)
@@ -305,7 +302,9 @@ class Poller:
                     "failures_in_a_row": status.consecutive_failures,
                 },
             )
-            await self._raise_alerts(destination_id, watches, status, describe_problem(exc), report)
+            await self._raise_alerts(
+                destination_id, watches, status, problem_words(exc.failure()), report
+            )
             return report
         status = await self._store.record_poll_success(destination_id, self._clock())
         await self._raise_alerts(destination_id, watches, status, None, report)
@@ -518,31 +517,3 @@ def _last_poll(status: PollStatus | None) -> float:
     if status is None or status.last_poll_at is None:
         return float("-inf")
     return status.last_poll_at.timestamp()
-
-
-def describe_problem(exc: NorthflankError) -> str:
-    """What is wrong and how to fix it, in plain words (escaped when rendered)."""
-    if isinstance(exc, AuthenticationError):
-        return (
-            "Northflank rejects the bot's API token (revoked or expired?). "
-            "Create a new token and set NORTHFLANK_API_TOKEN."
-        )
-    if isinstance(exc, PermissionDeniedError):
-        return (
-            "The bot's API token may not read this destination. Give its API role "
-            "Account > BackupDestinations > General > Read (and access to the project)."
-        )
-    if isinstance(exc, NotFoundError):
-        return (
-            "Northflank says this backup destination does not exist any more. "
-            "If it was deleted on purpose, stop watching it with `/backups unwatch`."
-        )
-    if isinstance(exc, RateLimitedError):
-        return (
-            "Northflank is refusing requests because the API token's hourly budget is spent "
-            "(other tools may share the token). The bot slows down and catches up on its own; "
-            "a token of its own avoids this."
-        )
-    if isinstance(exc, BadRequestError):
-        return f"Northflank refused the request: {exc.message}"
-    return f"Northflank is not answering properly ({exc.message}). The bot keeps trying."

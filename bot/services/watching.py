@@ -1,9 +1,11 @@
-"""What `/backups watch|unwatch|watching|mute|unmute` do. Slack-free.
+"""What `/backups watch|unwatch|watching|mute|unmute|audit` do, as outcomes.
 
-The listeners delegate here through `Answers`; this talks to the store, the
-listing service (to find a destination) and the poller (to read it once),
-and returns the reply to show. Posting the visible confirmation goes through
-an `announce` callable so this module never touches Slack itself.
+Each use case talks to the store, the listing service (to find a
+destination) and the poller (to read it once), and returns what happened as
+a domain outcome below. The chat surface renders it (Slack:
+bot/slack/render/watch_replies.py). The visible announcement that a channel
+now watches a destination goes out through `announce`, a port the
+composition root wires to delivery.
 """
 
 from __future__ import annotations
@@ -12,16 +14,14 @@ from collections.abc import Awaitable, Callable, Collection
 from dataclasses import dataclass
 from datetime import datetime
 
-from bot.core.audit import AuditAction, AuditEntry, AuditOutcome
+from bot.core.audit import AuditAction, AuditEntry, AuditOutcome, Requester
 from bot.core.backups import Destination
 from bot.core.commands import MuteCommand, UnmuteCommand, UnwatchCommand, WatchCommand
 from bot.core.durations import format_duration
-from bot.core.watches import Watch, WatchSettings
+from bot.core.messages import WatchAnnouncement
+from bot.core.watches import DestinationSummary, PollStatus, Watch, WatchSettings
 from bot.services.listing import BackupLister
 from bot.services.poller import Poller
-from bot.slack import alert_blocks, audit_blocks, blocks, explain
-from bot.slack.blocks import Reply
-from bot.slack.mrkdwn import code, date, escape
 from bot.store import Store
 
 # A channel that watches more than this is better served by several channels.
@@ -29,38 +29,95 @@ MAX_WATCHES_PER_CHANNEL = 50
 # Pages read when a watch starts: enough to summarise most destinations in
 # about a second; a bigger one is read on over the following polls.
 PAGES_READ_ON_WATCH = 10
-CANNOT_POST_HERE = (
-    ":warning: I couldn't post in this channel (a private channel I'm not in?). "
-    "Invite me with `/invite @backup-bot` so that alerts can arrive; until then they are kept."
-)
+# `NotWatched` names at most this many of what the channel does watch.
+WATCHED_NAMED = 10
 
-Announce = Callable[[str, Reply], Awaitable[str | None]]
+# Posts the announcement in a channel; False when it could not be posted.
+Announce = Callable[[str, WatchAnnouncement], Awaitable[bool]]
+
+
+# ----- outcomes ----------------------------------------------------------------------------
 
 
 @dataclass(frozen=True, slots=True)
-class Requester:
-    user_id: str
-    channel_id: str
+class NotAnAdmin:
+    """BOT_ADMINS is set and the requester is not in it; nothing changed."""
 
-    def audit(
-        self,
-        action: AuditAction,
-        target: str,
-        at: datetime,
-        *,
-        outcome: AuditOutcome = AuditOutcome.DONE,
-        detail: str | None = None,
-    ) -> AuditEntry:
-        """What this person did here, for the channel's audit trail."""
-        return AuditEntry(
-            channel=self.channel_id,
-            user_id=self.user_id,
-            action=action,
-            target=target,
-            at=at,
-            outcome=outcome,
-            detail=detail,
-        )
+    admins: frozenset[str]
+
+
+@dataclass(frozen=True, slots=True)
+class TooManyWatches:
+    count: int
+
+
+@dataclass(frozen=True, slots=True)
+class Watching:
+    """The channel watches the destination now (`created`: it did not before)."""
+
+    destination: Destination
+    settings: WatchSettings
+    summary: DestinationSummary
+    created: bool
+    # False when the channel announcement could not be posted (the bot is not in it).
+    announced: bool
+
+
+@dataclass(frozen=True, slots=True)
+class NotWatched:
+    reference: str
+    # The ids the channel does watch (the first WATCHED_NAMED).
+    watched: tuple[str, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class Unwatched:
+    watch: Watch
+
+
+@dataclass(frozen=True, slots=True)
+class Muted:
+    watch: Watch
+    until: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class NotMuted:
+    watch: Watch
+
+
+@dataclass(frozen=True, slots=True)
+class Unmuted:
+    watch: Watch
+
+
+@dataclass(frozen=True, slots=True)
+class WatchList:
+    """`/backups watching`: each watch of the channel with how polling it goes."""
+
+    items: tuple[tuple[Watch, PollStatus | None], ...]
+
+
+@dataclass(frozen=True, slots=True)
+class AuditTrail:
+    entries: tuple[AuditEntry, ...]
+
+
+WatchOutcome = (
+    NotAnAdmin
+    | TooManyWatches
+    | Watching
+    | NotWatched
+    | Unwatched
+    | Muted
+    | NotMuted
+    | Unmuted
+    | WatchList
+    | AuditTrail
+)
+
+
+# ----- the service -------------------------------------------------------------------------
 
 
 class WatchService:
@@ -81,7 +138,7 @@ class WatchService:
         self._clock = clock
         self._announce = announce
 
-    async def watch(self, command: WatchCommand, who: Requester) -> Reply:
+    async def watch(self, command: WatchCommand, who: Requester) -> WatchOutcome:
         refusal = await self._refuse_unless_admin(who, AuditAction.WATCH, command.destination)
         if refusal is not None:
             return refusal
@@ -90,10 +147,7 @@ class WatchService:
         if existing is None:
             count = await self._store.count_channel_watches(who.channel_id)
             if count >= MAX_WATCHES_PER_CHANNEL:
-                return blocks.message(
-                    f"This channel already watches {count} destinations, the most I allow in "
-                    "one channel. `/backups unwatch DEST` one first, or use another channel."
-                )
+                return TooManyWatches(count)
         # Reading it now checks that it exists and that the token may read it,
         # before anything is saved; and gives the summary something to say.
         await self._poller.read_destination(destination.id, max_pages=PAGES_READ_ON_WATCH)
@@ -119,24 +173,14 @@ class WatchService:
         )
         # Present conditions (stuck, expiring soon) are raised at once; history is not.
         await self._poller.evaluate(destination.id)
-        posted = True
+        announced = True
         if created and self._announce is not None:
-            posted = (
-                await self._announce(
-                    who.channel_id,
-                    alert_blocks.watch_announcement(destination, watch.settings, who.user_id),
-                )
-                is not None
+            announced = await self._announce(
+                who.channel_id, WatchAnnouncement(destination, watch.settings, who.user_id)
             )
-        reply = alert_blocks.watch_summary(
-            destination, watch.settings, summary, created=created, now=self._clock()
-        )
-        if not posted:
-            # Saved all the same: alerts wait in the outbox until the bot can post.
-            reply["blocks"].append(blocks.message(CANNOT_POST_HERE)["blocks"][0])
-        return reply
+        return Watching(destination, watch.settings, summary, created, announced)
 
-    async def unwatch(self, command: UnwatchCommand, who: Requester) -> Reply:
+    async def unwatch(self, command: UnwatchCommand, who: Requester) -> WatchOutcome:
         watch = await self._watch_to_change(command.destination, who, AuditAction.UNWATCH)
         if not isinstance(watch, Watch):
             return watch
@@ -145,18 +189,14 @@ class WatchService:
             watch.destination_id,
             audit=who.audit(AuditAction.UNWATCH, _watch_name(watch), self._clock()),
         )
-        return blocks.message(
-            f"This channel no longer watches *{escape(watch.destination_name)}* "
-            f"{code(watch.destination_id)}. Alerts already posted stay as they are."
-        )
+        return Unwatched(watch)
 
-    async def watching(self, who: Requester) -> Reply:
+    async def watching(self, who: Requester) -> WatchOutcome:
         watches = await self._store.channel_watches(who.channel_id)
         statuses = await self._store.poll_statuses({w.destination_id for w in watches})
-        items = [(w, statuses.get(w.destination_id)) for w in watches]
-        return alert_blocks.watching_list(items, self._clock())
+        return WatchList(tuple((w, statuses.get(w.destination_id)) for w in watches))
 
-    async def mute(self, command: MuteCommand, who: Requester) -> Reply:
+    async def mute(self, command: MuteCommand, who: Requester) -> WatchOutcome:
         watch = await self._watch_to_change(command.destination, who, AuditAction.MUTE)
         if not isinstance(watch, Watch):
             return watch
@@ -172,32 +212,25 @@ class WatchService:
                 detail=f"for {format_duration(command.duration)}, until {until:%Y-%m-%d %H:%M} UTC",
             ),
         )
-        return blocks.message(
-            f"Muted *{escape(watch.destination_name)}* in this channel until {date(until)}. "
-            "Alerts due meanwhile are recorded but not posted. "
-            f"`/backups unmute {watch.destination_id}` ends it early."
-        )
+        return Muted(watch, until)
 
-    async def unmute(self, command: UnmuteCommand, who: Requester) -> Reply:
+    async def unmute(self, command: UnmuteCommand, who: Requester) -> WatchOutcome:
         watch = await self._watch_to_change(command.destination, who, AuditAction.UNMUTE)
         if not isinstance(watch, Watch):
             return watch
         if not watch.muted(self._clock()):
-            return blocks.message(f"*{escape(watch.destination_name)}* is not muted here.")
+            return NotMuted(watch)
         await self._store.set_muted_until(
             who.channel_id,
             watch.destination_id,
             None,
             audit=who.audit(AuditAction.UNMUTE, _watch_name(watch), self._clock()),
         )
-        return blocks.message(
-            f"Unmuted *{escape(watch.destination_name)}*: new alerts are posted here again."
-        )
+        return Unmuted(watch)
 
-    async def audit(self, who: Requester) -> Reply:
+    async def audit(self, who: Requester) -> WatchOutcome:
         """`/backups audit`: the channel's last configuration changes and actions."""
-        entries = await self._store.audit_entries(who.channel_id)
-        return audit_blocks.audit_list(entries, self._clock())
+        return AuditTrail(tuple(await self._store.audit_entries(who.channel_id)))
 
     async def only_watched_destination(self, channel_id: str) -> Destination | None:
         """The destination `list` means when DEST is left out, if the channel watches one."""
@@ -210,43 +243,36 @@ class WatchService:
 
     async def _watch_to_change(
         self, reference: str, who: Requester, action: AuditAction
-    ) -> Watch | Reply:
-        """The channel's watch of `reference`, or the reply that says why not."""
+    ) -> Watch | NotAnAdmin | NotWatched:
+        """The channel's watch of `reference`, or the outcome that says why not."""
         refusal = await self._refuse_unless_admin(who, action, reference)
         if refusal is not None:
             return refusal
-        watch = await self._find(who.channel_id, reference)
+        watches = await self._store.channel_watches(who.channel_id)
+        watch = _find(watches, reference)
         if watch is None:
-            return await self._not_watched(who.channel_id, reference)
+            return NotWatched(reference, tuple(w.destination_id for w in watches[:WATCHED_NAMED]))
         return watch
 
     async def _refuse_unless_admin(
         self, who: Requester, action: AuditAction, reference: str
-    ) -> Reply | None:
+    ) -> NotAnAdmin | None:
         if not self._admins or who.user_id in self._admins:
             return None
         await self._store.record_audit(
             who.audit(action, reference, self._clock(), outcome=AuditOutcome.REFUSED)
         )
-        return blocks.message(
-            "Only the bot's admins (BOT_ADMINS) can change what this channel watches."
-            + explain.ask_admins(self._admins)
-        )
+        return NotAnAdmin(self._admins)
 
-    async def _find(self, channel_id: str, reference: str) -> Watch | None:
-        watches = await self._store.channel_watches(channel_id)
-        for watch in watches:
-            if watch.destination_id == reference:
-                return watch
-        folded = reference.casefold()
-        named = [w for w in watches if w.destination_name.casefold() == folded]
-        return named[0] if len(named) == 1 else None
 
-    async def _not_watched(self, channel_id: str, reference: str) -> Reply:
-        watches = await self._store.channel_watches(channel_id)
-        known = ", ".join(code(w.destination_id) for w in watches[:10])
-        hint = f" It watches {known}." if known else " It watches nothing yet."
-        return blocks.message(f"This channel doesn't watch {code(reference, 40)}.{hint}")
+def _find(watches: Collection[Watch], reference: str) -> Watch | None:
+    """A watch by destination id, or by its name when exactly one has that name."""
+    for watch in watches:
+        if watch.destination_id == reference:
+            return watch
+    folded = reference.casefold()
+    named = [w for w in watches if w.destination_name.casefold() == folded]
+    return named[0] if len(named) == 1 else None
 
 
 def _named(name: str, destination_id: str) -> str:

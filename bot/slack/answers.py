@@ -1,18 +1,18 @@
-"""From a parsed command (or a button press) to the reply a person sees.
+"""From a parsed command (or a Next press) to the reply a person sees.
 
-This is the service layer the Slack listeners delegate to: it talks to the
-listing service, never to Slack, and turns every failure into a helpful
-answer rather than an exception.
+The Slack side of `/backups`: it calls the services (listing, watching),
+renders what they return (bot/slack/render/), and turns every failure into a
+helpful answer rather than an exception. It holds no business logic.
 """
 
 from __future__ import annotations
 
-import json
 import logging
 import uuid
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
 
+from bot.core.audit import Requester
 from bot.core.commands import (
     LIST_USAGE,
     AuditCommand,
@@ -26,20 +26,16 @@ from bot.core.commands import (
     UnwatchCommand,
     WatchCommand,
     WatchingCommand,
-    parse_addon,
 )
+from bot.core.listing import START, Position
 from bot.northflank.errors import NorthflankError
-from bot.services.listing import (
-    MAX_LIMIT,
-    START,
-    BackupFilter,
-    BackupLister,
-    Position,
-    known_status_words,
-)
-from bot.services.watching import Requester, WatchService
-from bot.slack import blocks, explain
-from bot.slack.blocks import MAX_BUTTON_VALUE, Reply
+from bot.services.listing import BackupLister, NoDestinations, WhichDestination
+from bot.services.watching import WatchOutcome, WatchService
+from bot.slack.render import explain, kit
+from bot.slack.render.help import help_reply
+from bot.slack.render.kit import Reply
+from bot.slack.render.listing import destinations, listing, read_next_page_value
+from bot.slack.render.watch_replies import watch_reply
 
 log = logging.getLogger(__name__)
 
@@ -62,66 +58,48 @@ class Answers:
 
     async def for_command(self, command: Command, who: Requester) -> Reply:
         if isinstance(command, HelpCommand):
-            return blocks.help_reply()
+            return help_reply()
         if isinstance(command, DestinationsCommand):
             return await self._guarded(self._destinations(), None)
         if isinstance(command, ListCommand):
             return await self._guarded(self._list(command, who=who), command.destination)
-        watches = self._watches
-        if watches is None:
-            return blocks.message("Watching is not available in this process.")
-        if isinstance(command, WatchCommand):
-            return await self._guarded(watches.watch(command, who), command.destination)
-        if isinstance(command, UnwatchCommand):
-            return await self._guarded(watches.unwatch(command, who), command.destination)
-        if isinstance(command, WatchingCommand):
-            return await self._guarded(watches.watching(who), None)
-        if isinstance(command, MuteCommand):
-            return await self._guarded(watches.mute(command, who), command.destination)
-        if isinstance(command, UnmuteCommand):
-            return await self._guarded(watches.unmute(command, who), command.destination)
-        if isinstance(command, AuditCommand):
-            return await self._guarded(watches.audit(who), None)
-        raise AssertionError(f"unhandled command {command!r}")
+        if self._watches is None:
+            return kit.message("Watching is not available in this process.")
+        outcome, destination = _watch_work(self._watches, command, who)
+        return await self._guarded(self._watch_reply(outcome), destination)
 
     async def for_next_page(self, button_value: str) -> Reply:
         try:
-            command, position = _parse_next_page(button_value)
+            command, position = read_next_page_value(button_value)
         except CommandError as exc:
-            return blocks.message(str(exc))
+            return kit.plain_message(str(exc))
         return await self._guarded(self._list(command, position), command.destination)
 
     async def _destinations(self) -> Reply:
-        return blocks.destinations(await self._lister.destinations())
+        return destinations(await self._lister.destinations())
+
+    async def _watch_reply(self, outcome: Awaitable[WatchOutcome]) -> Reply:
+        return watch_reply(await outcome, self._clock())
 
     async def _list(
         self, command: ListCommand, start: Position = START, who: Requester | None = None
     ) -> Reply:
-        reference = command.destination
-        watched = (
-            await self._watches.only_watched_destination(who.channel_id)
-            if reference is None and who is not None and self._watches is not None
-            else None
-        )
-        if watched is not None:
-            destination = watched
-        elif reference is None:
-            known = await self._lister.destinations()
-            if not known:
-                return blocks.destinations(known)  # explains how to get one
-            if len(known) != 1:
-                return blocks.message(
-                    "Which destination? The token can see "
-                    f"{len(known)} and this channel doesn't watch exactly one, so name one: "
-                    f"`{LIST_USAGE}`. `/backups destinations` lists them."
-                )
-            destination = known[0]
-        else:
-            destination = await self._lister.resolve(reference)
+        watched = None
+        if command.destination is None and who is not None and self._watches is not None:
+            watched = await self._watches.only_watched_destination(who.channel_id)
+        destination = await self._lister.choose(command.destination, watched=watched)
+        if isinstance(destination, NoDestinations):
+            return destinations(())  # explains how to get one
+        if isinstance(destination, WhichDestination):
+            return kit.message(
+                "Which destination? The token can see "
+                f"{destination.count} and this channel doesn't watch exactly one, so name one: "
+                f"`{LIST_USAGE}`. `/backups destinations` lists them."
+            )
         page = await self._lister.page(
             destination, backup_filter=command.backup_filter, limit=command.limit, start=start
         )
-        return blocks.listing(
+        return listing(
             page, backup_filter=command.backup_filter, limit=command.limit, now=self._clock()
         )
 
@@ -130,54 +108,28 @@ class Answers:
             return await work
         except NorthflankError as exc:
             log.warning("northflank request failed: %s", exc, extra={"error": type(exc).__name__})
-            return blocks.message(explain.northflank_failure(exc, destination=destination))
+            return kit.message(explain.northflank_failure(exc.failure(), destination=destination))
         except Exception:
             reference = uuid.uuid4().hex[:8]
             log.exception("could not answer a command", extra={"reference": reference})
-            return blocks.message(explain.internal_failure(reference))
+            return kit.message(explain.internal_failure(reference))
 
 
-_STATUS_WORDS = frozenset(known_status_words())
-
-
-def _plain_ascii(text: str) -> bool:
-    return text.isascii() and text.isprintable() and len(text) <= MAX_BUTTON_VALUE
-
-
-def _valid_addon(addon: str) -> bool:
-    try:
-        parse_addon(addon)
-    except CommandError:
-        return False
-    return True
-
-
-def _parse_next_page(value: str) -> tuple[ListCommand, Position]:
-    """The Next button's value, checked as strictly as any other user input."""
-    stale = CommandError(
-        "That button is from a listing I can no longer continue. Run `/backups list` again."
-    )
-    try:
-        data = json.loads(value)
-    except (ValueError, TypeError):
-        raise stale from None
-    if not isinstance(data, dict):
-        raise stale
-    destination, cursor, skip = data.get("d"), data.get("c"), data.get("k", 0)
-    statuses, addon, limit = data.get("s", []), data.get("a"), data.get("l")
-    if not (isinstance(destination, str) and 0 < len(destination) <= 100):
-        raise stale
-    # Only what our own button could hold: a cursor is printable ASCII, statuses
-    # and addon pass the same checks as `status=` and `addon=` in a command.
-    if not (cursor is None or (isinstance(cursor, str) and _plain_ascii(cursor))):
-        raise stale
-    if not (addon is None or (isinstance(addon, str) and _valid_addon(addon))):
-        raise stale
-    if not (isinstance(skip, int) and 0 <= skip <= 100):
-        raise stale
-    if not (isinstance(limit, int) and 1 <= limit <= MAX_LIMIT):
-        raise stale
-    if not (isinstance(statuses, list) and all(s in _STATUS_WORDS for s in statuses)):
-        raise stale
-    command = ListCommand(destination, BackupFilter(frozenset(statuses), addon), limit)
-    return command, Position(cursor, skip)
+def _watch_work(
+    watches: WatchService, command: Command, who: Requester
+) -> tuple[Awaitable[WatchOutcome], str | None]:
+    """The watch service's call for `command`, and the destination it names (if any)."""
+    match command:
+        case WatchCommand():
+            return watches.watch(command, who), command.destination
+        case UnwatchCommand():
+            return watches.unwatch(command, who), command.destination
+        case MuteCommand():
+            return watches.mute(command, who), command.destination
+        case UnmuteCommand():
+            return watches.unmute(command, who), command.destination
+        case WatchingCommand():
+            return watches.watching(who), None
+        case AuditCommand():
+            return watches.audit(who), None
+    raise AssertionError(f"unhandled command {command!r}")

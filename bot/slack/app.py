@@ -1,8 +1,10 @@
-"""Builds the Bolt AsyncApp: one Slack client, honouring SLACK_API_URL."""
+"""Builds the Bolt AsyncApp and its Slack clients, honouring SLACK_API_URL."""
 
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
+from datetime import datetime
 
 from slack_bolt.async_app import AsyncApp
 from slack_sdk.http_retry.async_handler import AsyncRetryHandler
@@ -13,7 +15,6 @@ from slack_sdk.http_retry.builtin_async_handlers import (
 )
 from slack_sdk.web.async_client import AsyncWebClient
 
-from bot.runtime.settings import BotSettings
 from bot.services.alert_actions import AlertActions
 from bot.slack import listeners
 from bot.slack.after_ack import AfterAck
@@ -21,7 +22,7 @@ from bot.slack.answers import Answers
 from bot.slack.responder import Responder
 
 
-def build_web_client(settings: BotSettings, *, wait_out_errors: bool = True) -> AsyncWebClient:
+def build_web_client(token: str, api_url: str, *, wait_out_errors: bool = True) -> AsyncWebClient:
     """slack_sdk retries only connection errors unless told otherwise.
 
     With `wait_out_errors` it also sleeps through 429s and retries 5xx, which
@@ -34,11 +35,7 @@ def build_web_client(settings: BotSettings, *, wait_out_errors: bool = True) -> 
             AsyncRateLimitErrorRetryHandler(max_retry_count=2),
             AsyncServerErrorRetryHandler(max_retry_count=2),
         ]
-    return AsyncWebClient(
-        token=settings.slack_bot_token.get_secret_value(),
-        base_url=settings.slack_api_url,
-        retry_handlers=handlers,
-    )
+    return AsyncWebClient(token=token, base_url=api_url, retry_handlers=handlers)
 
 
 class _SkipTokenNotice(logging.Filter):
@@ -51,21 +48,23 @@ class _SkipTokenNotice(logging.Filter):
 
 
 def build_app(
-    settings: BotSettings,
+    client: AsyncWebClient,
+    *,
+    signing_secret: str,
     answers: Answers,
     responder: Responder,
     after_ack: AfterAck,
     alert_actions: AlertActions | None = None,
+    clock: Callable[[], datetime],
 ) -> AsyncApp:
-    secret = settings.slack_signing_secret
     bolt_logger = logging.getLogger("bot.slack.bolt")
     if not any(isinstance(f, _SkipTokenNotice) for f in bolt_logger.filters):
         bolt_logger.addFilter(_SkipTokenNotice())
     app = AsyncApp(
-        client=build_web_client(settings),
+        client=client,
         # Socket Mode requests are not signed; Bolt skips verification for them.
-        signing_secret=secret.get_secret_value() if secret else "",
+        signing_secret=signing_secret,
         logger=bolt_logger,
     )
-    listeners.register(app, answers, responder, after_ack, alert_actions)
+    listeners.register(app, answers, responder, after_ack, alert_actions, clock=clock)
     return app

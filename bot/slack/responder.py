@@ -19,7 +19,7 @@ from slack_sdk.http_retry.builtin_async_handlers import (
 )
 from slack_sdk.webhook.async_client import AsyncWebhookClient
 
-from bot.slack.blocks import Reply
+from bot.slack.render.kit import Reply
 
 log = logging.getLogger(__name__)
 

@@ -9,7 +9,7 @@ from datetime import timedelta
 
 import pytest
 
-from bot.slack.alert_blocks import MAX_ALERTS_PER_MESSAGE
+from bot.core.digests import MAX_ALERTS_PER_MESSAGE
 from tests.fakes.northflank import make_backup
 from tests.scenarios.conftest import CHANNEL, Scenario, reply_text
 

@@ -17,7 +17,7 @@ import httpx
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
-from bot.slack.alert_buttons import (
+from bot.slack.render.alert_buttons import (
     ABORT_ACTION,
     ACKNOWLEDGE_ACTION,
     RETAIN_ACTION,

@@ -26,7 +26,8 @@ import northflank
 import pytest
 
 from bot.runtime.settings import BotSettings, ConfigurationError, load
-from bot.slack.blocks import NEXT_PAGE_ACTION, UNKNOWN_BUTTON_TEXT
+from bot.slack.render.kit import UNKNOWN_BUTTON_TEXT
+from bot.slack.render.listing import NEXT_PAGE_ACTION
 from tests.fakes.northflank import make_backup
 from tests.processes import REPO
 from tests.scenarios.conftest import ADMIN, CHANNEL, Scenario, reply_text

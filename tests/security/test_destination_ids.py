@@ -1,6 +1,6 @@
 """A destination id can only ever name one destination: `/`, `..`, `?` or `#` reach no other route.
 
-tests/test_listing.py shows resolve() refusing such text without a request,
+tests/services/test_listing.py shows resolve() refusing such text without a request,
 and tests/slack/test_backups_command.py a forged Next button naming `../auth`.
 Here the whole bot is driven over HTTP, by every command that takes a
 destination and by the Next button, with ids typed by a person and with ids
@@ -16,7 +16,7 @@ import json
 
 import pytest
 
-from bot.slack.blocks import NEXT_PAGE_ACTION
+from bot.slack.render.listing import NEXT_PAGE_ACTION
 from tests.fakes.northflank import FakeNorthflank, make_backup
 from tests.security.conftest import assert_paths_stay_put
 from tests.slack.conftest import RunningBot

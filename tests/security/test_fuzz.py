@@ -30,7 +30,8 @@ from hypothesis import strategies as st
 
 from bot.core import commands
 from bot.core.commands import CommandError
-from bot.slack.blocks import NEXT_PAGE_ACTION, UNKNOWN_BUTTON_TEXT, UNREADABLE_BUTTON_TEXT
+from bot.slack.render.kit import UNKNOWN_BUTTON_TEXT, UNREADABLE_BUTTON_TEXT
+from bot.slack.render.listing import NEXT_PAGE_ACTION
 from tests.fakes.northflank import FakeNorthflank, make_backup
 from tests.fakes.slack import FakeSlack
 from tests.figures import report
@@ -43,6 +44,7 @@ from tests.security.conftest import (
     new_key,
 )
 from tests.slack.requests import sign, slash_command_body
+from tests.strings import shown_in_slack
 
 # Slack's deadline for an ack; the issue asks for this one timing check.
 ACK_DEADLINE = 3.0
@@ -336,10 +338,11 @@ def _check_ack(fuzz: Fuzz, prop: str, body: str, *, replied: bool) -> None:
 
 
 def _parse_error(text: str) -> str | None:
+    """The parser's explanation of what is wrong with `text`, as Slack shows it (escaped)."""
     try:
         commands.parse(text)
     except CommandError as exc:
-        return str(exc)
+        return shown_in_slack(str(exc))
     return None
 
 

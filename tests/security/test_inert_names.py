@@ -15,7 +15,7 @@ from typing import Any
 
 import pytest
 
-from bot.slack.mrkdwn import escape
+from bot.slack.render.mrkdwn import escape
 from tests.fakes.northflank import make_backup
 from tests.scenarios.conftest import ADMIN, CHANNEL, Scenario
 from tests.security.conftest import assert_inert, mrkdwn_texts, slash_payload

@@ -3,7 +3,7 @@
 Each refusal names the limit, and nothing is done: no Northflank request for
 text that is refused while parsing, no change in the store (SQLite and
 PostgreSQL) for a duration out of range or a watch over the cap.
-tests/test_commands.py checks the parser's messages one by one; here they
+tests/core/test_commands.py checks the parser's messages one by one; here they
 travel the whole way, over HTTP, to response_url.
 """
 

@@ -17,7 +17,7 @@ from urllib.parse import urlencode
 
 import pytest
 
-from bot.slack.blocks import NEXT_PAGE_ACTION
+from bot.slack.render.listing import NEXT_PAGE_ACTION
 from tests.fakes.northflank import FakeNorthflank, make_backup
 from tests.slack.conftest import RunningBot
 from tests.slack.requests import button_body, sign, slash_command_body

@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 
-from bot.slack.blocks import NEXT_PAGE_ACTION
+from bot.slack.render.listing import NEXT_PAGE_ACTION
 from tests.fakes.northflank import FakeNorthflank, make_backup
 from tests.slack.conftest import RunningBot
 

@@ -23,7 +23,7 @@ import pytest
 
 from bot.runtime.server import BotServer
 from bot.runtime.settings import BotSettings, load
-from bot.slack.blocks import NEXT_PAGE_ACTION
+from bot.slack.render.listing import NEXT_PAGE_ACTION
 from tests.fakes.northflank import DEFAULT_TOKEN as NF_TOKEN
 from tests.fakes.northflank import FakeNorthflank, make_backup
 from tests.fakes.slack import DEFAULT_APP_TOKEN, FakeSlack, ResponseUrlPost

@@ -1,10 +1,13 @@
 """Slack listeners: each module registers its handlers on the app.
 
-A handler queues its reply (parse, delegate to `Answers`, post), then acks.
-It holds no logic of its own.
+A handler queues its reply (parse, delegate to `Answers` or a service,
+render, post), then acks. It holds no logic of its own.
 """
 
 from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import datetime
 
 from slack_bolt.async_app import AsyncApp
 
@@ -21,10 +24,12 @@ def register(
     responder: Responder,
     after_ack: AfterAck,
     alert_actions: AlertActions | None = None,
+    *,
+    clock: Callable[[], datetime],
 ) -> None:
     commands.register(app, answers, responder, after_ack)
     actions.register(app, answers, responder, after_ack)
     if alert_actions is not None:
-        alert_buttons.register(app, alert_actions, responder, after_ack)
+        alert_buttons.register(app, alert_actions, responder, after_ack, clock=clock)
     # Last: it takes every button press no listener above took.
     actions.register_catch_all(app, responder, after_ack)

@@ -11,7 +11,7 @@ from slack_bolt.async_app import AsyncAck
 from slack_bolt.response import BoltResponse
 
 from bot.slack.after_ack import AfterAck, Job
-from bot.slack.blocks import BUSY_TEXT
+from bot.slack.render.kit import BUSY_TEXT
 
 
 async def queue_reply_then_ack(ack: AsyncAck, after_ack: AfterAck, reply: Job) -> BoltResponse:

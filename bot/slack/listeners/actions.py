@@ -11,11 +11,11 @@ from slack_bolt.middleware.async_middleware import AsyncMiddleware
 from slack_bolt.request.async_request import AsyncBoltRequest
 from slack_bolt.response import BoltResponse
 
-from bot.slack import blocks
 from bot.slack.after_ack import AfterAck, Job
 from bot.slack.answers import Answers
-from bot.slack.blocks import NEXT_PAGE_ACTION
 from bot.slack.listeners.acking import queue_reply_then_ack
+from bot.slack.render import kit
+from bot.slack.render.listing import NEXT_PAGE_ACTION
 from bot.slack.responder import Responder
 
 # Any action id at all: registered after every other listener (see register_catch_all).
@@ -49,7 +49,7 @@ def register_catch_all(app: AsyncApp, responder: Responder, after_ack: AfterAck)
         # A button from an older version of the bot, or one that was never ours:
         # say so rather than let Bolt answer 404, which Slack shows as an error.
         await queue_reply_then_ack(
-            ack, after_ack, _answer(responder, body, blocks.UNKNOWN_BUTTON_TEXT)
+            ack, after_ack, _answer(responder, body, kit.UNKNOWN_BUTTON_TEXT)
         )
 
     app.action(_ANY_BLOCK_ACTION)(handle_unknown_button)
@@ -78,7 +78,7 @@ class AnswerUnreadableButtons(AsyncMiddleware):
         body = req.body
         if body.get("type") != "block_actions" or _readable_actions(body.get("actions")):
             return await next()
-        reply = _answer(self._responder, body, blocks.UNREADABLE_BUTTON_TEXT)
+        reply = _answer(self._responder, body, kit.UNREADABLE_BUTTON_TEXT)
         return await queue_reply_then_ack(req.context.ack, self._after_ack, reply)
 
 
@@ -96,7 +96,7 @@ def _answer(responder: Responder, body: dict[str, Any], text: str) -> Job:
     async def reply() -> None:
         # Not replace_original: the message holding the button may be a channel alert.
         await responder.send(
-            response_url if isinstance(response_url, str) else "", blocks.message(text)
+            response_url if isinstance(response_url, str) else "", kit.message(text)
         )
 
     return reply

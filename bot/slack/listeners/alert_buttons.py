@@ -10,15 +10,20 @@ from __future__ import annotations
 
 import logging
 import uuid
+from collections.abc import Callable
+from datetime import datetime
 from typing import Any
 
 from slack_bolt.async_app import AsyncAck, AsyncApp
 
+from bot.core.audit import Requester
 from bot.services.alert_actions import AlertActions
-from bot.services.watching import Requester
-from bot.slack import blocks, explain
+from bot.services.alert_outcomes import ActionOutcome
 from bot.slack.after_ack import AfterAck
-from bot.slack.alert_buttons import (
+from bot.slack.listeners.acking import queue_reply_then_ack
+from bot.slack.render import explain, kit
+from bot.slack.render.action_replies import action_reply
+from bot.slack.render.alert_buttons import (
     ACKNOWLEDGE_ACTION,
     ALERT_ACTIONS,
     SHOW_BACKUPS_ACTION,
@@ -27,15 +32,19 @@ from bot.slack.alert_buttons import (
     parse_alert_id,
     parse_snooze_value,
 )
-from bot.slack.blocks import Reply
-from bot.slack.listeners.acking import queue_reply_then_ack
+from bot.slack.render.kit import Reply
 from bot.slack.responder import Responder
 
 log = logging.getLogger(__name__)
 
 
 def register(
-    app: AsyncApp, alert_actions: AlertActions, responder: Responder, after_ack: AfterAck
+    app: AsyncApp,
+    alert_actions: AlertActions,
+    responder: Responder,
+    after_ack: AfterAck,
+    *,
+    clock: Callable[[], datetime],
 ) -> None:
     async def handle_alert_button(
         ack: AsyncAck, action: dict[str, Any], body: dict[str, Any]
@@ -44,12 +53,18 @@ def register(
         who = _requester(body)
 
         async def reply() -> None:
+            answer: Reply | None
             try:
-                answer = await _answer(alert_actions, action, who)
+                pressed = await _press(alert_actions, action, who)
+                answer = (
+                    kit.message(pressed)
+                    if isinstance(pressed, str)
+                    else action_reply(pressed, clock())
+                )
             except Exception:
                 reference = uuid.uuid4().hex[:8]
                 log.exception("could not answer an alert button", extra={"reference": reference})
-                answer = blocks.message(explain.internal_failure(reference))
+                answer = kit.message(explain.internal_failure(reference))
             if answer is not None:
                 # Ephemeral, and not replace_original: the button sits on a channel alert.
                 await responder.send(response_url if isinstance(response_url, str) else "", answer)
@@ -60,28 +75,29 @@ def register(
         app.action(action_id)(handle_alert_button)
 
 
-async def _answer(
+async def _press(
     alert_actions: AlertActions, action: dict[str, Any], who: Requester | None
-) -> Reply | None:
+) -> ActionOutcome | str:
+    """What the press came to, or the fixed text for a press that cannot be read."""
     action_id = action.get("action_id")
     if who is None:
-        return blocks.message(blocks.UNREADABLE_BUTTON_TEXT)
+        return kit.UNREADABLE_BUTTON_TEXT
     if action_id == SNOOZE_ACTION:
         selected = action.get("selected_option")
         parsed = parse_snooze_value(selected.get("value") if isinstance(selected, dict) else None)
         if parsed is None:
-            return blocks.message(blocks.UNREADABLE_BUTTON_TEXT)
+            return kit.UNREADABLE_BUTTON_TEXT
         return await alert_actions.snooze(*parsed, who)
     alert_id = parse_alert_id(action.get("value"))
     if alert_id is None:
-        return blocks.message(blocks.UNREADABLE_BUTTON_TEXT)
+        return kit.UNREADABLE_BUTTON_TEXT
     if action_id == ACKNOWLEDGE_ACTION:
         return await alert_actions.acknowledge(alert_id, who)
     if action_id == SHOW_BACKUPS_ACTION:
         return await alert_actions.show_backups(alert_id, who)
     write = WRITE_ACTION_AUDIT.get(str(action_id))
     if write is None:
-        return blocks.message(blocks.UNKNOWN_BUTTON_TEXT)
+        return kit.UNKNOWN_BUTTON_TEXT
     return await alert_actions.write(write, alert_id, who)
 
 

@@ -7,11 +7,11 @@ from typing import Any
 from slack_bolt.async_app import AsyncAck, AsyncApp
 
 from bot.core import commands
-from bot.services.watching import Requester
-from bot.slack import blocks
+from bot.core.audit import Requester
 from bot.slack.after_ack import AfterAck
 from bot.slack.answers import Answers
 from bot.slack.listeners.acking import queue_reply_then_ack
+from bot.slack.render import kit
 from bot.slack.responder import Responder
 
 
@@ -27,7 +27,7 @@ def register(app: AsyncApp, answers: Answers, responder: Responder, after_ack: A
             try:
                 parsed = commands.parse(text if isinstance(text, str) else "")
             except commands.CommandError as exc:
-                answer = blocks.message(str(exc))
+                answer = kit.plain_message(str(exc))
             else:
                 answer = await answers.for_command(parsed, who)
             await responder.send(response_url, answer)

@@ -8,10 +8,11 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
+from bot.core.listing import MAX_SCAN_PAGES, BackupFilter, Position
 from bot.northflank.client import NorthflankClient
 from bot.northflank.errors import NotFoundError
 from bot.northflank.transport import RetryPolicy
-from bot.services.listing import MAX_SCAN_PAGES, BackupFilter, BackupLister, PageCache, Position
+from bot.services.listing import BackupLister, PageCache
 from tests.fakes.northflank import DEFAULT_TOKEN, FakeNorthflank, make_backup
 
 T0 = datetime(2026, 1, 1, tzinfo=UTC)

@@ -32,7 +32,7 @@ from typing import Any, TypeVar
 import httpx
 import pytest
 
-from bot.slack.blocks import NEXT_PAGE_ACTION
+from bot.slack.render.listing import NEXT_PAGE_ACTION
 from tests.databases import postgres_schema
 from tests.fakes.northflank import FakeNorthflank, make_backup
 from tests.fakes.slack import DEFAULT_APP_TOKEN, FakeSlack, ResponseUrlPost

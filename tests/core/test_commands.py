@@ -37,6 +37,7 @@ from bot.core.durations import (
     DurationRange,
     format_duration,
 )
+from bot.core.listing import DEFAULT_LIMIT, BackupFilter
 from bot.core.quiet_hours import QuietHours, QuietHoursError, parse_quiet_hours
 from bot.core.watches import (
     DEFAULT_EXPIRY,
@@ -46,8 +47,8 @@ from bot.core.watches import (
     Event,
     WatchSettings,
 )
-from bot.services.listing import DEFAULT_LIMIT, BackupFilter
-from bot.slack.blocks import HELP_TEXT
+from bot.slack.render.help import HELP_TEXT
+from tests.strings import shown_in_slack
 
 
 @pytest.mark.parametrize("text", ["", "   ", "help", "HELP", "?", "--help"])
@@ -113,7 +114,7 @@ def test_malformed_text_gets_a_specific_answer(text: str, fragment: str) -> None
 def test_echoed_text_cannot_inject_mentions_or_break_code_spans() -> None:
     with pytest.raises(CommandError) as caught:
         parse("list d <!channel>`x=1")
-    message = str(caught.value)
+    message = shown_in_slack(str(caught.value))
     assert "<!channel>" not in message
     assert "&lt;!channel&gt;'x" in message
 
@@ -275,13 +276,13 @@ def test_watch_usage_lists_every_watchable_event() -> None:
 
 
 def test_watch_errors_escape_what_was_typed() -> None:
-    message = _error("watch d events=<!here>`")
+    message = shown_in_slack(_error("watch d events=<!here>`"))
     assert "<!here>" not in message
     assert "`&lt;!here&gt;'`" in message
 
 
 def test_watch_duration_errors_escape_what_was_typed() -> None:
-    message = _error("watch d expiry=<!here>")
+    message = shown_in_slack(_error("watch d expiry=<!here>"))
     assert "<!here>" not in message
     message = _error("watch d stuck=1m<@U1>")
     assert "<@U1>" not in message
@@ -464,7 +465,7 @@ def test_watch_a_dashed_destination_after_quiet_hours_is_a_destination() -> None
 def test_remind_and_quiet_errors_escape_what_was_typed(
     text: str, hostile: str, escaped: str | None
 ) -> None:
-    message = _error(text)
+    message = shown_in_slack(_error(text))
     assert hostile not in message
     if escaped is not None:
         assert escaped in message

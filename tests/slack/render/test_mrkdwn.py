@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from bot.slack import mrkdwn
+from bot.slack.render import mrkdwn
 
 
 def test_escape_only_the_three_control_characters() -> None:

@@ -8,9 +8,9 @@ from typing import Any
 import pytest
 
 from bot.core.audit import AUDIT_SHOWN, AuditAction, AuditEntry, AuditOutcome
-from bot.slack.audit_blocks import audit_list
-from bot.slack.mrkdwn import date
-from tests.slack.test_alert_blocks import (
+from bot.slack.render.audit import audit_list
+from bot.slack.render.mrkdwn import date
+from tests.slack.render.examples import (
     HOSTILE,
     HOSTILE_ESCAPED,
     NOW,

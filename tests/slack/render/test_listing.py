@@ -6,13 +6,9 @@ import json
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from bot.core.audit import AUDIT_SHOWN
 from bot.core.backups import Backup, BackupStatus, Destination, Ref
-from bot.core.durations import REMIND_RANGE, format_duration
-from bot.core.watches import DEFAULT_REMIND
-from bot.services.listing import MAX_LIMIT, NO_FILTER, BackupFilter, ListingPage, Position
-from bot.slack import blocks
-from bot.slack.alert_buttons import SNOOZE_LABELS
+from bot.core.listing import MAX_LIMIT, NO_FILTER, BackupFilter, ListingPage, Position
+from bot.slack.render import listing
 
 NOW = datetime(2026, 1, 1, 12, 0, tzinfo=UTC)
 DEST = Destination(id="dest-1", name="Primary")
@@ -38,7 +34,7 @@ def make_backup(index: int, **overrides: Any) -> Backup:
 
 
 def render(page: ListingPage, backup_filter: BackupFilter = NO_FILTER) -> dict[str, Any]:
-    return blocks.listing(page, backup_filter=backup_filter, limit=10, now=NOW)
+    return listing.listing(page, backup_filter=backup_filter, limit=10, now=NOW)
 
 
 def all_text(reply: dict[str, Any]) -> str:
@@ -65,7 +61,7 @@ def test_listing_row_has_every_part() -> None:
     assert "expires in 3d 4h" in text
     assert "newest first" in context["elements"][0]["text"]
     (button,) = actions["elements"]
-    assert button["action_id"] == blocks.NEXT_PAGE_ACTION
+    assert button["action_id"] == listing.NEXT_PAGE_ACTION
     assert json.loads(button["value"]) == {
         "d": "dest-1",
         "c": "cur",
@@ -132,7 +128,7 @@ def test_a_full_page_of_long_names_stays_within_block_kit_limits() -> None:
         for i in range(MAX_LIMIT)
     )
     page = ListingPage(Destination("d", "D" * 400), backups, Position("c" * 1500, 3), MAX_LIMIT)
-    reply = blocks.listing(page, backup_filter=BackupFilter(), limit=MAX_LIMIT, now=NOW)
+    reply = listing.listing(page, backup_filter=BackupFilter(), limit=MAX_LIMIT, now=NOW)
     assert len(reply["blocks"]) <= 50
     assert len(reply["blocks"][0]["text"]["text"]) <= 150
     for block in reply["blocks"]:
@@ -142,65 +138,25 @@ def test_a_full_page_of_long_names_stays_within_block_kit_limits() -> None:
 
 
 def test_an_oversized_cursor_drops_the_button_rather_than_break_the_message() -> None:
-    assert blocks.next_page_value("d", Position("c" * 3000), BackupFilter(), 10) is None
+    assert listing.next_page_value("d", Position("c" * 3000), BackupFilter(), 10) is None
     reply = render(ListingPage(DEST, (make_backup(1),), Position("c" * 3000), 1))
     assert all(b["type"] != "actions" for b in reply["blocks"])
     assert "more backups exist; narrow the list" in all_text(reply)
 
 
 def test_destinations_listing() -> None:
-    reply = blocks.destinations([Destination("d1", "Primary", "s3"), Destination("d2", "<!here>")])
+    reply = listing.destinations([Destination("d1", "Primary", "s3"), Destination("d2", "<!here>")])
     text = all_text(reply)
     assert "*Primary*  `d1`  _s3_" in text
     assert "&lt;!here&gt;" in text and "<!here>" not in text
 
 
 def test_many_destinations_are_chunked_within_section_limits() -> None:
-    reply = blocks.destinations([Destination(f"d{i}", "x" * 150) for i in range(100)])
+    reply = listing.destinations([Destination(f"d{i}", "x" * 150) for i in range(100)])
     assert len(reply["blocks"]) <= 50
     assert all(len(b["text"]["text"]) <= 3000 for b in reply["blocks"] if b["type"] == "section")
     assert "…and 60 more." in all_text(reply)
 
 
 def test_no_destinations_explains_what_to_do() -> None:
-    assert "can't see any backup destinations" in blocks.destinations([])["text"]
-
-
-# ----- help ----------------------------------------------------------------------------------
-
-
-def test_help_is_one_section_slack_accepts() -> None:
-    reply = blocks.help_reply()
-    (section,) = reply["blocks"]
-    assert section["text"]["text"] == blocks.HELP_TEXT
-    assert len(blocks.HELP_TEXT) <= 2900  # a section holds 3000; split it before it grows past
-    assert reply["text"] == blocks.HELP_TEXT
-
-
-def test_help_explains_reminders_quiet_hours_and_the_audit() -> None:
-    text = blocks.HELP_TEXT
-    for example in (
-        "`/backups watch DEST remind=12h`",
-        "`/backups watch DEST remind=off`",
-        "`/backups watch DEST quiet=22:00-07:00 tz=Europe/Berlin`",
-        "`/backups watch DEST quiet=off`",
-        "`/backups audit`",
-    ):
-        assert example in text
-    remind = REMIND_RANGE
-    span = f"{format_duration(remind.shortest)} to {format_duration(remind.longest)}"
-    assert f"({span})" in text
-    assert f"(default {format_duration(DEFAULT_REMIND)})" in text
-    assert f"the last {AUDIT_SHOWN} changes" in text
-
-
-def test_help_explains_the_buttons_on_each_alert() -> None:
-    text = blocks.HELP_TEXT
-    on_each_alert = text[text.index("*On each alert*") :]
-    for button in ("*Acknowledge*", "*Snooze…*", "*Show backups*", "*Retain*", "*Abort*"):
-        assert button in on_each_alert
-    assert "*Start backup*" in on_each_alert
-    assert "stops its reminders" in on_each_alert
-    assert ", ".join(list(SNOOZE_LABELS.values())[:-1]) in on_each_alert
-    assert list(SNOOZE_LABELS.values())[-1] in on_each_alert
-    assert "BOT_ADMINS" in on_each_alert and "confirmation" in on_each_alert
+    assert "can't see any backup destinations" in listing.destinations([])["text"]

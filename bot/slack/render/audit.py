@@ -14,9 +14,9 @@ from datetime import datetime
 
 from bot.core import humanize
 from bot.core.audit import AUDIT_SHOWN, AuditEntry, AuditOutcome
-from bot.slack.alert_blocks import _chunk, _clip
-from bot.slack.blocks import Block, Reply, _context, _header, _section
-from bot.slack.mrkdwn import date, mention
+from bot.slack.render import kit
+from bot.slack.render.kit import Block, Reply
+from bot.slack.render.mrkdwn import clip, date, mention
 
 # Budgets, after escaping.
 _TARGET = 100
@@ -34,12 +34,12 @@ def audit_list(entries: Sequence[AuditEntry], now: datetime) -> Reply:
     if not entries:
         return {
             "text": "Nothing has been recorded in this channel yet.",
-            "blocks": [_section(f"Nothing has been recorded in this channel yet. {_RECORDED}")],
+            "blocks": [kit.section(f"Nothing has been recorded in this channel yet. {_RECORDED}")],
         }
     newest = sorted(entries, key=lambda entry: entry.at, reverse=True)[:AUDIT_SHOWN]
-    blocks: list[Block] = [_header("Audit: this channel")]
-    blocks.extend(_section(text) for text in _chunk(_line(entry, now) for entry in newest))
-    blocks.append(_context(f"Newest first, the last {AUDIT_SHOWN} at most. {_RECORDED}"))
+    blocks: list[Block] = [kit.header("Audit: this channel")]
+    blocks.extend(kit.section(text) for text in kit.chunk(_line(entry, now) for entry in newest))
+    blocks.append(kit.context(f"Newest first, the last {AUDIT_SHOWN} at most. {_RECORDED}"))
     count = len(newest)
     return {
         "text": f"The last {count} recorded action{'s' if count != 1 else ''} in this channel",
@@ -53,7 +53,7 @@ def _line(entry: AuditEntry, now: datetime) -> str:
     when = f"{date(entry.at)} ({humanize.time_until(entry.at, now)})"
     # The action as the audit names it (`start-backup`), so it can be searched for.
     parts = [when, who, f"*{entry.action.value}* {_target(entry.target)}"]
-    detail = _clip(entry.detail, _DETAIL) if entry.detail else None
+    detail = clip(entry.detail, _DETAIL) if entry.detail else None
     if entry.outcome is AuditOutcome.FAILED:
         parts.append(f":warning: failed: {detail}" if detail else ":warning: failed")
     else:
@@ -67,4 +67,4 @@ def _line(entry: AuditEntry, now: datetime) -> str:
 def _target(target: str) -> str:
     """Inline code that no backtick in the name can end, nor any control character break."""
     printable = "".join(ch for ch in target if ch.isprintable()).replace("`", "'")
-    return f"`{_clip(printable, _TARGET)}`" if printable.strip() else "-"
+    return f"`{clip(printable, _TARGET)}`" if printable.strip() else "-"

@@ -1,4 +1,4 @@
-"""Thread notes (reminders, write results) and the words for failed writes. Pure."""
+"""Thread replies under an alert: recoveries, reminders, write results. Pure."""
 
 from __future__ import annotations
 
@@ -8,25 +8,18 @@ from typing import Any
 import pytest
 
 from bot.core.audit import WRITE_ACTIONS, AuditAction
+from bot.core.backups import BackupStatus
+from bot.core.messages import AlertContext
 from bot.core.watches import Event, WatchSettings
-from bot.northflank.errors import (
-    AuthenticationError,
-    BadRequestError,
-    MalformedResponseError,
-    NorthflankError,
-    NotFoundError,
-    PermissionDeniedError,
-    RateLimitedError,
-    UnavailableError,
-    error_for_status,
-)
-from bot.slack import explain
-from bot.slack.alert_blocks import AlertContext
-from bot.slack.notes import REMINDER_ALERTS_SHOWN, reminder_note, write_result_note
-from tests.slack.test_alert_blocks import (
+from bot.northflank.errors import BadRequestError, UnavailableError
+from bot.slack.render import explain, thread_notes
+from bot.slack.render.mrkdwn import date
+from bot.slack.render.thread_notes import REMINDER_ALERTS_SHOWN, reminder_note, write_result_note
+from tests.slack.render.examples import (
     CONTEXT,
     HOSTILE,
     HOSTILE_ESCAPED,
+    NOW,
     assert_inert,
     assert_within_limits,
     everything,
@@ -175,7 +168,7 @@ def test_abort_requested() -> None:
 def test_a_failure_says_who_tried_what_and_why(
     action: AuditAction, event: Event, tried: str
 ) -> None:
-    why = explain.write_failure(UnavailableError("timed out"), action)
+    why = explain.write_failure(UnavailableError("timed out").failure(), action)
     reply = write_result_note(
         action, user_id=ADMIN, alert=make_alert(event), ok=False, explanation=why
     )
@@ -208,7 +201,7 @@ def test_write_notes_with_hostile_names_are_inert_and_small(
         AuditAction.START_BACKUP: Event.MISSED,
         AuditAction.ABORT: Event.STUCK,
     }[action]
-    why = explain.write_failure(BadRequestError(name, status=409), action)
+    why = explain.write_failure(BadRequestError(name, status=409).failure(), action)
     reply = write_result_note(
         action,
         user_id=ADMIN,
@@ -245,87 +238,40 @@ def test_only_writes_have_result_notes(action: AuditAction) -> None:
         )
 
 
-# ----- why a write failed --------------------------------------------------------------------
-
-ALL_WRITES = [AuditAction.RETAIN, AuditAction.START_BACKUP, AuditAction.ABORT]
+# ----- recovery -----------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("action", ALL_WRITES)
-def test_permission_denied_names_the_role_to_give(action: AuditAction) -> None:
-    words = explain.write_failure(PermissionDeniedError("forbidden", status=403), action)
-    assert words.startswith("Northflank refused: the bot's API token may not change this")
-    assert "*Project &gt; Addons &gt; General &gt; Update*" in words
-    assert ">" not in words
+def test_recovery_names_the_good_backup_and_what_it_resolves() -> None:
+    good = make_backup(id="b9", name="nightly-9", status=BackupStatus.COMPLETED)
+    recovery = make_alert(Event.RECOVERED, backup=good)
+    resolved = [
+        make_alert(Event.FAILED, backup=make_backup(id="b7", name="nightly-7")),
+        make_alert(Event.MISSED),
+    ]
+    reply = thread_notes.recovery_reply(recovery, resolved, CONTEXT)
+    (section,) = section_texts(reply)
+    assert "addon *orders-db* has a good backup again" in section
+    assert "*nightly-9*" in section
+    assert f"completed {date(good.completed_at)}" in section
+    assert "5.0 GiB" in section
+    assert "This resolves failed *nightly-7* and missed *orders-db*." in section
+    assert reply["text"] == "Recovered: orders-db completed backup nightly-9"
 
 
-def test_not_found_says_what_no_longer_exists() -> None:
-    gone = NotFoundError("backup not found", status=404)
-    assert explain.write_failure(gone, AuditAction.RETAIN) == (
-        "Northflank says that backup no longer exists (deleted, or already expired), "
-        "so there is nothing to retain."
-    )
-    assert explain.write_failure(gone, AuditAction.ABORT).endswith("so there is nothing to abort.")
-    assert explain.write_failure(gone, AuditAction.START_BACKUP) == (
-        "Northflank says that addon no longer exists, so there is nothing to back up."
-    )
+def test_northflank_recovery_says_polling_works_and_for_how_long_it_failed() -> None:
+    problem = make_alert(Event.NORTHFLANK_PROBLEM)
+    recovery = make_alert(Event.NORTHFLANK_RECOVERED, occurred_at=NOW, problem=None)
+    reply = thread_notes.recovery_reply(recovery, [problem], CONTEXT)
+    (section,) = section_texts(reply)
+    assert "Northflank answers again; polling *Primary* works." in section
+    assert f"It had failed since {date(problem.occurred_at)}, for 3h." in section
+    assert reply["text"] == "Northflank answers again; polling Primary works."
 
 
-@pytest.mark.parametrize("action", ALL_WRITES)
-def test_no_answer_means_nothing_changed_as_far_as_we_know(action: AuditAction) -> None:
-    for exc in (UnavailableError("timed out"), UnavailableError("502", status=502)):
-        words = explain.write_failure(exc, action)
-        assert words.startswith(
-            "Northflank did not answer; as far as I know nothing changed. Try again in a minute."
-        )
-    # Only a start can be doubled by pressing again after a lost answer.
-    assert ("*Show backups* first" in words) == (action is AuditAction.START_BACKUP)
-
-
-def test_rate_limited_says_when_to_try_again() -> None:
-    limited = RateLimitedError("slow down", retry_after=300)
-    words = explain.write_failure(limited, AuditAction.RETAIN)
-    assert "nothing changed" in words and words.endswith("Try again in 5m.")
-    unknown = explain.write_failure(RateLimitedError("slow down"), AuditAction.RETAIN)
-    assert unknown.endswith("Try again in a few minutes.")
-
-
-def test_an_unreadable_answer_does_not_claim_failure() -> None:
-    words = explain.write_failure(MalformedResponseError("bad json"), AuditAction.ABORT)
-    assert "can't tell whether it worked" in words
-
-
-def test_a_revoked_token_is_explained() -> None:
-    words = explain.write_failure(AuthenticationError("expired", status=401), AuditAction.ABORT)
-    assert "NORTHFLANK_API_TOKEN" in words and "nothing changed" in words
-
-
-def test_a_refusal_quotes_northflank_escaped_and_shortened() -> None:
-    finished = error_for_status(409, "Backup is not in progress <!channel> & done")
-    assert isinstance(finished, BadRequestError)
-    words = explain.write_failure(finished, AuditAction.ABORT)
-    assert words == ("Northflank refused: Backup is not in progress &lt;!channel&gt; &amp; done")
-    long = explain.write_failure(BadRequestError("x" * 300, status=400), AuditAction.ABORT)
-    assert len(long) < 250 and long.endswith("…")
-    other = explain.write_failure(NorthflankError("odd", status=418), AuditAction.RETAIN)
-    assert other == "Northflank refused (HTTP 418): odd"
-
-
-@pytest.mark.parametrize(
-    "exc",
-    [
-        PermissionDeniedError("token nf-secret-123 lacks a role", status=403),
-        NotFoundError("nf-secret-123", status=404),
-        UnavailableError("Traceback (most recent call last): nf-secret-123"),
-        RateLimitedError("nf-secret-123"),
-        MalformedResponseError("nf-secret-123"),
-        AuthenticationError("nf-secret-123", status=401),
-    ],
-    ids=lambda exc: type(exc).__name__,
-)
-@pytest.mark.parametrize("action", ALL_WRITES)
-def test_explanations_other_than_a_refusal_do_not_repeat_the_error(
-    exc: NorthflankError, action: AuditAction
-) -> None:
-    words = explain.write_failure(exc, action)
-    assert "nf-secret-123" not in words
-    assert "Traceback" not in words
+def test_recovery_text_from_the_api_is_inert() -> None:
+    context = AlertContext(HOSTILE, HOSTILE, None)
+    resolved = [hostile_alert(event) for event in (Event.FAILED, Event.STUCK, Event.MISSED)]
+    for alert in (hostile_alert(Event.RECOVERED), hostile_alert(Event.NORTHFLANK_RECOVERED)):
+        reply = thread_notes.recovery_reply(alert, resolved, context)
+        assert_inert(reply)
+        assert HOSTILE_ESCAPED in everything(reply)

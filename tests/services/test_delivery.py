@@ -1,4 +1,5 @@
-"""Delivery's pacing and retry schedule, against the store and a fake Slack."""
+"""Delivery's pacing and retry schedule, against the store and a fake Slack (through the
+Slack adapter's sender)."""
 
 from __future__ import annotations
 
@@ -14,6 +15,7 @@ from bot.core.alerts import Alert
 from bot.core.backups import Backup, BackupStatus, Destination, Ref
 from bot.core.watches import Event, WatchSettings
 from bot.services.delivery import MAX_INTERNAL_FAILURES, Delivery
+from bot.slack.sender import SlackSender
 from bot.store import ChannelAlerts, Store, engine_for
 from tests.clock import FakeClock
 from tests.fakes.slack import DEFAULT_TOKEN, FakeSlack
@@ -65,8 +67,9 @@ def slow_slack() -> Iterator[FakeSlack]:
         yield fake
 
 
-def client_for(slack: FakeSlack) -> AsyncWebClient:
-    return AsyncWebClient(token=DEFAULT_TOKEN, base_url=slack.api_url)
+def sender_for(slack: FakeSlack, clock: FakeClock) -> SlackSender:
+    """The Slack adapter, as the running bot wires it, talking to the fake Slack."""
+    return SlackSender(AsyncWebClient(token=DEFAULT_TOKEN, base_url=slack.api_url), clock=clock.now)
 
 
 async def test_each_channel_gets_at_most_one_message_per_interval_in_order(
@@ -77,7 +80,7 @@ async def test_each_channel_gets_at_most_one_message_per_interval_in_order(
     await queue(store, clock, "C0QUIET", ["b1"])
     delivery = Delivery(
         store,
-        client_for(fake_slack),
+        sender_for(fake_slack, clock),
         clock=clock.now,
         per_channel_interval=1.0,
         monotonic=monotonic,
@@ -100,7 +103,9 @@ async def test_a_429_waits_exactly_retry_after_and_holds_the_channel_queue(
 ) -> None:
     clock = FakeClock()
     await queue(store, clock, "C0BUSY", ["a1"], ["a2"])
-    delivery = Delivery(store, client_for(slow_slack), clock=clock.now, per_channel_interval=0)
+    delivery = Delivery(
+        store, sender_for(slow_slack, clock), clock=clock.now, per_channel_interval=0
+    )
     slow_slack.fail_next("chat.postMessage", "429")
 
     [outcome] = await delivery.deliver_due()
@@ -121,7 +126,9 @@ async def test_blocks_slack_refuses_go_out_as_plain_text(
 ) -> None:
     clock = FakeClock()
     await queue(store, clock, "C0BUSY", ["a1"])
-    delivery = Delivery(store, client_for(fake_slack), clock=clock.now, per_channel_interval=0)
+    delivery = Delivery(
+        store, sender_for(fake_slack, clock), clock=clock.now, per_channel_interval=0
+    )
     fake_slack.fail_next("chat.postMessage", "invalid_blocks")
     [outcome] = await delivery.deliver_due()
     assert outcome.result == "delivered"
@@ -140,7 +147,9 @@ async def test_a_row_that_keeps_failing_inside_the_bot_is_set_aside_not_retried_
     async with engine.begin() as connection:
         await connection.execute(text("UPDATE alerts SET details = '{}' WHERE subject = 'a1'"))
     await engine.dispose()
-    delivery = Delivery(store, client_for(fake_slack), clock=clock.now, per_channel_interval=0)
+    delivery = Delivery(
+        store, sender_for(fake_slack, clock), clock=clock.now, per_channel_interval=0
+    )
     with caplog.at_level(logging.ERROR):
         for _ in range(MAX_INTERNAL_FAILURES):
             await delivery.deliver_due()

@@ -5,10 +5,10 @@ from __future__ import annotations
 from datetime import datetime, time, timedelta
 
 from bot.core.alerts import Alert
+from bot.core.digests import MAX_ALERTS_PER_MESSAGE
 from bot.core.quiet_hours import QuietHours
 from bot.core.reminders import due_reminders, releases
 from bot.core.watches import Event, Watch, WatchSettings
-from bot.slack.alert_blocks import MAX_ALERTS_PER_MESSAGE
 from bot.store import ReminderCandidate, Snooze, StoredAlert
 from tests.store.examples import DAY, HOUR, PRIMARY, T0, alert
 

@@ -11,10 +11,10 @@ import pytest
 
 from bot.core.audit import WRITE_ACTIONS, AuditAction
 from bot.core.backups import Ref
+from bot.core.messages import AlertContext, AlertView
 from bot.core.watches import Event, WatchSettings
-from bot.slack import alert_buttons
-from bot.slack.alert_blocks import AlertContext, AlertView, alert_message
-from bot.slack.alert_buttons import (
+from bot.slack.render import alert_buttons
+from bot.slack.render.alert_buttons import (
     ABORT_ACTION,
     ACKNOWLEDGE_ACTION,
     ALERT_ACTIONS,
@@ -29,7 +29,8 @@ from bot.slack.alert_buttons import (
     parse_alert_id,
     parse_snooze_value,
 )
-from tests.slack.test_alert_blocks import (
+from bot.slack.render.alert_message import alert_message
+from tests.slack.render.examples import (
     NOW,
     assert_element_within_limits,
     assert_inert,

@@ -17,7 +17,7 @@ still checks that whoever pressed it is one of the bot's admins.
 Sizes: every label is a fixed text within Slack's limits (button text 75,
 confirm title 100, confirm and deny 30); a confirm text (300 characters at
 most) names its backup and addon within fixed budgets counted *after*
-escaping, as alert_blocks does.
+escaping (mrkdwn.clip).
 """
 
 from __future__ import annotations
@@ -29,10 +29,12 @@ from typing import Any
 
 from bot.core.audit import AuditAction
 from bot.core.backups import Ref
+from bot.core.messages import AlertContext, AlertView
 from bot.core.watches import Event
 from bot.core.write_actions import write_target
-from bot.slack.alert_blocks import AlertContext, AlertView, _addon, _clip, _project
-from bot.slack.blocks import Block
+from bot.slack.render.kit import Block
+from bot.slack.render.mrkdwn import clip
+from bot.slack.render.words import addon_of, project_of
 
 ACKNOWLEDGE_ACTION = "alert_acknowledge"
 SNOOZE_ACTION = "alert_snooze"
@@ -252,9 +254,9 @@ def _retain_confirm(view: AlertView) -> dict[str, Any]:
 
 
 def _start_confirm(view: AlertView) -> dict[str, Any]:
-    addon = _addon(view.alert)
-    project = _project(view.alert)
-    where = f" in project *{_clip(project.name, _CONFIRM_PROJECT)}*" if project else ""
+    addon = addon_of(view.alert)
+    project = project_of(view.alert)
+    where = f" in project *{clip(project.name, _CONFIRM_PROJECT)}*" if project else ""
     return _confirm(
         "Start a backup now?",
         f"Ask Northflank to start a new backup of addon {_addon_words(addon)}{where} now?",
@@ -276,9 +278,9 @@ def _abort_confirm(view: AlertView) -> dict[str, Any]:
 def _backup_words(view: AlertView) -> str:
     """ "*nightly-orders* of addon *orders-db*" """
     backup = view.alert.backup
-    name = f"*{_clip(backup.name, _CONFIRM_BACKUP)}*" if backup else "this backup"
-    return f"{name} of addon {_addon_words(_addon(view.alert))}"
+    name = f"*{clip(backup.name, _CONFIRM_BACKUP)}*" if backup else "this backup"
+    return f"{name} of addon {_addon_words(addon_of(view.alert))}"
 
 
 def _addon_words(addon: Ref | None) -> str:
-    return f"*{_clip(addon.name, _CONFIRM_ADDON)}*" if addon else "this addon"
+    return f"*{clip(addon.name, _CONFIRM_ADDON)}*" if addon else "this addon"

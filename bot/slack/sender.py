@@ -1,0 +1,154 @@
+"""The chat surface's half of delivery: render, then chat.postMessage or chat.update.
+
+Implements `ChatSender` (bot/services/chat.py). Everything Slack-specific
+about posting lives here: joining a public channel the bot is not in yet,
+falling back to plain text when Slack refuses a message's blocks, and
+reading Slack's refusals (`error`, HTTP status, Retry-After) into the port's
+errors, so that the delivery pipeline decides in words of its own.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from datetime import datetime
+from typing import Any
+
+import aiohttp
+from slack_sdk.errors import SlackApiError
+from slack_sdk.web.async_client import AsyncWebClient
+
+from bot.core.messages import AlertDigest, ChannelMessage
+from bot.services.chat import (
+    CannotJoin,
+    ChannelGone,
+    ChatError,
+    CredentialsRejected,
+    EditImpossible,
+    MessageRefused,
+    RateLimited,
+    Unavailable,
+)
+from bot.slack.render.channel_messages import channel_message
+from bot.slack.render.kit import Reply
+
+log = logging.getLogger(__name__)
+
+# How long to wait when Slack says 429 without Retry-After.
+DEFAULT_RETRY_AFTER = 30.0
+# Slack errors that mean "we may never post here again", and what they mean.
+CHANNEL_GONE = {
+    "channel_not_found": "the channel no longer exists (or the bot cannot see it)",
+    "is_archived": "the channel is archived",
+}
+# Slack refuses the blocks themselves; a plain-text version may still go out.
+BLOCKS_REFUSED = {"invalid_blocks", "msg_too_long", "msg_blocks_too_long", "invalid_blocks_format"}
+# The edit cannot be made; the thread reply already carries the news.
+EDIT_IMPOSSIBLE = {"message_not_found", "cant_update_message", "edit_window_closed"}
+# The bot's own credentials: a configuration problem, retried slowly, loudly.
+AUTH_PROBLEMS = {"invalid_auth", "not_authed", "token_revoked", "token_expired", "account_inactive"}
+# The message itself is wrong: sending it again cannot help.
+MESSAGE_REFUSED = BLOCKS_REFUSED | {"no_text", "invalid_arguments"}
+
+
+class SlackSender:
+    def __init__(self, client: AsyncWebClient, *, clock: Callable[[], datetime]) -> None:
+        self._client = client
+        self._clock = clock
+
+    async def post(
+        self, channel: str, message: ChannelMessage, *, thread_ts: str | None = None
+    ) -> str:
+        reply = channel_message(message, self._clock())
+        try:
+            return await self._post(channel, reply, thread_ts)
+        except SlackApiError as exc:
+            raise chat_error(exc) from exc
+        except (aiohttp.ClientError, TimeoutError) as exc:
+            raise Unavailable("network", f"network: {type(exc).__name__}") from exc
+
+    async def edit(self, channel: str, ts: str, message: AlertDigest) -> None:
+        reply = channel_message(message, self._clock())
+        try:
+            await self._client.chat_update(
+                channel=channel, ts=ts, text=reply["text"], blocks=reply["blocks"]
+            )
+        except SlackApiError as exc:
+            error = error_of(exc)
+            if error in EDIT_IMPOSSIBLE:
+                raise EditImpossible(error) from exc
+            raise chat_error(exc) from exc
+        except (aiohttp.ClientError, TimeoutError) as exc:
+            raise Unavailable("network", f"network: {type(exc).__name__}") from exc
+
+    async def _post(self, channel: str, reply: Reply, thread_ts: str | None) -> str:
+        """chat.postMessage, joining the channel first if Slack says we are not in it."""
+        try:
+            return await self._post_once(channel, reply, thread_ts)
+        except SlackApiError as exc:
+            error = error_of(exc)
+            if error == "not_in_channel":
+                await self._join(channel)
+                return await self._post_once(channel, reply, thread_ts)
+            if error in BLOCKS_REFUSED:
+                log.warning("Slack refused an alert's blocks (%s); sending plain text", error)
+                return await self._post_once(channel, {"text": reply["text"]}, thread_ts)
+            raise
+
+    async def _post_once(self, channel: str, reply: Reply, thread_ts: str | None) -> str:
+        arguments: dict[str, Any] = {
+            "channel": channel,
+            "text": reply["text"],
+            # Alerts mention no one by accident; names are escaped too.
+            "unfurl_links": False,
+            "unfurl_media": False,
+        }
+        if reply.get("blocks"):
+            arguments["blocks"] = reply["blocks"]
+        if thread_ts:
+            arguments["thread_ts"] = thread_ts
+        response = await self._client.chat_postMessage(**arguments)
+        return str(response["ts"])
+
+    async def _join(self, channel: str) -> None:
+        try:
+            await self._client.conversations_join(channel=channel)
+        except SlackApiError as exc:
+            raise CannotJoin(error_of(exc)) from exc
+
+
+def chat_error(exc: SlackApiError) -> ChatError:
+    """What a refusal by Slack means, in the port's words."""
+    error = error_of(exc)
+    status = exc.response.status_code if exc.response is not None else None
+    if status == 429 or error == "ratelimited":
+        return RateLimited(error, "rate limited by Slack", retry_after=_retry_after(exc))
+    if status is not None and status >= 500:
+        return Unavailable(error, f"Slack answered {status}")
+    if error in CHANNEL_GONE:
+        return ChannelGone(error, CHANNEL_GONE[error])
+    if error in AUTH_PROBLEMS:
+        return CredentialsRejected(error, f"Slack rejects SLACK_BOT_TOKEN ({error})")
+    if error in MESSAGE_REFUSED:
+        return MessageRefused(error, f"Slack refused it: {error}")
+    # Anything else may be temporary (fatal_error, internal_error, ...).
+    return ChatError(error, f"Slack error: {error}")
+
+
+def error_of(exc: SlackApiError) -> str:
+    response = exc.response
+    if response is None:
+        return "unknown"
+    try:
+        return str(response.get("error") or "unknown")
+    except (AttributeError, TypeError):
+        return "unknown"
+
+
+def _retry_after(exc: SlackApiError) -> float:
+    headers = exc.response.headers if exc.response is not None else {}
+    raw = next((v for k, v in (headers or {}).items() if k.lower() == "retry-after"), None)
+    try:
+        return max(0.0, float(raw)) if raw is not None else DEFAULT_RETRY_AFTER
+    except (TypeError, ValueError):
+        return DEFAULT_RETRY_AFTER
