@@ -35,7 +35,8 @@ from bot.core import paging
 from bot.core.backups import BackupPage, Destination, parse_backup
 from bot.core.watches import WatchSettings
 from bot.northflank.client import MAX_PER_PAGE, NorthflankClient
-from bot.services.poller import MAX_PAGES_PER_DESTINATION, Poller
+from bot.services.destination_reading import MAX_PAGES_PER_DESTINATION
+from bot.services.poller import Poller
 from bot.store import Store
 from tests.fakes.northflank import DEFAULT_TOKEN
 from tests.processes import REPO

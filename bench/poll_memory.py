@@ -26,7 +26,8 @@ from typing import Any
 
 from bench.poll_setup import POLL_INTERVAL, Clock, client_for, fresh_store
 from bot.northflank.client import MAX_PER_PAGE
-from bot.services.poller import MAX_PAGES_PER_DESTINATION, Poller
+from bot.services.destination_reading import MAX_PAGES_PER_DESTINATION
+from bot.services.poller import Poller
 
 # Far more than any size the benchmark uses needs; only a guard against looping forever.
 MAX_CALLS = 10_000

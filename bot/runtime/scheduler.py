@@ -27,7 +27,8 @@ from apscheduler.triggers.date import DateTrigger
 from apscheduler.triggers.interval import IntervalTrigger
 
 from bot.services.followups import FOLLOWUP_INTERVAL, Followups
-from bot.services.poller import Poller, PollReport
+from bot.services.poll_reports import PollReport
+from bot.services.poller import Poller
 from bot.services.stats import PollStats
 
 log = logging.getLogger(__name__)

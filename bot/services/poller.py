@@ -11,24 +11,21 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections import defaultdict, deque
+from collections import defaultdict
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import Protocol
 
-from bot.core import budget, paging, rules
-from bot.core.alerts import Alert
+from bot.core import budget, rules
 from bot.core.digests import group_for_digest
 from bot.core.failures import problem_words
 from bot.core.watches import PollStatus, Watch, WatchState
 from bot.northflank.client import MAX_PER_PAGE, NorthflankClient
-from bot.northflank.errors import (
-    BadRequestError,
-    NorthflankError,
-)
+from bot.northflank.errors import NorthflankError
+from bot.services.destination_reading import MAX_PAGES_PER_DESTINATION, DestinationReader
+from bot.services.poll_reports import DestinationReport, PollReport
+from bot.services.poll_work import GivenWork, LeasedWork, PagePool, Work
 from bot.services.replica import Replica
-from bot.store import ChannelAlerts, ScanState, Store
+from bot.store import ChannelAlerts, Store
 
 log = logging.getLogger(__name__)
 
@@ -36,141 +33,9 @@ log = logging.getLogger(__name__)
 # the ledger remembers for longer, so nothing is raised twice.
 LOOKBACK = timedelta(days=7)
 LEDGER_MEMORY = timedelta(days=120)
-# One destination never takes more than this many pages in one poll; a big
-# destination's first full read continues over the following polls.
-MAX_PAGES_PER_DESTINATION = 50
 # Destinations polled at once by one replica: enough to hide latency, few
 # enough to be polite (N replicas poll N times as many at once).
 CONCURRENCY = 4
-
-
-@dataclass
-class DestinationReport:
-    destination_id: str
-    requests: int = 0
-    backups_seen: int = 0
-    alerts: list[tuple[Watch, Alert]] = field(default_factory=list)
-    error: str | None = None
-    full_scan: bool = False
-    # The bot itself failed (not Northflank): nothing was recorded for it.
-    crashed: bool = False
-
-
-@dataclass
-class PollReport:
-    destinations: list[DestinationReport] = field(default_factory=list)
-    skipped: list[str] = field(default_factory=list)  # due, but left for a later poll
-    plan: budget.CyclePlan | None = None
-    # Due destinations are leased by another replica until then: look again at
-    # that moment, in case it died holding them.
-    retry_at: datetime | None = None
-
-    @property
-    def requests(self) -> int:
-        return sum(d.requests for d in self.destinations)
-
-    @property
-    def alerts(self) -> list[tuple[Watch, Alert]]:
-        return [pair for d in self.destinations for pair in d.alerts]
-
-
-class _PagePool:
-    """Requests beyond the first page of each destination, shared by one cycle."""
-
-    def __init__(self, extra: int) -> None:
-        self.extra = max(0, extra)
-
-    def take(self) -> bool:
-        if self.extra <= 0:
-            return False
-        self.extra -= 1
-        return True
-
-
-class _Work(Protocol):
-    """Where a cycle's workers take their next destination from."""
-
-    quota_reached: bool
-
-    async def take(self) -> str | None: ...
-
-    async def done(self, destination_id: str, *, crashed: bool) -> None: ...
-
-
-class _GivenWork:
-    """A list decided up front: `check`, and a poller that runs alone without leases."""
-
-    quota_reached = False
-
-    def __init__(self, destination_ids: Sequence[str]) -> None:
-        self._queue = deque(destination_ids)
-
-    async def take(self) -> str | None:
-        return self._queue.popleft() if self._queue else None
-
-    async def done(self, destination_id: str, *, crashed: bool) -> None:
-        pass
-
-
-class _LeasedWork:
-    """Destinations leased one at a time from the store, shared with other replicas."""
-
-    def __init__(
-        self,
-        store: Store,
-        replica: Replica,
-        *,
-        quota: int,
-        due_before: datetime | None,
-        only: str | None,
-        clock: Callable[[], datetime],
-    ) -> None:
-        self._store = store
-        self._clock = clock
-        self._replica = replica
-        self._quota = quota
-        self._taken = 0
-        self._asking = 0
-        self._due_before = due_before
-        self._only = only
-        # Failed inside the bot this cycle: still due, and not to be retried at once.
-        self._crashed: set[str] = set()
-        self.quota_reached = quota <= 0
-
-    async def take(self) -> str | None:
-        # Claims being asked for count against the quota, so workers asking at
-        # once cannot overshoot it; a claim that finds nothing gives its place back.
-        if self._taken + self._asking >= self._quota:
-            if self._taken >= self._quota:
-                self.quota_reached = True
-            return None
-        self._asking += 1
-        try:
-            now = self._clock()
-            destination_id = await self._store.claim_destination(
-                self._replica.id,
-                now=now,
-                until=now + self._replica.lease,
-                due_before=self._due_before,
-                only=self._only,
-                exclude=self._crashed,
-            )
-        finally:
-            self._asking -= 1
-        if destination_id is not None:
-            self._taken += 1
-            self._replica.polling.add(destination_id)
-        return destination_id
-
-    async def done(self, destination_id: str, *, crashed: bool) -> None:
-        if crashed:
-            self._crashed.add(destination_id)
-        self._replica.polling.discard(destination_id)
-        try:
-            await self._store.release_destination(self._replica.id, destination_id)
-        except Exception:
-            # It runs out by itself within a lease (the heartbeat no longer renews it).
-            log.warning("could not release a destination's lease", exc_info=True)
 
 
 class Poller:
@@ -190,7 +55,7 @@ class Poller:
         self._clock = clock
         self._poll_interval = poll_interval
         self._on_alerts = on_alerts
-        self._per_page = per_page
+        self._reader = DestinationReader(store, client, clock=clock, per_page=per_page)
         self._replica = replica
         self._stopping = False
 
@@ -225,12 +90,12 @@ class Poller:
         if plan.stretched:
             log.warning("polling less often to stay within the API budget: %s", plan.reason)
         quota = min(len(due), plan.requests)
-        pool = _PagePool(plan.requests - quota)
+        pool = PagePool(plan.requests - quota)
         if self._replica is None:
-            work: _Work = _GivenWork(due[:quota])
+            work: Work = GivenWork(due[:quota])
         else:
             await self._store.ensure_poll_rows()
-            work = _LeasedWork(
+            work = LeasedWork(
                 self._store,
                 self._replica,
                 quota=quota,
@@ -283,13 +148,13 @@ class Poller:
         self,
         destination_id: str,
         watches: Sequence[Watch],
-        pool: _PagePool | None = None,
+        pool: PagePool | None = None,
     ) -> DestinationReport:
         """Read what changed, record how polling went, raise the alerts that follow."""
         report = DestinationReport(destination_id)
         try:
-            await self._read_changes(
-                destination_id, pool or _PagePool(MAX_PAGES_PER_DESTINATION), report
+            await self._reader.read(
+                destination_id, pool or PagePool(MAX_PAGES_PER_DESTINATION), report
             )
         except NorthflankError as exc:
             report.error = str(exc)
@@ -317,7 +182,7 @@ class Poller:
         and to have something to summarise.
         """
         report = DestinationReport(destination_id)
-        await self._read_changes(destination_id, _PagePool(max_pages - 1), report)
+        await self._reader.read(destination_id, PagePool(max_pages - 1), report)
         await self._store.record_poll_success(destination_id, self._clock())
         return report
 
@@ -335,99 +200,6 @@ class Poller:
         return report
 
     # ----- reading ---------------------------------------------------------------------
-
-    async def _read_changes(
-        self, destination_id: str, pool: _PagePool, report: DestinationReport
-    ) -> None:
-        now = self._clock()
-        state = await self._store.destination_state(
-            destination_id, now, lookback=timedelta(0), horizon=timedelta(0)
-        )
-        unfinished = {
-            known.backup.id: known.backup.created_at
-            for known in state.backups
-            if paging.still_changing(known.backup.status_text, known.backup.created_at, now)
-        }
-        scan = await self._store.scan_state(destination_id)
-        cursor: str | None = None
-        oldest: datetime | None = None
-        in_order = True
-        # An unreadable item whose id could not be read either might be any stored
-        # backup: then this poll cannot tell deleted from unreadable, and forgets nothing.
-        unnamed_items = False
-        pages = 0
-        resumed_from: str | None = None
-        while True:
-            try:
-                page = await self._client.list_backups_page(
-                    destination_id, cursor=cursor, per_page=self._per_page
-                )
-            except BadRequestError:
-                if cursor is None or cursor != resumed_from:
-                    raise
-                # A cursor saved by an earlier poll may have expired: start the
-                # full read again next time rather than fail every poll.
-                log.info("a saved paging cursor was refused; the full read starts over")
-                await self._store.save_scan_state(destination_id, ScanState(False, None))
-                return
-            pages += 1
-            report.requests += 1
-            report.backups_seen += len(page.backups)
-            saved = await self._store.save_backups(destination_id, page.backups, self._clock())
-            for backup in page.backups:
-                unfinished.pop(backup.id, None)
-            # Listed but unreadable (wrong types, say): not deleted, so not forgotten.
-            # It stays unfinished in the store, and the next poll looks for it again.
-            for backup_id in page.unreadable_ids:
-                unfinished.pop(backup_id, None)
-            unnamed_items = unnamed_items or len(page.unreadable_ids) < len(page.skipped)
-            verdict = paging.judge_page(
-                page,
-                known_before=saved.known_before,
-                oldest_unfinished=min(unfinished.values(), default=None),
-                previous_oldest=oldest,
-                order_confirmed=in_order,
-            )
-            if in_order and not verdict.order_confirmed:
-                log.warning(
-                    "backups were not newest first; reading the whole destination",
-                    extra={"destination": destination_id},
-                )
-                report.full_scan = True
-            oldest, in_order = verdict.oldest_seen, verdict.order_confirmed
-            if page.next_cursor is None:
-                # Read to the end: the first full read is done, and an unfinished
-                # backup not met on the way has been deleted.
-                if not scan.complete:
-                    await self._store.save_scan_state(destination_id, ScanState(True, None))
-                if not unnamed_items:
-                    await self._forget(destination_id, unfinished)
-                return
-            if not verdict.read_next and scan.complete:
-                # In order, and nothing left to follow: an unfinished backup newer
-                # than this page's oldest would have been met, so it is gone.
-                if in_order and oldest is not None and not unnamed_items:
-                    await self._forget(
-                        destination_id, {i: c for i, c in unfinished.items() if c > oldest}
-                    )
-                return
-            if not verdict.read_next and scan.cursor is not None:
-                # Caught up with the news; go on with the first full read where it stopped.
-                cursor = resumed_from = scan.cursor
-                scan = ScanState(False, None)
-            else:
-                cursor = page.next_cursor
-            if pages >= MAX_PAGES_PER_DESTINATION or not pool.take():
-                await self._store.save_scan_state(destination_id, ScanState(False, cursor))
-                return
-
-    async def _forget(self, destination_id: str, gone: dict[str, datetime]) -> None:
-        if gone:
-            await self._store.forget_backups(destination_id, list(gone))
-            log.info(
-                "unfinished backups are no longer listed; forgetting them",
-                extra={"destination": destination_id, "backups": len(gone)},
-            )
 
     # ----- deciding --------------------------------------------------------------------
 

@@ -7,6 +7,7 @@ from datetime import time, timedelta
 
 import pytest
 
+from bot.core.command_parser import parse
 from bot.core.commands import (
     AUDIT_USAGE,
     LIST_USAGE,
@@ -27,7 +28,6 @@ from bot.core.commands import (
     UnwatchCommand,
     WatchCommand,
     WatchingCommand,
-    parse,
 )
 from bot.core.durations import (
     EXPIRY_RANGE,

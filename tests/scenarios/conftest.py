@@ -22,7 +22,7 @@ import pytest
 from bot.northflank.client import NorthflankClient
 from bot.runtime.server import BotServer
 from bot.services.delivery import Outcome
-from bot.services.poller import PollReport
+from bot.services.poll_reports import PollReport
 from tests.clock import FakeClock
 from tests.fakes.northflank import FakeNorthflank
 from tests.fakes.slack import FakeSlack

@@ -29,6 +29,7 @@ from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import strategies as st
 
 from bot.core import commands
+from bot.core.command_parser import parse
 from bot.core.commands import CommandError
 from bot.slack.render.kit import UNKNOWN_BUTTON_TEXT, UNREADABLE_BUTTON_TEXT
 from bot.slack.render.listing import NEXT_PAGE_ACTION
@@ -340,7 +341,7 @@ def _check_ack(fuzz: Fuzz, prop: str, body: str, *, replied: bool) -> None:
 def _parse_error(text: str) -> str | None:
     """The parser's explanation of what is wrong with `text`, as Slack shows it (escaped)."""
     try:
-        commands.parse(text)
+        parse(text)
     except CommandError as exc:
         return shown_in_slack(str(exc))
     return None

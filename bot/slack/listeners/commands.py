@@ -6,8 +6,9 @@ from typing import Any
 
 from slack_bolt.async_app import AsyncAck, AsyncApp
 
-from bot.core import commands
 from bot.core.audit import Requester
+from bot.core.command_parser import parse
+from bot.core.commands import CommandError
 from bot.slack.after_ack import AfterAck
 from bot.slack.answers import Answers
 from bot.slack.listeners.acking import queue_reply_then_ack
@@ -25,8 +26,8 @@ def register(app: AsyncApp, answers: Answers, responder: Responder, after_ack: A
 
         async def reply() -> None:
             try:
-                parsed = commands.parse(text if isinstance(text, str) else "")
-            except commands.CommandError as exc:
+                parsed = parse(text if isinstance(text, str) else "")
+            except CommandError as exc:
                 answer = kit.plain_message(str(exc))
             else:
                 answer = await answers.for_command(parsed, who)

@@ -1,0 +1,118 @@
+"""Parsing `/backups ...` text into a command (bot/core/commands.py). Pure: no Slack, no I/O.
+
+Every way the text can be wrong raises `CommandError`, whose message says
+what was wrong and shows the right form. Whatever it echoes of the input is
+quoted (bot.core.quoting); the surface showing it escapes it for its markup.
+"""
+
+from __future__ import annotations
+
+import shlex
+
+from bot.core.commands import (
+    AUDIT_USAGE,
+    LIST_USAGE,
+    MAX_TEXT_LENGTH,
+    UNMUTE_USAGE,
+    UNWATCH_USAGE,
+    VERBS,
+    WATCHING_USAGE,
+    AuditCommand,
+    Command,
+    CommandError,
+    DestinationsCommand,
+    HelpCommand,
+    ListCommand,
+    UnmuteCommand,
+    UnwatchCommand,
+    WatchingCommand,
+    only_destination,
+    parse_addon,
+    parse_statuses,
+    valid_destination,
+    valid_limit,
+)
+from bot.core.listing import DEFAULT_LIMIT, BackupFilter
+from bot.core.quoting import quote
+from bot.core.watch_options import parse_mute, parse_watch
+
+# Slack clients turn straight quotes into curly ones as people type.
+_QUOTES = str.maketrans({"“": '"', "”": '"', "‘": "'", "’": "'"})
+
+
+def parse(text: str) -> Command:
+    if len(text) > MAX_TEXT_LENGTH:
+        raise CommandError(
+            f"That command is {len(text):,} characters long; "
+            f"I read at most {MAX_TEXT_LENGTH:,}. Try `/backups help`."
+        )
+    words = _split(text)
+    if not words or words[0].lower() in {"help", "-h", "--help", "?"}:
+        return HelpCommand()
+    verb, args = words[0].lower(), words[1:]
+    if verb == "destinations":
+        if args:
+            raise CommandError("`/backups destinations` takes no arguments.")
+        return DestinationsCommand()
+    if verb == "list":
+        return _parse_list(args)
+    if verb == "watch":
+        return parse_watch(args)
+    if verb == "unwatch":
+        return UnwatchCommand(only_destination("unwatch", args, UNWATCH_USAGE))
+    if verb == "watching":
+        if args:
+            raise CommandError(f"`{WATCHING_USAGE}` takes no arguments.")
+        return WatchingCommand()
+    if verb == "mute":
+        return parse_mute(args)
+    if verb == "unmute":
+        return UnmuteCommand(only_destination("unmute", args, UNMUTE_USAGE))
+    if verb == "audit":
+        if args:
+            raise CommandError(f"`{AUDIT_USAGE}` takes no arguments.")
+        return AuditCommand()
+    raise CommandError(
+        f"I don't know the command {quote(verb, 40)}. "
+        f"The commands are {', '.join(VERBS[:-1])} and {VERBS[-1]}; "
+        "`/backups help` shows how to use each."
+    )
+
+
+def _split(text: str) -> list[str]:
+    try:
+        return shlex.split(text.translate(_QUOTES))
+    except ValueError:
+        raise CommandError(
+            "A quote in that command is not closed. Put names with spaces in "
+            'straight quotes, like `/backups list "nightly backups"`.'
+        ) from None
+
+
+def _parse_list(args: list[str]) -> ListCommand:
+    destination: str | None = None
+    statuses: set[str] = set()
+    addon: str | None = None
+    limit = DEFAULT_LIMIT
+    for arg in args:
+        key, has_value, value = arg.partition("=")
+        key = key.lower()
+        if not has_value:
+            if destination is not None:
+                raise CommandError(
+                    f"`list` takes one destination, and I got two: {quote(destination, 40)} "
+                    f"and {quote(arg, 40)}. Usage: `{LIST_USAGE}`"
+                )
+            destination = valid_destination(arg, LIST_USAGE)
+        elif key == "status":
+            statuses |= parse_statuses(value)
+        elif key == "addon":
+            addon = parse_addon(value)
+        elif key == "limit":
+            limit = valid_limit(value)
+        else:
+            raise CommandError(
+                f"`list` has no option {quote(key, 40)}. "
+                f"It takes status=, addon= and limit=. Usage: `{LIST_USAGE}`"
+            )
+    return ListCommand(destination, BackupFilter(frozenset(statuses), addon), limit)

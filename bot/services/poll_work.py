@@ -1,0 +1,120 @@
+"""Which destinations one poll cycle's workers take, and how many extra pages they may read.
+
+Alone, a poller works through a list decided up front (`GivenWork`); beside
+other replicas it leases one due destination at a time from the store
+(`LeasedWork`), so replicas share the work and never poll a destination
+twice in an interval. `PagePool` is the cycle's request budget beyond the
+first page of each destination.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections import deque
+from collections.abc import Callable, Sequence
+from datetime import datetime
+from typing import Protocol
+
+from bot.services.replica import Replica
+from bot.store import Store
+
+log = logging.getLogger(__name__)
+
+
+class PagePool:
+    """Requests beyond the first page of each destination, shared by one cycle."""
+
+    def __init__(self, extra: int) -> None:
+        self.extra = max(0, extra)
+
+    def take(self) -> bool:
+        if self.extra <= 0:
+            return False
+        self.extra -= 1
+        return True
+
+
+class Work(Protocol):
+    """Where a cycle's workers take their next destination from."""
+
+    quota_reached: bool
+
+    async def take(self) -> str | None: ...
+
+    async def done(self, destination_id: str, *, crashed: bool) -> None: ...
+
+
+class GivenWork:
+    """A list decided up front: `check`, and a poller that runs alone without leases."""
+
+    quota_reached = False
+
+    def __init__(self, destination_ids: Sequence[str]) -> None:
+        self._queue = deque(destination_ids)
+
+    async def take(self) -> str | None:
+        return self._queue.popleft() if self._queue else None
+
+    async def done(self, destination_id: str, *, crashed: bool) -> None:
+        pass
+
+
+class LeasedWork:
+    """Destinations leased one at a time from the store, shared with other replicas."""
+
+    def __init__(
+        self,
+        store: Store,
+        replica: Replica,
+        *,
+        quota: int,
+        due_before: datetime | None,
+        only: str | None,
+        clock: Callable[[], datetime],
+    ) -> None:
+        self._store = store
+        self._clock = clock
+        self._replica = replica
+        self._quota = quota
+        self._taken = 0
+        self._asking = 0
+        self._due_before = due_before
+        self._only = only
+        # Failed inside the bot this cycle: still due, and not to be retried at once.
+        self._crashed: set[str] = set()
+        self.quota_reached = quota <= 0
+
+    async def take(self) -> str | None:
+        # Claims being asked for count against the quota, so workers asking at
+        # once cannot overshoot it; a claim that finds nothing gives its place back.
+        if self._taken + self._asking >= self._quota:
+            if self._taken >= self._quota:
+                self.quota_reached = True
+            return None
+        self._asking += 1
+        try:
+            now = self._clock()
+            destination_id = await self._store.claim_destination(
+                self._replica.id,
+                now=now,
+                until=now + self._replica.lease,
+                due_before=self._due_before,
+                only=self._only,
+                exclude=self._crashed,
+            )
+        finally:
+            self._asking -= 1
+        if destination_id is not None:
+            self._taken += 1
+            self._replica.polling.add(destination_id)
+        return destination_id
+
+    async def done(self, destination_id: str, *, crashed: bool) -> None:
+        if crashed:
+            self._crashed.add(destination_id)
+        self._replica.polling.discard(destination_id)
+        try:
+            await self._store.release_destination(self._replica.id, destination_id)
+        except Exception:
+            # It runs out by itself within a lease (the heartbeat no longer renews it).
+            log.warning("could not release a destination's lease", exc_info=True)
