@@ -6,13 +6,16 @@ from __future__ import annotations
 import logging
 from collections.abc import Iterator
 from datetime import timedelta
+from typing import Any
 
 import pytest
 from slack_sdk.web.async_client import AsyncWebClient
 from sqlalchemy import text
 
 from bot.core.alerts import Alert
+from bot.core.audit import AuditAction, Requester
 from bot.core.backups import Backup, BackupStatus, Destination, Ref
+from bot.core.messages import WriteResultNote, note_to_json
 from bot.core.watches import Event, WatchSettings
 from bot.services.delivery import MAX_INTERNAL_FAILURES, Delivery
 from bot.slack.sender import SlackSender
@@ -48,7 +51,8 @@ def failed(backup_id: str, clock: FakeClock) -> Alert:
     )
 
 
-async def queue(store: Store, clock: FakeClock, channel: str, *digests: list[str]) -> None:
+async def queue(store: Store, clock: FakeClock, channel: str, *digests: list[str]) -> list[int]:
+    """Failed-backup alerts for `channel`, one message per list of names; their ledger ids."""
     watch, _ = await store.save_watch(
         channel, Destination("dest-1", "Nightly"), WatchSettings(), "U1", clock.now()
     )
@@ -58,7 +62,7 @@ async def queue(store: Store, clock: FakeClock, channel: str, *digests: list[str
         recoveries=[],
         deliver=True,
     )
-    await store.record_alerts([batch], clock.now())
+    return (await store.record_alerts([batch], clock.now())).alert_ids
 
 
 @pytest.fixture
@@ -160,3 +164,56 @@ async def test_a_row_that_keeps_failing_inside_the_bot_is_set_aside_not_retried_
     # The channel's queue moves on to the next message.
     await delivery.drain()
     assert ["a2" in m["text"] for m in fake_slack.posted("C0BUSY")] == [True]
+
+
+async def finish_start_backup(
+    store: Store, clock: FakeClock, alert_id: int, note: dict[str, Any]
+) -> None:
+    """A Start backup pressed on the alert, whose thread note is `note`."""
+    who = Requester("U0ADMIN", "C0BUSY")
+    await store.finish_write(
+        alert_id,
+        AuditAction.START_BACKUP.value,
+        ok=True,
+        result="started backup manual-1",
+        now=clock.now(),
+        audit=who.audit(AuditAction.START_BACKUP, "addon orders-db", clock.now()),
+        thread_note=note,
+        channel="C0BUSY",
+    )
+
+
+async def test_a_note_is_rendered_when_it_is_posted_in_its_alerts_thread(
+    store: Store, fake_slack: FakeSlack
+) -> None:
+    clock = FakeClock()
+    [alert_id] = await queue(store, clock, "C0BUSY", ["a1"])
+    delivery = Delivery(
+        store, sender_for(fake_slack, clock), clock=clock.now, per_channel_interval=0
+    )
+    await delivery.drain()
+    [alert] = fake_slack.posted("C0BUSY")
+    note = WriteResultNote(AuditAction.START_BACKUP, "U0ADMIN", failed("a1", clock))
+    await finish_start_backup(store, clock, alert_id, note_to_json(note))
+    await delivery.drain()
+    reply = fake_slack.posted("C0BUSY")[-1]
+    assert reply["thread_ts"] == alert["ts"]
+    assert reply["text"] == "<@U0ADMIN> started a new backup of addon orders-db."
+
+
+async def test_a_note_an_earlier_version_queued_rendered_is_posted_as_it_was(
+    store: Store, fake_slack: FakeSlack
+) -> None:
+    # An outbox left by the version before notes were data holds the message itself.
+    clock = FakeClock()
+    [alert_id] = await queue(store, clock, "C0BUSY", ["a1"])
+    delivery = Delivery(
+        store, sender_for(fake_slack, clock), clock=clock.now, per_channel_interval=0
+    )
+    await delivery.drain()
+    legacy = {"text": "started, as rendered before", "blocks": [{"type": "divider"}]}
+    await finish_start_backup(store, clock, alert_id, legacy)
+    [outcome] = await delivery.drain()
+    assert outcome.result == "delivered"
+    reply = fake_slack.posted("C0BUSY")[-1]
+    assert (reply["text"], reply["blocks"]) == (legacy["text"], legacy["blocks"])
