@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -11,7 +12,19 @@ from bot.store import Store, upgrade
 from tests.databases import DATABASES, postgres_schema, sqlite_url
 from tests.fakes.northflank import FakeNorthflank
 from tests.fakes.slack import FakeSlack
-from tests.figures import reported
+from tests.figures import absorb, as_data, reported
+
+
+def pytest_sessionfinish(session: pytest.Session) -> None:
+    """On an xdist worker: send the tables it measured to the controller."""
+    workeroutput = getattr(session.config, "workeroutput", None)
+    if workeroutput is not None:
+        workeroutput["figures"] = as_data()
+
+
+def pytest_testnodedown(node: Any, error: object) -> None:
+    """On the xdist controller: keep the tables a finished worker measured."""
+    absorb(getattr(node, "workeroutput", {}).get("figures", []))
 
 
 def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:

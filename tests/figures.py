@@ -2,7 +2,10 @@
 
 pytest captures what a passing test prints, so a test hands its table to
 `report()` instead; `pytest_terminal_summary` (tests/conftest.py) prints
-every table after the results, under "measured figures".
+every table after the results, under "measured figures". With the suite in
+parallel (pytest-xdist) each worker hands its tables to the controller when
+it finishes (`as_data`, `absorb`), and the rows of tables with the same title
+and header, measured on different workers, are printed as one table.
 """
 
 from __future__ import annotations
@@ -45,4 +48,22 @@ def report(title: str, header: Sequence[str], rows: Sequence[Sequence[object]]) 
 
 
 def reported() -> list[Table]:
-    return list(_TABLES)
+    """Every table kept so far, those of one title and header merged, in order of arrival."""
+    merged: dict[tuple[str, tuple[str, ...]], list[tuple[str, ...]]] = {}
+    for table in _TABLES:
+        merged.setdefault((table.title, table.header), []).extend(table.rows)
+    return [Table(title, header, tuple(rows)) for (title, header), rows in merged.items()]
+
+
+def as_data() -> list[list[object]]:
+    """This process's tables as plain lists, which xdist can send to the controller."""
+    return [
+        [table.title, list(table.header), [list(row) for row in table.rows]] for table in _TABLES
+    ]
+
+
+def absorb(data: list[list[object]]) -> None:
+    """Keep tables a worker measured (`as_data` on its side)."""
+    for title, header, rows in data:
+        assert isinstance(title, str) and isinstance(header, list) and isinstance(rows, list)
+        report(title, header, rows)
