@@ -27,6 +27,24 @@ def pytest_testnodedown(node: Any, error: object) -> None:
     absorb(getattr(node, "workeroutput", {}).get("figures", []))
 
 
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Slow tests first, each followed by a quick one.
+
+    xdist hands each worker two tests to start with: this way every worker
+    starts on a different slow test, and they overlap with the rest of the
+    suite instead of running one after another at the end. The order is the
+    same on every worker, as xdist requires.
+    """
+    slow = [item for item in items if item.get_closest_marker("slow")]
+    quick = [item for item in items if not item.get_closest_marker("slow")]
+    interleaved: list[pytest.Item] = []
+    for index, item in enumerate(slow):
+        interleaved.append(item)
+        if index < len(quick):
+            interleaved.append(quick[index])
+    items[:] = interleaved + quick[len(slow) :]
+
+
 def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
     """Print the tables tests measured (fault injection, crashes), quoted in the README."""
     tables = reported()

@@ -399,6 +399,7 @@ def drive(scenario: Scenario) -> dict[str, ResponseUrlPost]:
     return replies
 
 
+@pytest.mark.slow
 def test_no_secret_leaks_into_logs_errors_or_slack(scenario: Scenario) -> None:
     replies = drive(scenario)
     returncode = scenario.stop()

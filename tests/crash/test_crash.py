@@ -523,6 +523,7 @@ def slack() -> Iterator[FakeSlack]:
         yield fake
 
 
+@pytest.mark.slow
 async def test_kill_9_at_random_moments_loses_no_alert(
     fake_northflank: FakeNorthflank,
     slack: FakeSlack,

@@ -403,6 +403,7 @@ def judge(due: set[Key], found: Tally, crashes: list[str]) -> Verdict:
     )
 
 
+@pytest.mark.slow
 async def test_200_poll_cycles_of_faults_deliver_every_alert_exactly_once(
     database_url: str, caplog: pytest.LogCaptureFixture
 ) -> None:

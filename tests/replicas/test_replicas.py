@@ -36,6 +36,9 @@ from tests.processes import bot_env, clean_env, free_port, wait_for_health
 from tests.store.test_migrate import _schema_diff
 from tests.strings import texts_in
 
+# Each takes tens of seconds of wall clock (real processes, real intervals).
+pytestmark = pytest.mark.slow
+
 POLL_INTERVAL = 30  # seconds: the least the bot accepts
 LEASE_SECONDS = 5  # the least the bot accepts
 LATENCY = 0.4  # seconds per Northflank request
@@ -419,6 +422,7 @@ async def test_sigterm_finishes_the_polls_in_flight_and_gives_back_every_claim(
 async def test_three_replicas_starting_together_on_an_empty_database_migrate_once(
     shared_database: str, tmp_path: Path
 ) -> None:
+
     env = clean_env(DATABASE_URL=shared_database)
     upgrades = [
         await asyncio.create_subprocess_exec(

@@ -41,6 +41,9 @@ from tests.slack.requests import button_body, sign, slash_command_body
 from tests.slack.test_backups_command import next_button, rows
 from tests.slack.test_socket_mode import button_payload, slash_payload
 
+# Each takes tens of seconds of wall clock (real processes, real intervals).
+pytestmark = pytest.mark.slow
+
 DEST_ID, DEST_NAME = "dest-1", "Primary"
 BACKUPS = 12
 LIMIT = 5  # 12 backups, 5 a page: pages of 5, 5 and 2
@@ -373,6 +376,7 @@ async def test_socket_mode_replicas_share_the_envelopes_and_continue_listings(
     shared_database: str,
     tmp_path: Path,
 ) -> None:
+
     expected = seed(fake_northflank)
     env = socket_mode_env(fake_northflank, fake_slack, shared_database)
     keys: list[str] = []
