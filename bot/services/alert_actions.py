@@ -25,6 +25,7 @@ from bot.core.audit import AuditAction, AuditOutcome, Requester
 from bot.core.backups import Destination
 from bot.core.durations import format_duration
 from bot.core.failures import Failure, FailureKind
+from bot.core.handling import Snooze, StoredAlert, WriteState
 from bot.core.listing import BackupFilter
 from bot.core.messages import WriteResultNote, note_to_json
 from bot.core.watches import Event
@@ -48,7 +49,7 @@ from bot.services.alert_outcomes import (
     WriteUnderWay,
 )
 from bot.services.listing import BackupLister
-from bot.store import Snooze, Store, StoredAlert, WriteState
+from bot.store import Store
 
 log = logging.getLogger(__name__)
 

@@ -3,24 +3,27 @@
 Everything else talks to one `Store`; tables and SQL stay in this package.
 """
 
+# The domain types the store keeps, for callers that deal in them through the store.
+from bot.core.handling import (
+    Acknowledgement,
+    ReminderCandidate,
+    Snooze,
+    SnoozeResult,
+    StoredAlert,
+    WriteClaim,
+    WriteState,
+)
 from bot.store.database import engine_for
 from bot.store.migrate import SchemaNotReadyError, check_schema, upgrade
 from bot.store.records import (
-    Acknowledgement,
     ChannelAlerts,
     Claim,
     OutboxItem,
     OutboxKind,
     OutboxState,
     RecordResult,
-    ReminderCandidate,
     SaveResult,
     ScanState,
-    Snooze,
-    SnoozeResult,
-    StoredAlert,
-    WriteClaim,
-    WriteState,
 )
 from bot.store.replicas import ReplicaInfo
 from bot.store.store import Store

@@ -12,11 +12,12 @@ from typing import Any
 
 from sqlalchemy import func, select, update
 
+from bot.core.handling import ReminderCandidate, StoredAlert
 from bot.core.watches import REMINDED_EVENTS, WatchState
 from bot.store.interactions import enqueue_note
 from bot.store.ledger import stored_alert
 from bot.store.outbox import enqueue
-from bot.store.records import OutboxKind, ReminderCandidate, StoredAlert
+from bot.store.records import OutboxKind
 from bot.store.sessions import UsesSessions
 from bot.store.tables import AlertRow, WatchRow
 from bot.store.watches import watch_from_row

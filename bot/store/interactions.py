@@ -15,19 +15,19 @@ from sqlalchemy import and_, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.core.audit import AuditEntry
-from bot.core.watches import Event
-from bot.store.audit import add_audit
-from bot.store.ledger import stored_alert
-from bot.store.outbox import enqueue
-from bot.store.records import (
+from bot.core.handling import (
     Acknowledgement,
-    OutboxKind,
     Snooze,
     SnoozeResult,
     StoredAlert,
     WriteClaim,
     WriteState,
 )
+from bot.core.watches import Event
+from bot.store.audit import add_audit
+from bot.store.ledger import stored_alert
+from bot.store.outbox import enqueue
+from bot.store.records import OutboxKind
 from bot.store.sessions import UsesSessions
 from bot.store.tables import AlertActionRow, AlertRow, SnoozeRow
 

@@ -9,9 +9,10 @@ from sqlalchemy import and_, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.core.alerts import Alert, Ledger, LedgerEntry, alert_from_json, alert_to_json
+from bot.core.handling import StoredAlert
 from bot.core.watches import PROBLEM_EVENTS, Event, Watch
 from bot.store.outbox import enqueue
-from bot.store.records import ChannelAlerts, OutboxKind, RecordResult, StoredAlert
+from bot.store.records import ChannelAlerts, OutboxKind, RecordResult
 from bot.store.sessions import UsesSessions
 from bot.store.tables import AlertRow
 

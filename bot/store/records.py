@@ -1,4 +1,4 @@
-"""What the store hands in and out, besides the domain types it persists."""
+"""What the store hands in and out, besides the domain types it persists (bot.core)."""
 
 from __future__ import annotations
 
@@ -9,34 +9,7 @@ from enum import StrEnum
 from typing import Any
 
 from bot.core.alerts import Alert
-from bot.core.handling import (
-    Acknowledgement,
-    ReminderCandidate,
-    Snooze,
-    SnoozeResult,
-    StoredAlert,
-    WriteClaim,
-    WriteState,
-)
 from bot.core.watches import Watch
-
-__all__ = [
-    "Acknowledgement",
-    "ChannelAlerts",
-    "Claim",
-    "OutboxItem",
-    "OutboxKind",
-    "OutboxState",
-    "RecordResult",
-    "ReminderCandidate",
-    "SaveResult",
-    "ScanState",
-    "Snooze",
-    "SnoozeResult",
-    "StoredAlert",
-    "WriteClaim",
-    "WriteState",
-]
 
 
 class OutboxKind(StrEnum):
