@@ -314,7 +314,7 @@ async def reset_database(url: str) -> None:
     try:
         async with engine.begin() as connection:
             await connection.execute(
-                text("TRUNCATE known_backups, addons, poll_status, alerts, outbox")
+                text("TRUNCATE known_backups, addons, poll_status, alert_actions, alerts, outbox")
             )
             left = await connection.scalar(text("SELECT count(*) FROM replicas"))
             if left:
