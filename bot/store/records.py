@@ -18,8 +18,9 @@ class OutboxKind(StrEnum):
     THREAD_REPLY = "thread_reply"
     # Re-render messages already posted (resolved, acknowledged, snoozed).
     UPDATE = "update"
-    # A message rendered when queued (`payload`): a reminder, the result of a
-    # button, a digest's heading. Threaded under `parent_alert_id`'s message.
+    # A note decided when queued and kept as data in `payload` (bot/core/messages.py:
+    # a reminder, the result of a write button), rendered when it is posted.
+    # Threaded under `parent_alert_id`'s message.
     NOTE = "note"
 
 
@@ -45,7 +46,8 @@ class OutboxItem:
     created_at: datetime
     # The replica that claimed it last (once delivered: the one that posted it).
     claimed_by: str | None = None
-    # kind NOTE: the message to post, {"text": ..., "blocks": [...]}.
+    # kind NOTE: the note, as `note_to_json` wrote it (or, queued by a version before
+    # notes were data, the Slack message itself).
     payload: dict[str, Any] | None = None
 
 

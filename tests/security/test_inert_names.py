@@ -1,6 +1,6 @@
 """Names from Northflank cannot ping a channel or hide a link, anywhere the bot shows them.
 
-tests/slack/test_blocks.py and tests/slack/test_alert_blocks.py check the
+tests/slack/render/ (test_listing.py, test_alert_message.py, ...) check the
 renderers one by one. Here the names travel the whole way: they sit in the
 fake Northflank, the bot reads them over HTTP, stores them (SQLite and
 PostgreSQL), and every reply and channel message the fake Slack receives is

@@ -111,7 +111,7 @@ async def test_the_same_requests_signed_properly_are_answered(
 
 
 # Headers Bolt cannot even read: it answers 500 and logs a traceback, before any
-# of our code runs. The fix belongs in bot/server.py (see the report).
+# of our code runs. The fix belongs in bot/slack/http_endpoint.py (see the report).
 UNREADABLE_HEADERS = {
     "timestamp not a number": [(b"X-Slack-Request-Timestamp", b"soon")],
     "empty timestamp": [(b"X-Slack-Request-Timestamp", b"")],

@@ -50,7 +50,7 @@ def northflank_failure(failure: Failure, *, destination: str | None = None) -> s
 
 def write_failure(failure: Failure, action: AuditAction) -> str:
     """Why Retain, Start backup or Abort did not work, for the alert's thread
-    (notes.write_result_note). Plain words, Northflank's own message only where
+    (thread_notes.write_result_note). Plain words, Northflank's own message only where
     it is the reason (escaped and shortened), never a token.
     """
     thing = "addon" if action is AuditAction.START_BACKUP else "backup"
