@@ -592,7 +592,7 @@ async def main_async(cold: bool) -> None:
         print()
     else:
         print(
-            "(Before any response a poll's plan is 'budget not known yet': "
+            "(Before any response a poll assumes Northflank's documented 1,000 requests an hour: "
             f"`{COMMAND} --cold` adds that run.)"
         )
         print()

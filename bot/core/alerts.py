@@ -5,7 +5,7 @@ remembers every alert per channel × subject × event, so that the same event
 is never raised twice, even across restarts. `subject` names what the alert
 is about:
 
-- a backup id, for failed, aborted, stuck, expiring and recovered;
+- a backup id, for failed, aborted, stuck, expiring, anomaly and recovered;
 - `missed:{addon id}:{expected run, ISO}` for a missed scheduled run;
 - `outage:{first failure, ISO}` for a Northflank problem and its recovery.
 
@@ -20,6 +20,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+from bot.core.anomalies import Anomaly
 from bot.core.backups import Backup, BackupStatus, Ref, Schedule, ScheduleInterval
 from bot.core.watches import Event
 
@@ -43,10 +44,31 @@ class Alert:
     problem: str | None = None
     # recovered and northflank-recovered: ledger ids of the alerts this resolves.
     resolves: tuple[int, ...] = ()
+    # recovered: problems raised in the same evaluation, not in the ledger yet, as
+    # (event, subject); the store resolves them once it has recorded them.
+    resolves_raised: tuple[tuple[Event, str], ...] = ()
+    # anomaly: what is unusual about the backup, with the figures.
+    anomaly: Anomaly | None = None
 
     @property
     def addon_id(self) -> str | None:
         return self.addon.id if self.addon is not None else None
+
+    @property
+    def is_recovery(self) -> bool:
+        """A recovery resolves problems and is threaded under them; it is no news of its own."""
+        return self.event in (Event.RECOVERED, Event.NORTHFLANK_RECOVERED)
+
+    @property
+    def began_at(self) -> datetime:
+        """Where the problem sits on Northflank's own timeline, whenever the bot noticed it:
+        the backup's createdAt, or the missed run's due time. A completed backup of the
+        addon created at or after it is a recovery."""
+        if self.expected_at is not None:
+            return self.expected_at
+        if self.backup is not None and self.event is not Event.RECOVERED:
+            return self.backup.created_at
+        return self.occurred_at
 
 
 @dataclass(frozen=True, slots=True)
@@ -59,6 +81,12 @@ class LedgerEntry:
     addon_id: str | None
     occurred_at: datetime
     resolved: bool = False
+    # Alert.began_at as it was recorded; None for entries older than the column.
+    began_at: datetime | None = None
+
+    @property
+    def timeline_at(self) -> datetime:
+        return self.began_at or self.occurred_at
 
 
 @dataclass(frozen=True, slots=True)
@@ -104,6 +132,7 @@ def alert_to_json(alert: Alert) -> dict[str, Any]:
         "schedule": _schedule_to_json(alert.schedule) if alert.schedule else None,
         "problem": alert.problem,
         "resolves": list(alert.resolves),
+        "anomaly": alert.anomaly.to_json() if alert.anomaly else None,
     }
 
 
@@ -120,6 +149,7 @@ def alert_from_json(data: dict[str, Any]) -> Alert:
         schedule=_schedule_from_json(data["schedule"]) if data.get("schedule") else None,
         problem=data.get("problem"),
         resolves=tuple(data.get("resolves", ())),
+        anomaly=Anomaly.from_json(data["anomaly"]) if data.get("anomaly") else None,
     )
 
 

@@ -18,9 +18,6 @@ DEFAULT_WINDOW_SECONDS = 3600.0
 # Left for people and other tools that share the token.
 RESERVE_SHARE = 0.2
 MIN_RESERVE = 20
-# Before any response has shown the budget, a cycle may still read this many
-# pages beyond one per destination (to start reading a new destination).
-EXTRA_PAGES_BEFORE_FIRST_RESPONSE = 10
 
 
 @dataclass(frozen=True, slots=True)
@@ -58,18 +55,20 @@ def plan_cycle(
     replicas = max(1, replicas)
     if destinations <= 0:
         return CyclePlan(0, False, "nothing to poll")
-    if reading.remaining is None:
-        return CyclePlan(
-            destinations + EXTRA_PAGES_BEFORE_FIRST_RESPONSE, False, "budget not known yet"
-        )
     limit = reading.limit or DEFAULT_HOURLY_LIMIT
-    available = reading.remaining - reserve_for(limit)
-    reset_in = reading.reset_in if reading.reset_in is not None else DEFAULT_WINDOW_SECONDS
+    remaining, reset_in = reading.remaining, reading.reset_in
+    if remaining is None:
+        # No response has said what is left yet: assume Northflank's documented
+        # default, a whole window of it, so that nothing spends the hour's budget
+        # before it knows what that budget is.
+        remaining, reset_in = limit, DEFAULT_WINDOW_SECONDS
+    available = remaining - reserve_for(limit)
+    reset_in = reset_in if reset_in is not None else DEFAULT_WINDOW_SECONDS
     if available <= 0:
         return CyclePlan(
             0,
             True,
-            f"only {reading.remaining} requests left, kept in reserve; "
+            f"only {remaining} requests left, kept in reserve; "
             f"the window resets in {reset_in:.0f}s",
         )
     cycles_left = max(1, math.ceil(reset_in / max(poll_interval, 1.0)))

@@ -24,8 +24,8 @@ MAX_DESTINATION_LENGTH = 100
 
 LIST_USAGE = "/backups list [DEST] [status=failed,aborted] [addon=NAME] [limit=N]"
 WATCH_USAGE = (
-    "/backups watch DEST [events=failed,aborted,expiring,stuck,missed] [expiry=72h] [stuck=6h] "
-    "[remind=24h|off] [quiet=22:00-07:00 tz=Europe/Berlin]"
+    "/backups watch DEST [events=failed,aborted,expiring,stuck,missed,anomaly] [expiry=72h] "
+    "[stuck=6h] [remind=24h|off] [quiet=22:00-07:00 tz=Europe/Berlin]"
 )
 UNWATCH_USAGE = "/backups unwatch DEST"
 WATCHING_USAGE = "/backups watching"

@@ -39,7 +39,7 @@ class Release:
     # Ledger ids: each inner list becomes one digest message.
     digests: list[list[int]]
     # (recovery id, the first problem it resolves: it threads under that one).
-    recoveries: list[tuple[int, int]]
+    recoveries: list[tuple[int, int | None]]
 
 
 def due_reminders(
@@ -95,9 +95,11 @@ def releases(held: Sequence[StoredAlert]) -> list[Release]:
         by_watch.setdefault(key, []).append(stored)
     found = []
     for (channel, _watch, _destination), members in by_watch.items():
-        news = [stored for stored in members if not stored.alert.resolves]
+        news = [stored for stored in members if not stored.alert.is_recovery]
         recoveries = [
-            (stored.id, stored.alert.resolves[0]) for stored in members if stored.alert.resolves
+            (stored.id, stored.alert.resolves[0] if stored.alert.resolves else None)
+            for stored in members
+            if stored.alert.is_recovery
         ]
         digests = [[stored.id for stored in group] for group in group_for_digest(news)]
         found.append(Release(channel=channel, digests=digests, recoveries=recoveries))

@@ -5,65 +5,40 @@ backups that can still raise an alert, and one summary per addon), so the
 rules never see a destination's whole history and cost nothing per old backup.
 
 Each rule first finds the *conditions* that hold (a failed backup, a hung
-one, a run that did not happen...), whatever the channel asked for. Only
-then are they filtered down to the alerts this watch wants and has not
-raised yet. Recovery needs the unfiltered view: an addon whose newest
-backup failed has not recovered, even in a channel that only watches for
-missed runs.
+one, a run that did not happen, a completed backup that looks wrong...),
+whatever the channel asked for. Only then are they filtered down to the
+alerts this watch wants and has not raised yet. Recovery (recovery.py) needs
+the unfiltered view: an addon whose newest backup failed has not recovered,
+even in a channel that only watches for missed runs.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator, Mapping, Sequence
-from dataclasses import dataclass
-from datetime import datetime
+from collections.abc import Iterable, Iterator, Mapping
+from datetime import datetime, timedelta
 
-from bot.core.alerts import Alert, Ledger, LedgerEntry, missed_subject, outage_subject
-from bot.core.backups import Backup, BackupStatus, Ref, Schedule
+from bot.core.alerts import Alert, Ledger, missed_subject, outage_subject
+from bot.core.anomalies import findings
+from bot.core.backups import Backup, BackupStatus, Schedule
+from bot.core.destination_state import AddonState, DestinationState, MissedRun
+from bot.core.recovery import recoveries
 from bot.core.schedules import EARLY_TOLERANCE, last_due, missed_grace
-from bot.core.watches import PROBLEM_EVENTS, Event, Watch
+from bot.core.watches import Event, Watch
 
 # After this many polls of a destination fail in a row, its channels hear about it.
 PROBLEM_AFTER_FAILED_POLLS = 3
+# Failed and aborted backups, and anomalous completed ones, are looked at for
+# this long after they changed; the ledger remembers for longer, so nothing is
+# raised twice.
+LOOKBACK = timedelta(days=7)
 
 # Statuses a backup passes through on its way to a final one; staying in one
 # of them for longer than the watch's `stuck=` is what "stuck" means.
 _UNFINISHED = frozenset({BackupStatus.SCHEDULED, BackupStatus.IN_PROGRESS, BackupStatus.ABORTING})
 # Final statuses that are alerted on their own, and the event each raises.
 _FINAL_PROBLEMS = {BackupStatus.FAILED: Event.FAILED, BackupStatus.ABORTED: Event.ABORTED}
-
-
-@dataclass(frozen=True, slots=True)
-class KnownBackup:
-    backup: Backup
-    # When the backup entered its current status, as well as we know: the
-    # moment a poll saw it change, or for a backup first seen already
-    # finished, its completedAt (else createdAt). History stays history.
-    status_since: datetime
-
-
-@dataclass(frozen=True, slots=True)
-class AddonState:
-    addon: Ref
-    project: Ref | None
-    addon_type: str | None
-    # The schedules listed by the addon's newest backup that lists any.
-    schedules: tuple[Schedule, ...]
-    # When the bot first saw any backup of this addon: no run due before
-    # that is called missed, because the bot was not looking.
-    first_seen_at: datetime
-    # createdAt of the addon's newest backup, whatever its status.
-    last_created_at: datetime
-    latest_completed: Backup | None
-
-
-@dataclass(frozen=True, slots=True)
-class DestinationState:
-    destination_id: str
-    # Backups that can still raise an alert: unfinished ones, failed or
-    # aborted ones that changed recently, completed ones expiring soon.
-    backups: tuple[KnownBackup, ...]
-    addons: tuple[AddonState, ...]
+# One alert per outage of these: while one is open for an addon, later ones stay quiet.
+_ONE_OPEN_PER_ADDON = frozenset({Event.MISSED, Event.ANOMALY})
 
 
 def evaluate(state: DestinationState, watch: Watch, ledger: Ledger, now: datetime) -> list[Alert]:
@@ -81,13 +56,15 @@ def evaluate(state: DestinationState, watch: Watch, ledger: Ledger, now: datetim
       matter: a manual backup about to go, or an addon's newest good backup
       about to go (which leaves it with none).
     - missed: an addon's latest scheduled run, once its grace has passed,
-      with no backup created at (or just before) its due time. Runs due
-      before the watch began or before the bot first saw the addon are not
-      called missed: nobody was looking.
-      While a missed alert for an addon is still open, later missed runs of
-      that addon stay quiet: one alert per outage, not one per slot (and a
+      with no backup created at (or just before) its due time. A present
+      condition like stuck: alerted right after `watch` too, whenever the run
+      was due; earlier runs are never looked at, so they raise nothing.
+    - anomaly: a completed backup that does not look like the addon's others
+      (bot.core.anomalies), completed after the watch began.
+      While a missed or anomaly alert for an addon is still open, later ones
+      of that addon stay quiet: one alert per outage, not one per slot (and a
       schedule deleted in Northflank costs one alert, not one an hour).
-    - recovered: see `_recovered`.
+    - recovered: see bot.core.recovery.
 
     Alerts come out ordered by when they happened, then by subject.
     """
@@ -96,21 +73,25 @@ def evaluate(state: DestinationState, watch: Watch, ledger: Ledger, now: datetim
         *_failed_and_aborted(state, watch),
         *_stuck(state, watch, now),
         *_expiring(state, watch, addons, now),
-        *_missed(state, watch, now),
+        *_missed(state, now),
+        *_anomalies(state, watch, now),
     ]
-    still_missing = {
-        entry.addon_id
+    quiet = {
+        (entry.event, entry.addon_id)
         for entry in ledger.open_problems
-        if entry.event is Event.MISSED and not entry.resolved
+        if entry.event in _ONE_OPEN_PER_ADDON and not entry.resolved
     }
-    alerts = [
-        alert
-        for alert in conditions
-        if _is_new(alert, watch, ledger)
-        and not (alert.event is Event.MISSED and alert.addon_id in still_missing)
-    ]
-    recoveries = _recovered(state, ledger, addons, conditions=conditions, raised_now=alerts)
-    alerts += [alert for alert in recoveries if _is_new(alert, watch, ledger)]
+    alerts: list[Alert] = []
+    for alert in sorted(conditions, key=_order):
+        if not _is_new(alert, watch, ledger):
+            continue
+        if alert.event in _ONE_OPEN_PER_ADDON:
+            if (alert.event, alert.addon_id) in quiet:
+                continue
+            quiet.add((alert.event, alert.addon_id))
+        alerts.append(alert)
+    recovered = recoveries(state, ledger, addons, conditions=conditions, raised_now=alerts)
+    alerts += [alert for alert in recovered if _is_new(alert, watch, ledger)]
     return sorted(alerts, key=_order)
 
 
@@ -153,6 +134,20 @@ def northflank_health(
         )
         return sorted((a for a in recoveries if _is_new(a, watch, ledger)), key=_order)
     return []
+
+
+def missed_runs(addons: Iterable[AddonState], now: datetime) -> list[MissedRun]:
+    """Every addon whose latest scheduled run, past its grace, has no backup: missed now."""
+    found = []
+    for addon in addons:
+        due_run = _latest_run_past_grace(addon.schedules, now)
+        if due_run is None:
+            continue
+        due, schedule = due_run
+        if addon.last_created_at >= due - EARLY_TOLERANCE:
+            continue
+        found.append(MissedRun(addon.addon, addon.project, due, schedule))
+    return found
 
 
 # ----- conditions: what holds now, whatever the channel asked for ------------------------
@@ -198,25 +193,17 @@ def _replaced_by_rotation(backup: Backup, addons: Mapping[str, AddonState]) -> b
     return newest is not None and newest.created_at > backup.created_at
 
 
-def _missed(state: DestinationState, watch: Watch, now: datetime) -> Iterator[Alert]:
-    for addon in state.addons:
-        due_run = _latest_run_past_grace(addon.schedules, now)
-        if due_run is None:
-            continue
-        due, schedule = due_run
-        if due <= watch.started_at or due <= addon.first_seen_at:
-            continue
-        if addon.last_created_at >= due - EARLY_TOLERANCE:
-            continue
+def _missed(state: DestinationState, now: datetime) -> Iterator[Alert]:
+    for run in missed_runs(state.addons, now):
         yield Alert(
             event=Event.MISSED,
-            subject=missed_subject(addon.addon.id, due),
+            subject=missed_subject(run.addon.id, run.due),
             destination_id=state.destination_id,
-            occurred_at=due,
-            addon=addon.addon,
-            project=addon.project,
-            expected_at=due,
-            schedule=schedule,
+            occurred_at=run.due,
+            addon=run.addon,
+            project=run.project,
+            expected_at=run.due,
+            schedule=run.schedule,
         )
 
 
@@ -237,53 +224,35 @@ def _latest_run_past_grace(
     return best
 
 
-def _recovered(
-    state: DestinationState,
-    ledger: Ledger,
-    addons: Mapping[str, AddonState],
-    *,
-    conditions: Sequence[Alert],
-    raised_now: Sequence[Alert],
-) -> Iterator[Alert]:
-    """One recovery per addon whose open problems a good backup has followed.
-
-    An addon has recovered when its newest completed backup was created at
-    or after the newest of its open problems (`>=`, so a stuck backup that
-    completes resolves its own stuck alert). It has not recovered while a
-    problem that holds now is newer than that backup (its newest backup
-    failed, or hangs, or its latest run was missed), even if this channel
-    does not watch for that kind of problem.
-
-    Nor while a problem of the addon is being raised in this very
-    evaluation: it is not in the ledger yet, so this recovery could not
-    resolve it, and since a recovery is raised once per good backup, it
-    would stay open until the next one. Waiting one poll lets the recovery
-    resolve it too.
-    """
-    groups: dict[str, list[LedgerEntry]] = {}
-    for entry in ledger.open_problems:
-        if entry.event in PROBLEM_EVENTS and entry.addon_id is not None and not entry.resolved:
-            groups.setdefault(entry.addon_id, []).append(entry)
-    raised_for = {alert.addon_id for alert in raised_now if alert.event in PROBLEM_EVENTS}
-    for addon_id, entries in groups.items():
-        addon = addons.get(addon_id)
-        good = addon.latest_completed if addon is not None else None
-        if addon is None or good is None or addon_id in raised_for:
-            continue
-        holding = (c.occurred_at for c in conditions if _is_problem_of(c, addon_id))
-        newest_problem = max((*(e.occurred_at for e in entries), *holding))
-        if good.created_at < newest_problem:
-            continue
-        yield Alert(
-            event=Event.RECOVERED,
-            subject=good.id,
-            destination_id=state.destination_id,
-            occurred_at=good.completed_at or good.created_at,
-            backup=good,
-            addon=addon.addon,
-            project=addon.project,
-            resolves=tuple(sorted(entry.id for entry in entries)),
-        )
+def _anomalies(state: DestinationState, watch: Watch, now: datetime) -> Iterator[Alert]:
+    for addon in state.addons:
+        for run, anomaly in findings(addon.recent_completed):
+            if anomaly is None or run.status_since < watch.started_at:
+                continue
+            if now - run.status_since > LOOKBACK:
+                continue
+            backup = Backup(
+                id=run.backup_id,
+                name=run.name,
+                status=BackupStatus.COMPLETED,
+                status_text=BackupStatus.COMPLETED.value,
+                created_at=run.created_at,
+                completed_at=run.completed_at,
+                size_bytes=run.size_bytes,
+                project=addon.project,
+                addon=addon.addon,
+                addon_type=addon.addon_type,
+            )
+            yield Alert(
+                event=Event.ANOMALY,
+                subject=run.backup_id,
+                destination_id=state.destination_id,
+                occurred_at=run.status_since,
+                backup=backup,
+                addon=addon.addon,
+                project=addon.project,
+                anomaly=anomaly,
+            )
 
 
 # ----- helpers -----------------------------------------------------------------------------
@@ -301,10 +270,6 @@ def _backup_alert(
         addon=backup.addon,
         project=backup.project,
     )
-
-
-def _is_problem_of(alert: Alert, addon_id: str) -> bool:
-    return alert.event in PROBLEM_EVENTS and alert.addon_id == addon_id
 
 
 def _is_new(alert: Alert, watch: Watch, ledger: Ledger) -> bool:

@@ -12,18 +12,21 @@ from datetime import datetime, timedelta
 from enum import StrEnum
 
 from bot.core.backups import Backup
+from bot.core.destination_state import MissedRun
 from bot.core.quiet_hours import QuietHours
 
 
 class Event(StrEnum):
-    """Every kind of alert. The first five are what `events=` chooses from."""
+    """Every kind of alert. The first six are what `events=` chooses from."""
 
     FAILED = "failed"
     ABORTED = "aborted"
     EXPIRING = "expiring"
     STUCK = "stuck"
     MISSED = "missed"
-    # Follows any of failed, aborted, stuck or missed; never chosen on its own.
+    # A completed backup that does not look like the others (bot.core.anomalies).
+    ANOMALY = "anomaly"
+    # Follows any of failed, aborted, stuck, missed or anomaly; never chosen on its own.
     RECOVERED = "recovered"
     # Northflank itself cannot be polled (revoked token, 404, outage), and its end.
     NORTHFLANK_PROBLEM = "northflank-problem"
@@ -37,12 +40,13 @@ WATCHABLE_EVENTS: tuple[Event, ...] = (
     Event.EXPIRING,
     Event.STUCK,
     Event.MISSED,
+    Event.ANOMALY,
 )
 # The events a later good backup resolves (and so threads a recovery under).
-PROBLEM_EVENTS = frozenset({Event.FAILED, Event.ABORTED, Event.STUCK, Event.MISSED})
+PROBLEM_EVENTS = frozenset({Event.FAILED, Event.ABORTED, Event.STUCK, Event.MISSED, Event.ANOMALY})
 
 # The alerts someone should act on: reminded in their thread until acknowledged.
-REMINDED_EVENTS = frozenset({Event.FAILED, Event.STUCK, Event.MISSED})
+REMINDED_EVENTS = frozenset({Event.FAILED, Event.STUCK, Event.MISSED, Event.ANOMALY})
 
 DEFAULT_EXPIRY = timedelta(hours=72)
 DEFAULT_STUCK = timedelta(hours=6)
@@ -118,3 +122,5 @@ class DestinationSummary:
     next_expiries: tuple[Backup, ...]
     # False while the first full read of a big destination is still under way.
     complete: bool = True
+    # Addons whose latest scheduled run did not happen (bot.core.rules.missed_runs).
+    missed: tuple[MissedRun, ...] = ()

@@ -15,7 +15,8 @@ from bot.core.watches import Event
 # Which alerts each write button belongs to.
 WRITE_EVENTS: dict[AuditAction, frozenset[Event]] = {
     AuditAction.RETAIN: frozenset({Event.EXPIRING}),
-    AuditAction.START_BACKUP: frozenset({Event.FAILED, Event.MISSED}),
+    # A backup that looks wrong is worth taking again, as a failed one is.
+    AuditAction.START_BACKUP: frozenset({Event.FAILED, Event.MISSED, Event.ANOMALY}),
     AuditAction.ABORT: frozenset({Event.STUCK}),
 }
 

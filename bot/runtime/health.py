@@ -2,7 +2,10 @@
 
 `/healthz` answers 503 when restarting the process could help: the poll
 scheduler or the delivery loop has stopped, no poll has finished for three
-intervals (a poll hung, or the job died), or the database cannot be reached.
+intervals (a poll hung, or the job died), the database cannot be reached,
+or, in Socket Mode, the websocket to Slack has been down for over a minute
+(slack_sdk reconnects by itself within seconds; a minute without means it
+cannot, and a new process gets a new connection).
 A Northflank outage is not among them: a restart cannot fix it, and the bot
 already tells the watching channels about it.
 """
@@ -18,6 +21,14 @@ from bot.core.humanize import duration
 # A poll may run long (a first read, riding out retries) and the budget may
 # stretch the interval, but three intervals without a finished poll is a hang.
 STALE_AFTER_INTERVALS = 3
+# Socket Mode: how long the websocket may be down before a restart is worth trying.
+SOCKET_DOWN_LIMIT = timedelta(minutes=1)
+
+
+@dataclass(frozen=True)
+class SocketView:
+    connected: bool
+    down_since: datetime | None  # when it was first seen down, while it is
 
 
 @dataclass(frozen=True)
@@ -36,6 +47,7 @@ class Observations:
     scheduler: SchedulerView | None  # None: this process does not schedule polls
     delivery_running: bool | None  # None: delivery is not run in the background here
     database_error: str | None  # None: a `SELECT 1` just worked
+    socket: SocketView | None = None  # None: HTTP mode
 
 
 @dataclass(frozen=True)
@@ -67,6 +79,19 @@ def judge(seen: Observations) -> HealthReport:
     details["delivery"] = {"running": seen.delivery_running}
     if seen.delivery_running is False:
         reasons.append("the alert delivery loop has stopped")
+
+    if seen.socket is not None:
+        socket = seen.socket
+        details["socket_mode"] = {
+            "connected": socket.connected,
+            "down_since": _iso(socket.down_since),
+        }
+        down_for = seen.now - socket.down_since if socket.down_since is not None else None
+        if not socket.connected and down_for is not None and down_for > SOCKET_DOWN_LIMIT:
+            reasons.append(
+                "the Socket Mode connection to Slack has been down for "
+                f"{duration(down_for.total_seconds())}"
+            )
 
     details["database"] = {"reachable": seen.database_error is None}
     if seen.database_error is not None:

@@ -11,6 +11,9 @@ out, so a replica that died is replaced within a lease, not an interval.
 
 A third job, `followups`, runs every minute: reminders in open alerts'
 threads, and the digests that quiet hours held once their window ends.
+
+A fourth, `retention`, ticks every ten minutes; one replica an hour purges
+what the bot no longer needs (bot/services/retention.py).
 """
 
 from __future__ import annotations
@@ -29,6 +32,8 @@ from apscheduler.triggers.interval import IntervalTrigger
 from bot.services.followups import FOLLOWUP_INTERVAL, Followups
 from bot.services.poll_reports import PollReport
 from bot.services.poller import Poller
+from bot.services.retention import TICK_SECONDS as RETENTION_TICK
+from bot.services.retention import Retention
 from bot.services.stats import PollStats
 
 log = logging.getLogger(__name__)
@@ -36,6 +41,7 @@ log = logging.getLogger(__name__)
 POLL_JOB_ID = "poll"
 TAKEOVER_JOB_ID = "takeover"
 FOLLOWUP_JOB_ID = "followups"
+RETENTION_JOB_ID = "retention"
 # After a lease runs out, before looking: clocks of replicas may differ a little.
 TAKEOVER_MARGIN = timedelta(seconds=1)
 
@@ -50,9 +56,11 @@ class PollScheduler:
         clock: Callable[[], datetime] = lambda: datetime.now(UTC),
         followups: Followups | None = None,
         followup_interval: float = FOLLOWUP_INTERVAL,
+        retention: Retention | None = None,
     ) -> None:
         self._poller = poller
         self._followups = followups
+        self._retention = retention
         self._followup_interval = followup_interval
         self.interval = interval
         self._first_poll_after = first_poll_after
@@ -80,6 +88,8 @@ class PollScheduler:
         )
         if self._followups is not None:
             self._every(self._followup_interval, self._follow_up, FOLLOWUP_JOB_ID)
+        if self._retention is not None:
+            self._every(RETENTION_TICK, self._purge, RETENTION_JOB_ID)
         self._scheduler.start()
         self.started_at = self._clock()
 
@@ -169,6 +179,15 @@ class PollScheduler:
         except Exception:
             # Nothing is lost: what was not queued this minute is due the next.
             log.exception("reminders and quiet-hours releases failed this time")
+
+    async def _purge(self) -> None:
+        assert self._retention is not None
+        self._track_in_flight()
+        try:
+            await self._retention.run()
+        except Exception:
+            # Nothing is lost: what was not deleted now is deleted at the next run.
+            log.exception("the retention purge failed this time")
 
     def _look_again_at(self, when: datetime) -> None:
         if not self._scheduler.running:

@@ -12,7 +12,7 @@ import asyncio
 import logging
 import signal
 from collections.abc import Callable
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 from aiohttp import web
 from slack_bolt.async_app import AsyncApp
@@ -29,6 +29,7 @@ from bot.services.followups import Followups
 from bot.services.listing import BackupLister
 from bot.services.poller import Poller
 from bot.services.replica import Replica
+from bot.services.retention import Retention
 from bot.services.watching import WatchService
 from bot.slack.after_ack import AfterAck
 from bot.slack.answers import Answers
@@ -47,6 +48,8 @@ DATABASE_CHECK_TIMEOUT = 2.0
 # Polls in flight at SIGTERM get this long to finish: well inside the 30 s an
 # orchestrator gives by default (Kubernetes' terminationGracePeriodSeconds).
 SHUTDOWN_GRACE = 15.0
+# How often the Socket Mode connection is looked at, for /healthz.
+SOCKET_CHECK_SECONDS = 2.0
 
 
 def utc_now() -> datetime:
@@ -108,12 +111,19 @@ class BotServer:
             replica=self.replica,
         )
         self.followups = Followups(self.store, clock=clock, wake=self.delivery.wake)
+        self.retention = Retention(
+            self.store,
+            clock=clock,
+            owner=self.replica.id,
+            keep=timedelta(days=settings.retention_days),
+        )
         self.scheduler = (
             PollScheduler(
                 self.poller,
                 interval=settings.poll_interval,
                 clock=clock,
                 followups=self.followups,
+                retention=self.retention,
             )
             if schedule_polls
             else None
@@ -163,6 +173,9 @@ class BotServer:
         self._socket_mode: TimedSocketModeHandler | None = None
         self.port: int | None = None
         self._token_check: asyncio.Task[None] | None = None
+        self._socket_watch: asyncio.Task[None] | None = None
+        # Socket Mode: when the websocket was first seen down, while it is.
+        self._socket_down_since: datetime | None = None
 
     def web_app(self) -> web.Application:
         if self.settings.socket_mode:
@@ -204,6 +217,7 @@ class BotServer:
                 observe=self._observe_ack,
             )
             await self._socket_mode.connect_async()  # type: ignore[no-untyped-call]
+            self._socket_watch = asyncio.create_task(self._watch_socket(), name="socket-watch")
         self._token_check = asyncio.create_task(self._check_northflank_token())
         mode = "socket mode" if self.settings.socket_mode else f"HTTP mode on {SLACK_EVENTS_PATH}"
         log.info("backup-bot is up: %s, port %s, replica %s", mode, self.port, self.replica.id)
@@ -227,6 +241,8 @@ class BotServer:
         """
         if self._token_check is not None:
             self._token_check.cancel()
+        if self._socket_watch is not None:
+            self._socket_watch.cancel()
         self.poller.stop_claiming()
         self.delivery.stop()
         if self.scheduler is not None:
@@ -267,12 +283,37 @@ class BotServer:
         delivery = None
         if self._background_delivery:
             delivery = self._delivery_task is not None and not self._delivery_task.done()
+        socket = None
+        if self._socket_mode is not None:
+            await self._check_socket()
+            socket = health.SocketView(
+                connected=self._socket_down_since is None, down_since=self._socket_down_since
+            )
         return health.Observations(
             now=self._clock(),
             scheduler=scheduler,
             delivery_running=delivery,
             database_error=await self._database_error(),
+            socket=socket,
         )
+
+    async def _watch_socket(self) -> None:
+        """Note when the Socket Mode connection goes down, so /healthz can say for how long."""
+        while True:
+            await self._check_socket()
+            await asyncio.sleep(SOCKET_CHECK_SECONDS)
+
+    async def _check_socket(self) -> None:
+        assert self._socket_mode is not None
+        try:
+            connected = bool(await self._socket_mode.client.is_connected())
+        except Exception:
+            log.warning("could not tell whether the Socket Mode connection is up", exc_info=True)
+            connected = False
+        if connected:
+            self._socket_down_since = None
+        elif self._socket_down_since is None:
+            self._socket_down_since = self._clock()
 
     async def _database_error(self) -> str | None:
         try:

@@ -44,6 +44,7 @@ _HINTS: dict[str, str] = {
     "LOG_FORMAT": "text (the default) or json, for one JSON object per line",
     "LOG_LEVEL": "DEBUG, INFO (the default), WARNING or ERROR",
     "LEASE_SECONDS": "a number of seconds between 5 and 3600 (default 60)",
+    "RETENTION_DAYS": "a number of days between 7 and 3650 (default 90)",
 }
 
 LogLevel = Literal["DEBUG", "INFO", "WARNING", "ERROR"]
@@ -158,6 +159,10 @@ class BotSettings(PollSettings):
     # How long a replica's claim on a destination or an outbox message outlives
     # the replica: after a crash, others take its work over this much later.
     lease_seconds: int = Field(default=60, ge=5, le=3600)
+    # Delivered messages, resolved alerts and backups Northflank no longer lists are
+    # deleted this long after; the audit trail is kept a year (bot/services/retention.py).
+    # At least a week: a failure is looked at for that long after it happened.
+    retention_days: int = Field(default=90, ge=7, le=3650)
 
     @field_validator("slack_bot_token")
     @classmethod

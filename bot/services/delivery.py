@@ -120,7 +120,7 @@ class Delivery:
         for item in items:
             if self._stopping:
                 break
-            if not self._ready(item.channel):
+            if not self._ready(item):
                 continue
             outcomes.append(await self.deliver(item))
         return outcomes
@@ -150,9 +150,14 @@ class Delivery:
             await asyncio.wait_for(self._wake.wait(), timeout=seconds)
         self._wake.clear()
 
-    def _ready(self, channel: str) -> bool:
-        last = self._last_post.get(channel)
-        return last is None or self._monotonic() - last >= self._interval
+    def _ready(self, item: OutboxItem) -> bool:
+        last = self._last_post.get(item.channel)
+        if last is not None:
+            return self._monotonic() - last >= self._interval
+        # Nothing posted there by this process yet: the store says when the channel
+        # last had a message, so a process restarting in a loop still keeps the pace.
+        recorded = item.channel_last_post
+        return recorded is None or self._clock() - recorded >= timedelta(seconds=self._interval)
 
     # ----- one row ---------------------------------------------------------------------
 

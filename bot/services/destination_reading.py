@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
+from dataclasses import replace
 from datetime import datetime, timedelta
 
 from bot.core import paging
@@ -24,6 +25,12 @@ log = logging.getLogger(__name__)
 # One destination never takes more than this many pages in one poll; a big
 # destination's first full read continues over the following polls.
 MAX_PAGES_PER_DESTINATION = 50
+# A first full read that met unreadable items is started over, up to this many
+# reads in all: the items may read fine next time, and an incomplete first read
+# keeps `watch` saying its figures are not final. A destination that keeps
+# sending an unreadable item is then counted as read, so as not to spend the
+# API budget re-reading it every poll.
+MAX_FULL_READS = 3
 
 
 class DestinationReader:
@@ -58,6 +65,7 @@ class DestinationReader:
         # An unreadable item whose id could not be read either might be any stored
         # backup: then this poll cannot tell deleted from unreadable, and forgets nothing.
         unnamed_items = False
+        met_unreadable = False
         pages = 0
         resumed_from: str | None = None
         while True:
@@ -71,7 +79,9 @@ class DestinationReader:
                 # A cursor saved by an earlier poll may have expired: start the
                 # full read again next time rather than fail every poll.
                 log.info("a saved paging cursor was refused; the full read starts over")
-                await self._store.save_scan_state(destination_id, ScanState(False, None))
+                await self._store.save_scan_state(
+                    destination_id, ScanState(False, None, attempts=scan.attempts)
+                )
                 return
             pages += 1
             report.requests += 1
@@ -84,6 +94,7 @@ class DestinationReader:
             for backup_id in page.unreadable_ids:
                 unfinished.pop(backup_id, None)
             unnamed_items = unnamed_items or len(page.unreadable_ids) < len(page.skipped)
+            met_unreadable = met_unreadable or bool(page.skipped)
             verdict = paging.judge_page(
                 page,
                 known_before=saved.known_before,
@@ -102,7 +113,7 @@ class DestinationReader:
                 # Read to the end: the first full read is done, and an unfinished
                 # backup not met on the way has been deleted.
                 if not scan.complete:
-                    await self._store.save_scan_state(destination_id, ScanState(True, None))
+                    await self._finish_first_read(destination_id, scan, met_unreadable)
                 if not unnamed_items:
                     await self._forget(destination_id, unfinished)
                 return
@@ -117,12 +128,38 @@ class DestinationReader:
             if not verdict.read_next and scan.cursor is not None:
                 # Caught up with the news; go on with the first full read where it stopped.
                 cursor = resumed_from = scan.cursor
-                scan = ScanState(False, None)
+                scan = replace(scan, cursor=None)
             else:
                 cursor = page.next_cursor
             if pages >= MAX_PAGES_PER_DESTINATION or not pool.take():
-                await self._store.save_scan_state(destination_id, ScanState(False, cursor))
+                unreadable = scan.unreadable or met_unreadable
+                await self._store.save_scan_state(
+                    destination_id,
+                    ScanState(False, cursor, unreadable=unreadable, attempts=scan.attempts),
+                )
                 return
+
+    async def _finish_first_read(
+        self, destination_id: str, scan: ScanState, met_unreadable: bool
+    ) -> None:
+        """The first full read reached the end: it is done, unless it met unreadable items."""
+        attempts = scan.attempts + 1
+        if (scan.unreadable or met_unreadable) and attempts < MAX_FULL_READS:
+            log.warning(
+                "the first full read met unreadable backups; it starts over next poll",
+                extra={"destination": destination_id, "reads": attempts},
+            )
+            await self._store.save_scan_state(
+                destination_id, ScanState(False, None, attempts=attempts)
+            )
+            return
+        if scan.unreadable or met_unreadable:
+            log.warning(
+                "unreadable backups after %d full reads; the destination counts as read",
+                attempts,
+                extra={"destination": destination_id},
+            )
+        await self._store.save_scan_state(destination_id, ScanState(True, None, attempts=attempts))
 
     async def _forget(self, destination_id: str, gone: dict[str, datetime]) -> None:
         if gone:

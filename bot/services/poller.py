@@ -29,9 +29,6 @@ from bot.store import ChannelAlerts, Store
 
 log = logging.getLogger(__name__)
 
-# Failed and aborted backups are looked at for this long after they changed;
-# the ledger remembers for longer, so nothing is raised twice.
-LOOKBACK = timedelta(days=7)
 LEDGER_MEMORY = timedelta(days=120)
 # Destinations polled at once by one replica: enough to hide latency, few
 # enough to be polite (N replicas poll N times as many at once).
@@ -218,7 +215,7 @@ class Poller:
         horizon = max(w.settings.expiry for w in live)
         state = (
             await self._store.destination_state(
-                destination_id, now, lookback=LOOKBACK, horizon=horizon
+                destination_id, now, lookback=rules.LOOKBACK, horizon=horizon
             )
             if problem is None
             else None
@@ -240,8 +237,8 @@ class Poller:
             )
             if not alerts:
                 continue
-            recoveries = [a for a in alerts if a.resolves]
-            news = [a for a in alerts if not a.resolves]
+            recoveries = [a for a in alerts if a.is_recovery]
+            news = [a for a in alerts if not a.is_recovery]
             snoozed = [
                 a
                 for a in news

@@ -11,18 +11,19 @@ composition root wires to delivery.
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Collection
-from dataclasses import dataclass
-from datetime import datetime
+from dataclasses import dataclass, replace
+from datetime import datetime, timedelta
 
 from bot.core.audit import AuditAction, AuditEntry, AuditOutcome, Requester
 from bot.core.backups import Destination
 from bot.core.commands import MuteCommand, UnmuteCommand, UnwatchCommand, WatchCommand
 from bot.core.durations import format_duration
 from bot.core.messages import WatchAnnouncement
+from bot.core.rules import missed_runs
 from bot.core.watches import DestinationSummary, PollStatus, Watch, WatchSettings
 from bot.services.listing import BackupLister
 from bot.services.poller import Poller
-from bot.store import Store
+from bot.store import Store, TooManyWatchesError
 
 # A channel that watches more than this is better served by several channels.
 MAX_WATCHES_PER_CHANNEL = 50
@@ -153,24 +154,33 @@ class WatchService:
         await self._poller.read_destination(destination.id, max_pages=PAGES_READ_ON_WATCH)
         settings = command.applied_to(existing.settings) if existing else command.settings
         now = self._clock()
-        watch, created = await self._store.save_watch(
-            who.channel_id,
-            destination,
-            settings,
-            who.user_id,
-            now,
-            audit=who.audit(
-                AuditAction.WATCH,
-                _named(destination.name, destination.id),
+        try:
+            watch, created = await self._store.save_watch(
+                who.channel_id,
+                destination,
+                settings,
+                who.user_id,
                 now,
-                detail=("started: " if existing is None else "changed: ")
-                + _settings_detail(settings),
-            ),
-        )
+                audit=who.audit(
+                    AuditAction.WATCH,
+                    _named(destination.name, destination.id),
+                    now,
+                    detail=("started: " if existing is None else "changed: ")
+                    + _settings_detail(settings),
+                ),
+                limit=MAX_WATCHES_PER_CHANNEL,
+            )
+        except TooManyWatchesError as full:
+            # Another `watch` in this channel took the last place meanwhile.
+            return TooManyWatches(full.count)
         scan = await self._store.scan_state(destination.id)
-        summary = await self._store.destination_summary(
-            destination.id, self._clock(), complete=scan.complete
+        now = self._clock()
+        summary = await self._store.destination_summary(destination.id, now, complete=scan.complete)
+        # Missed is a present condition: say so now, beside the failing addons.
+        state = await self._store.destination_state(
+            destination.id, now, lookback=timedelta(0), horizon=timedelta(0)
         )
+        summary = replace(summary, missed=tuple(missed_runs(state.addons, now)))
         # Present conditions (stuck, expiring soon) are raised at once; history is not.
         await self._poller.evaluate(destination.id)
         announced = True

@@ -27,6 +27,7 @@ from bot.store.records import (
 )
 from bot.store.replicas import ReplicaInfo
 from bot.store.store import Store
+from bot.store.watches import TooManyWatchesError
 
 __all__ = [
     "Acknowledgement",
@@ -45,6 +46,7 @@ __all__ = [
     "SnoozeResult",
     "Store",
     "StoredAlert",
+    "TooManyWatchesError",
     "WriteClaim",
     "WriteState",
     "check_schema",

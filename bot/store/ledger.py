@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Collection, Sequence
+from dataclasses import replace
 from datetime import datetime
 
 from sqlalchemy import and_, or_, select, update
@@ -27,7 +28,9 @@ class LedgerQueries(UsesSessions):
         a = AlertRow
         async with self._sessions.read() as session:
             rows = await session.execute(
-                select(a.id, a.event, a.subject, a.addon_id, a.occurred_at, a.resolved_at)
+                select(
+                    a.id, a.event, a.subject, a.addon_id, a.occurred_at, a.resolved_at, a.began_at
+                )
                 .where(
                     a.channel == channel,
                     a.destination_id == destination_id,
@@ -51,6 +54,7 @@ class LedgerQueries(UsesSessions):
                     subject=row.subject,
                     addon_id=row.addon_id,
                     occurred_at=row.occurred_at,
+                    began_at=row.began_at,
                 )
                 for row in entries
                 if row.resolved_at is None and row.event in _OPEN_PROBLEM_EVENTS
@@ -67,14 +71,20 @@ class LedgerQueries(UsesSessions):
         result = RecordResult(alert_ids=[], outbox_ids=[])
         async with self._sessions.write() as session:
             for batch in batches:
+                # (event, subject) -> ledger id of what this batch records, for the
+                # recoveries that resolve problems raised in the same evaluation.
+                recorded: dict[tuple[str, str], int] = {}
                 for group in batch.digests:
-                    await self._record_digest(session, batch, group, now, result)
-                for recovery in batch.recoveries:
-                    await self._record_recovery(session, batch, recovery, now, result)
+                    await self._record_digest(session, batch, group, now, result, recorded)
                 if batch.silenced:
                     # Snoozed: in the ledger (so never raised again), never posted.
-                    silenced = await self._insert_alerts(session, batch.watch, batch.silenced, now)
+                    silenced = await self._insert_alerts(
+                        session, batch.watch, batch.silenced, now, recorded=recorded
+                    )
                     result.alert_ids.extend(silenced)
+                for recovery in batch.recoveries:
+                    recovery = _with_raised_resolved(recovery, recorded)
+                    await self._record_recovery(session, batch, recovery, now, result)
         return result
 
     async def _record_digest(
@@ -84,9 +94,10 @@ class LedgerQueries(UsesSessions):
         group: Sequence[Alert],
         now: datetime,
         result: RecordResult,
+        recorded: dict[tuple[str, str], int],
     ) -> None:
         new = await self._insert_alerts(
-            session, batch.watch, group, now, held_until=batch.hold_until
+            session, batch.watch, group, now, held_until=batch.hold_until, recorded=recorded
         )
         result.alert_ids.extend(new)
         # Held for quiet hours: the release at the window's end posts them (followups).
@@ -154,8 +165,12 @@ class LedgerQueries(UsesSessions):
         now: datetime,
         *,
         held_until: datetime | None = None,
+        recorded: dict[tuple[str, str], int] | None = None,
     ) -> list[int]:
-        """Ledger rows for the alerts not yet raised; their new ids, in the alerts' order."""
+        """Ledger rows for the alerts not yet raised; their new ids, in the alerts' order.
+
+        `recorded`, when given, learns each new row's (event, subject) and id.
+        """
         seen: set[tuple[str, str]] = set()
         ordered: list[Alert] = []
         for alert in alerts:
@@ -176,6 +191,7 @@ class LedgerQueries(UsesSessions):
                         "subject": alert.subject,
                         "addon_id": alert.addon_id,
                         "occurred_at": alert.occurred_at,
+                        "began_at": alert.began_at,
                         "created_at": now,
                         "details": alert_to_json(alert),
                         "held_until": held_until,
@@ -196,11 +212,25 @@ class LedgerQueries(UsesSessions):
         inserted = {
             (event, subject): id_ for id_, event, subject in (await session.execute(statement))
         }
+        if recorded is not None:
+            recorded.update(inserted)
         return [
             inserted[key]
             for alert in ordered
             if (key := (alert.event.value, alert.subject)) in inserted
         ]
+
+
+def _with_raised_resolved(recovery: Alert, recorded: dict[tuple[str, str], int]) -> Alert:
+    """The recovery, resolving by id the problems raised with it (now recorded)."""
+    if not recovery.resolves_raised:
+        return recovery
+    raised = [
+        recorded[(e.value, s)] for e, s in recovery.resolves_raised if (e.value, s) in recorded
+    ]
+    return replace(
+        recovery, resolves=tuple(sorted({*recovery.resolves, *raised})), resolves_raised=()
+    )
 
 
 async def _resolve(

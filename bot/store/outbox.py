@@ -38,7 +38,8 @@ class OutboxQueries(UsesSessions):
         )
         if claim is None:
             async with self._sessions.read() as session:
-                return [outbox_item(row) for row in await session.scalars(query)]
+                rows = list(await session.scalars(query))
+                return await _with_last_posts(session, rows)
         query = query.where(
             or_(
                 OutboxRow.claimed_until.is_(None),
@@ -57,7 +58,8 @@ class OutboxQueries(UsesSessions):
                 .returning(OutboxRow),
                 execution_options={"populate_existing": True},
             )
-            return sorted((outbox_item(row) for row in claimed), key=lambda item: item.id)
+            rows = sorted(claimed, key=lambda row: row.id)
+            return await _with_last_posts(session, rows)
 
     async def next_delivery_at(self) -> datetime | None:
         """When the next channel head falls due (only heads: nothing else can go first)."""
@@ -257,7 +259,21 @@ def _channel_heads() -> Select[tuple[int]]:
     )
 
 
-def outbox_item(row: OutboxRow) -> OutboxItem:
+async def _with_last_posts(session: AsyncSession, rows: Sequence[OutboxRow]) -> list[OutboxItem]:
+    """The rows as items, each with when its channel last had a message delivered."""
+    channels = {row.channel for row in rows}
+    if not channels:
+        return []
+    last = await session.execute(
+        select(OutboxRow.channel, func.max(OutboxRow.delivered_at))
+        .where(OutboxRow.channel.in_(channels), OutboxRow.delivered_at.is_not(None))
+        .group_by(OutboxRow.channel)
+    )
+    posted = dict(last.tuples().all())
+    return [outbox_item(row, channel_last_post=posted.get(row.channel)) for row in rows]
+
+
+def outbox_item(row: OutboxRow, *, channel_last_post: datetime | None = None) -> OutboxItem:
     return OutboxItem(
         id=row.id,
         channel=row.channel,
@@ -270,5 +286,6 @@ def outbox_item(row: OutboxRow) -> OutboxItem:
         last_error=row.last_error,
         created_at=row.created_at,
         claimed_by=row.claimed_by,
+        channel_last_post=channel_last_post,
         payload=row.payload,
     )

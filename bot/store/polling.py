@@ -66,10 +66,19 @@ class PollQueries(UsesSessions):
     async def scan_state(self, destination_id: str) -> ScanState:
         async with self._sessions.read() as session:
             row = await session.get(PollStatusRow, destination_id)
-            return ScanState(row.scan_complete, row.scan_cursor) if row else ScanState()
+            if row is None:
+                return ScanState()
+            return ScanState(
+                row.scan_complete, row.scan_cursor, row.scan_unreadable, row.scan_attempts
+            )
 
     async def save_scan_state(self, destination_id: str, state: ScanState) -> None:
-        values = {"scan_complete": state.complete, "scan_cursor": state.cursor}
+        values = {
+            "scan_complete": state.complete,
+            "scan_cursor": state.cursor,
+            "scan_unreadable": state.unreadable,
+            "scan_attempts": state.attempts,
+        }
         await self._upsert_status(destination_id, values, values)
 
     async def _upsert_status(

@@ -46,6 +46,9 @@ class OutboxItem:
     created_at: datetime
     # The replica that claimed it last (once delivered: the one that posted it).
     claimed_by: str | None = None
+    # When the channel's last message went out, as recorded (any replica, any
+    # process before this one): pacing holds across restarts.
+    channel_last_post: datetime | None = None
     # kind NOTE: the note, as `note_to_json` wrote it (or, queued by a version before
     # notes were data, the Slack message itself).
     payload: dict[str, Any] | None = None
@@ -98,3 +101,7 @@ class ScanState:
     complete: bool = False
     # Where to go on from; None to start from the newest backup.
     cursor: str | None = None
+    # This read met items it could not read (it is then started over, a few times).
+    unreadable: bool = False
+    # Full reads started over so far because they met unreadable items.
+    attempts: int = 0

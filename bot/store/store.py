@@ -13,11 +13,13 @@ from bot.store.backups import BackupQueries
 from bot.store.database import engine_for
 from bot.store.followups import FollowupQueries
 from bot.store.interactions import InteractionQueries
+from bot.store.jobs import JobQueries
 from bot.store.leases import LeaseQueries
 from bot.store.ledger import LedgerQueries
 from bot.store.outbox import OutboxQueries
 from bot.store.polling import PollQueries
 from bot.store.replicas import ReplicaQueries
+from bot.store.retention import RetentionQueries
 from bot.store.sessions import Sessions
 from bot.store.watches import WatchQueries
 
@@ -33,6 +35,8 @@ class Store(
     InteractionQueries,
     FollowupQueries,
     AuditQueries,
+    JobQueries,
+    RetentionQueries,
 ):
     """Every read and write the bot makes. Each write is a transaction of its own."""
 

@@ -96,6 +96,9 @@ class PollStatusRow(Base):
     # The first full read of a destination may take several polls; where it got to.
     scan_complete: Mapped[bool] = mapped_column(server_default=false())
     scan_cursor: Mapped[str | None]
+    # The read under way met unreadable items; first full reads started over for that.
+    scan_unreadable: Mapped[bool] = mapped_column(server_default=false())
+    scan_attempts: Mapped[int] = mapped_column(Integer, server_default="0")
     # Which replica is polling the destination now, and until when its claim
     # holds unless renewed (bot/store/leases.py). NULL: nobody is.
     lease_owner: Mapped[str | None]
@@ -107,6 +110,8 @@ class KnownBackupRow(Base):
     __table_args__ = (
         Index(None, "destination_id", "status"),
         Index(None, "destination_id", "expires_at"),
+        # Retention: backups that expired long ago, whatever their destination.
+        Index(None, "expires_at"),
     )
 
     destination_id: Mapped[str] = mapped_column(primary_key=True)
@@ -154,6 +159,9 @@ class AddonRow(Base):
     latest_backup_id: Mapped[str]
     latest_completed_id: Mapped[str | None]
     latest_completed_created_at: Mapped[datetime | None]
+    # Its last completed backups, oldest first (bot.core.anomalies.CompletedRun, as
+    # JSON): what the anomaly rule compares each new one with.
+    recent_completed: Mapped[Any | None]
 
 
 class AlertRow(Base):
@@ -167,6 +175,8 @@ class AlertRow(Base):
         Index(None, "held_until"),
         # Reminders look for open failed/stuck/missed alerts every minute.
         Index(None, "event", "resolved_at"),
+        # Retention: the oldest first.
+        Index(None, "created_at"),
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
@@ -178,6 +188,9 @@ class AlertRow(Base):
     subject: Mapped[str]
     addon_id: Mapped[str | None]
     occurred_at: Mapped[datetime]
+    # Where the problem sits on Northflank's timeline (Alert.began_at): a later
+    # good backup created at or after it recovers it.
+    began_at: Mapped[datetime | None]
     created_at: Mapped[datetime]
     # bot.core.alerts.alert_to_json: enough to render the message again later.
     details: Mapped[Any]
@@ -200,6 +213,9 @@ class OutboxRow(Base):
     __tablename__ = "outbox"
     __table_args__ = (
         Index(None, "state", "channel", "id"),
+        # A channel's last post (pacing), and retention of what was delivered.
+        Index(None, "channel", "delivered_at"),
+        Index(None, "delivered_at"),
         CheckConstraint("kind IN ('post', 'thread_reply', 'update', 'note')", name="kind"),
         CheckConstraint("state IN ('pending', 'parked', 'delivered', 'failed')", name="state"),
     )
@@ -220,7 +236,7 @@ class OutboxRow(Base):
     # `claimed_until` says how long the claim holds unless renewed.
     claimed_by: Mapped[str | None]
     claimed_until: Mapped[datetime | None]
-    # kind 'note': the message itself (text and blocks), rendered when it was queued.
+    # kind 'note': the note as data (bot.core.messages.note_to_json), rendered when posted.
     payload: Mapped[Any | None]
 
 
@@ -257,7 +273,7 @@ class AuditRow(Base):
     """Configuration changes and actions, per channel: what `/backups audit` shows."""
 
     __tablename__ = "audit_log"
-    __table_args__ = (Index(None, "channel", "id"),)
+    __table_args__ = (Index(None, "channel", "id"), Index(None, "at"))
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     channel: Mapped[str]
@@ -287,3 +303,18 @@ class AlertActionRow(Base):
     finished_at: Mapped[datetime | None]
     # What Northflank answered, in plain words (unescaped).
     result: Mapped[str | None]
+
+
+class JobRunRow(Base):
+    """A scheduled job that every replica runs but only one should: who ran it last, and when.
+
+    A replica claims a run with one conditional update (bot/store/jobs.py), so
+    several replicas ticking at once run the job once an interval.
+    """
+
+    __tablename__ = "job_runs"
+
+    name: Mapped[str] = mapped_column(primary_key=True)
+    last_run_at: Mapped[datetime | None]
+    claimed_by: Mapped[str | None]
+    claimed_until: Mapped[datetime | None]

@@ -26,6 +26,17 @@ from bot.store.tables import (
 log = logging.getLogger(__name__)
 
 _watches = WatchRow.__table__
+# The namespace of the advisory locks that make one channel's watch changes take
+# turns on PostgreSQL ("watc" in ASCII); the channel's hash is the other key.
+_WATCH_LOCKS = 0x77617463
+
+
+class TooManyWatchesError(Exception):
+    """The channel already watches as many destinations as it may; nothing was saved."""
+
+    def __init__(self, count: int) -> None:
+        super().__init__(f"the channel already watches {count} destinations")
+        self.count = count
 
 
 class WatchQueries(UsesSessions):
@@ -38,15 +49,30 @@ class WatchQueries(UsesSessions):
         now: datetime,
         *,
         audit: AuditEntry | None = None,
+        limit: int | None = None,
     ) -> tuple[Watch, bool]:
         """Start watching, or change how; (the watch, whether it is new).
 
         Either way the watch is active again and the channel's parked alerts
         go back in line: someone just acted in the channel, so it is worth
-        trying to post there again.
+        trying to post there again. A new watch beyond `limit` for the
+        channel raises TooManyWatchesError: counted inside this transaction,
+        with the channel's other watch changes waiting their turn, so
+        several `watch` commands at once cannot pass the limit together.
         """
         async with self._sessions.write() as session:
+            if self._sessions.dialect == "postgresql":
+                # SQLite's write lock, taken at BEGIN, already makes them take turns.
+                await session.execute(
+                    select(func.pg_advisory_xact_lock(_WATCH_LOCKS, func.hashtext(channel)))
+                )
             existing = await session.scalar(_one(channel, destination.id))
+            if existing is None and limit is not None:
+                count = await session.scalar(
+                    select(func.count()).select_from(_watches).where(_watches.c.channel == channel)
+                )
+                if (count or 0) >= limit:
+                    raise TooManyWatchesError(count or 0)
             # Read now: the reload below refreshes this same object in place.
             quiet_before = existing.quiet_hours if existing is not None else None
             changes = {

@@ -174,7 +174,7 @@ def test_watch_events_all(value: str) -> None:
 
 
 def test_watch_events_given_even_when_they_match_the_default() -> None:
-    command = parse("watch dest-1 events=failed,aborted,expiring,stuck,missed")
+    command = parse("watch dest-1 events=failed,aborted,expiring,stuck,missed,anomaly")
     assert isinstance(command, WatchCommand)
     assert "events" in command.given
     assert command.settings.events == ALL_WATCHABLE
@@ -248,7 +248,7 @@ def test_watch_durations_at_the_edges_of_their_ranges() -> None:
         ("watch d events=", "`events=` needs one or more of"),
         ("watch d events=,", "`events=` needs one or more of"),
         ("watch d events=faild", "I don't know the event `faild`"),
-        ("watch d events=faild", "failed, aborted, expiring, stuck, missed, or all"),
+        ("watch d events=faild", "failed, aborted, expiring, stuck, missed, anomaly, or all"),
         ("watch d events=all,faild", "I don't know the event `faild`"),
         ("watch d events=recovered", "It can't be chosen"),
         ("watch d events=northflank-problem", "It can't be chosen"),

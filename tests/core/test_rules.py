@@ -9,14 +9,8 @@ import pytest
 
 from bot.core.alerts import Alert, Ledger, LedgerEntry, missed_subject, outage_subject
 from bot.core.backups import Backup, BackupStatus, Ref, Schedule, ScheduleInterval
-from bot.core.rules import (
-    PROBLEM_AFTER_FAILED_POLLS,
-    AddonState,
-    DestinationState,
-    KnownBackup,
-    evaluate,
-    northflank_health,
-)
+from bot.core.destination_state import AddonState, DestinationState, KnownBackup
+from bot.core.rules import PROBLEM_AFTER_FAILED_POLLS, evaluate, northflank_health
 from bot.core.watches import (
     DEFAULT_EXPIRY,
     DEFAULT_STUCK,
@@ -375,18 +369,28 @@ def test_a_failed_run_is_not_also_missed() -> None:
     assert summary(run(state)) == [(Event.FAILED, "b-1")]
 
 
-def test_runs_due_before_or_when_the_watch_began_are_not_missed() -> None:
+def test_a_run_missed_before_the_watch_began_is_alerted_as_it_starts() -> None:
+    # Missed is a present condition, like stuck: the 11:00 run has no backup, whenever
+    # the watch began; a channel watching from 11:30 hears of it at once.
     state = destination(addons=[addon_state(schedules=(EVERY_HOUR,), last_created_at=at(-5))])
-    assert run(state, watch(started_at=at(11))) == []
-    assert len(run(state, watch(started_at=at(10, 59)))) == 1
+    (alert,) = run(state, watch(started_at=at(11, 30)))
+    assert (alert.event, alert.expected_at) == (Event.MISSED, at(11))
 
 
-def test_runs_due_before_the_bot_first_saw_the_addon_are_not_missed() -> None:
-    # First seen at 11:30, its newest backup from 09:00: the 11:00 run was not watched.
+def test_only_the_latest_missed_run_is_alerted_the_earlier_ones_are_history() -> None:
+    # Backups stopped three days ago: one alert, for the latest run, and nothing for
+    # the seventy-odd runs before it.
+    state = destination(addons=[addon_state(schedules=(EVERY_HOUR,), last_created_at=at(-72))])
+    alerts = run(state, watch(started_at=at(11, 50)))
+    assert summary(alerts) == [(Event.MISSED, missed_subject(ADDON.id, at(11)))]
+
+
+def test_a_run_missed_before_the_bot_first_saw_the_addon_is_missed_too() -> None:
+    # First seen at 11:30, its newest backup from 09:00: the 11:00 run did not happen,
+    # and the backups themselves say so.
     new = addon_state(schedules=(EVERY_HOUR,), first_seen_at=at(11, 30), last_created_at=at(9))
-    assert run(destination(addons=[new])) == []
-    (alert,) = run(destination(addons=[new]), now=at(12, 20))
-    assert alert.expected_at == at(12)
+    (alert,) = run(destination(addons=[new]))
+    assert alert.expected_at == at(11)
 
 
 def test_an_addon_without_schedules_is_never_missed() -> None:
@@ -505,26 +509,39 @@ def test_a_newer_failure_already_alerted_blocks_recovery_too() -> None:
     assert run(state, the_ledger=open_problems) == []
 
 
-def test_a_problem_raised_now_delays_recovery_so_it_can_be_resolved_too() -> None:
-    # The failure was seen in the same poll as a newer good backup.
+def test_a_failure_and_its_retry_seen_by_one_poll_are_raised_and_resolved_together() -> None:
+    # The failure was seen in the same poll as the retry started right after it.
     failed = backup("b-bad", BackupStatus.FAILED, created_at=at(9))
-    good = backup("b-good", created_at=at(10, 30), completed_at=at(10, 40))
+    good = backup("b-good", created_at=at(9, 5), completed_at=at(9, 40))
     state = destination([known(failed, since=at(10))], [addon_state(latest_completed=good)])
     missed = entry(4, Event.MISSED, missed_subject(ADDON.id, at(8)), at(8))
-    first_poll = run(state, the_ledger=ledger(missed))
-    assert summary(first_poll) == [(Event.FAILED, "b-bad")]
-    # Next poll, the failure is in the ledger and the recovery resolves both.
-    second_poll = run(state, the_ledger=ledger(missed, entry(5, Event.FAILED, "b-bad", at(10))))
-    assert [(a.event, a.resolves) for a in second_poll] == [(Event.RECOVERED, (4, 5))]
+    alerts = run(state, the_ledger=ledger(missed))
+    assert summary(alerts) == [(Event.RECOVERED, "b-good"), (Event.FAILED, "b-bad")]
+    recovery = alerts[0]
+    assert recovery.resolves == (4,)
+    assert recovery.resolves_raised == ((Event.FAILED, "b-bad"),)
 
 
 def test_a_recovery_already_raised_is_not_raised_again() -> None:
     good = backup("b-good", created_at=at(10))
-    state = destination(addons=[addon_state(latest_completed=good)])
-    the_ledger = ledger(
-        entry(4, Event.FAILED, "b-bad", at(9)), raised=[(Event.RECOVERED, "b-good")]
-    )
+    failed = backup("b-bad", BackupStatus.FAILED, created_at=at(9))
+    # The failure was alerted and then resolved by b-good: nothing is open any more.
+    state = destination([known(failed, since=at(9, 30))], [addon_state(latest_completed=good)])
+    the_ledger = ledger(raised=[(Event.FAILED, "b-bad"), (Event.RECOVERED, "b-good")])
     assert run(state, the_ledger=the_ledger) == []
+
+
+def test_a_problem_seen_after_its_good_backup_recovered_others_is_resolved_too() -> None:
+    # A long run created at 09:00 gives up at 11:00, after b-good (10:00) had already
+    # recovered the addon's earlier problems: b-good recovers it as well, in a
+    # recovery of its own, so that it is not left open until the next good backup.
+    good = backup("b-good", created_at=at(10), completed_at=at(10, 5))
+    late = backup("b-late", BackupStatus.FAILED, created_at=at(9))
+    state = destination([known(late, since=at(11))], [addon_state(latest_completed=good)])
+    the_ledger = ledger(raised=[(Event.RECOVERED, "b-good")])
+    alerts = run(state, the_ledger=the_ledger)
+    assert summary(alerts) == [(Event.RECOVERED, "b-good:b-late"), (Event.FAILED, "b-late")]
+    assert alerts[0].resolves_raised == ((Event.FAILED, "b-late"),)
 
 
 def test_a_channel_watching_no_problems_hears_no_recovery() -> None:

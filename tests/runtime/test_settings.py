@@ -31,6 +31,7 @@ CONTRACT_VARIABLES = (
     "LOG_FORMAT",
     "LOG_LEVEL",
     "LEASE_SECONDS",
+    "RETENTION_DAYS",
 )
 # The settings of each entry point: run, check, list/destinations, db upgrade.
 EVERY_ENTRY_POINT = (BotSettings, PollSettings, NorthflankSettings, DatabaseSettings)
@@ -59,6 +60,7 @@ def test_defaults_match_the_contract(monkeypatch: pytest.MonkeyPatch) -> None:
     assert settings.log_format == "text"
     assert settings.log_level == "INFO"
     assert settings.lease_seconds == 60
+    assert settings.retention_days == 90
     assert not settings.socket_mode
 
 

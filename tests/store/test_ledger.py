@@ -208,6 +208,8 @@ async def test_the_ledger_holds_recent_alerts_and_every_open_problem(store: Stor
         subject="old-open",
         addon_id="addon-db",
         occurred_at=long_ago,
+        # On Northflank's timeline: the failed backup's createdAt.
+        began_at=long_ago,
     )
 
 

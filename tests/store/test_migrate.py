@@ -87,7 +87,7 @@ async def test_upgrading_again_changes_nothing(database_url: str) -> None:
         await store.close()
     assert (
         await _scalar(database_url, "SELECT version_num FROM alembic_version")
-        == "0003_interactive_alerts"
+        == "0004_trustworthy_alerts"
     )
 
 

@@ -75,6 +75,7 @@ ACTIONABLE_EVENTS = frozenset(
         Event.ABORTED,
         Event.STUCK,
         Event.MISSED,
+        Event.ANOMALY,
         Event.EXPIRING,
         Event.NORTHFLANK_PROBLEM,
     }

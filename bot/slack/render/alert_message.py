@@ -16,13 +16,13 @@ from datetime import datetime
 
 from bot.core import humanize
 from bot.core.alerts import Alert
-from bot.core.backups import Schedule, ScheduleInterval
+from bot.core.anomalies import describe
 from bot.core.messages import AlertContext, AlertView
 from bot.core.watches import Event
 from bot.slack.render import kit
 from bot.slack.render.alert_buttons import actions_block, buttons_for
 from bot.slack.render.kit import Block, Reply
-from bot.slack.render.mrkdwn import clip, code, date, join, mention
+from bot.slack.render.mrkdwn import clip, code, date, mention
 from bot.slack.render.words import (
     EVENT_EMOJI,
     EVENT_TITLE,
@@ -30,6 +30,7 @@ from bot.slack.render.words import (
     NORTHFLANK_EVENTS,
     addon_of,
     project_of,
+    schedule_words,
     settings_words,
     subject_name,
 )
@@ -44,8 +45,6 @@ _STATUS = 30
 _ID = 40
 _PROBLEM = 300
 _FALLBACK_NAME = 60
-_SCHEDULE_TIMES_SHOWN = 6
-_DAY_NAMES = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
 
 
 def alert_message(views: Sequence[AlertView], context: AlertContext, now: datetime) -> Reply:
@@ -135,7 +134,7 @@ def _event_lines(view: AlertView, context: AlertContext, now: datetime) -> list[
     if where:
         lines.append(where)
     if alert.event is Event.MISSED:
-        lines.append(f"schedule: {_schedule_words(alert.schedule)}")
+        lines.append(f"schedule: {schedule_words(alert.schedule)}")
         if alert.expected_at is not None:
             due = humanize.time_until(alert.expected_at, now)
             lines.append(f"was due {date(alert.expected_at)} ({due})")
@@ -162,6 +161,9 @@ def _event_lines(view: AlertView, context: AlertContext, now: datetime) -> list[
     if alert.event is Event.STUCK:
         stuck_for = humanize.duration((now - backup.created_at).total_seconds())
         lines.append(f"still {code(backup.status_text, _STATUS)} {stuck_for} after it was created")
+    if alert.event is Event.ANOMALY and alert.anomaly is not None:
+        # Figures only (digits and units): nothing to escape.
+        lines.append(f":mag: {describe(alert.anomaly)}")
     return lines
 
 
@@ -212,24 +214,3 @@ def _where(alert: Alert, *, with_addon_name: bool = True) -> str:
     if project is not None:
         parts.append(f"project *{clip(project.name, _PROJECT_NAME)}*")
     return " · ".join(parts)
-
-
-def _schedule_words(schedule: Schedule | None) -> str:
-    """ "daily at 02:00 UTC", "hourly at :15 and :45", "weekly on Mon, Thu at 18:30 UTC"."""
-    if schedule is None:
-        return "its backup schedule"
-    if schedule.interval is ScheduleInterval.HOURLY:
-        return "hourly at " + _join_capped([f":{m:02d}" for m in schedule.minutes])
-    times = _join_capped([f"{h:02d}:{m:02d}" for h in schedule.hours for m in schedule.minutes])
-    if schedule.interval is ScheduleInterval.DAILY:
-        return f"daily at {times} UTC"
-    days = ", ".join(_DAY_NAMES[d] for d in schedule.days if 0 <= d < len(_DAY_NAMES))
-    return f"weekly on {days} at {times} UTC"
-
-
-def _join_capped(items: list[str]) -> str:
-    # A schedule may list every minute of every hour; name a few, count the rest.
-    if len(items) > _SCHEDULE_TIMES_SHOWN:
-        rest = len(items) - _SCHEDULE_TIMES_SHOWN
-        items = [*items[:_SCHEDULE_TIMES_SHOWN], f"{rest} more times"]
-    return join(items, "and")

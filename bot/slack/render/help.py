@@ -17,14 +17,15 @@ HELP_TEXT = "\n".join(
         "",
         "*Watch* (alerts are posted in this channel)",
         "`/backups watch DEST` — alert when a backup fails, aborts, gets stuck, "
-        "misses its schedule or is about to expire",
+        "misses its schedule, is about to expire, or completes but looks wrong (empty, far "
+        "smaller or slower than usual)",
         "`/backups watch DEST events=failed,aborted` — only those events; choose from "
-        "failed, aborted, expiring, stuck and missed, or `events=all`",
+        "failed, aborted, expiring, stuck, missed and anomaly, or `events=all`",
         "`/backups watch DEST expiry=24h stuck=2h` — warn 24h before a backup expires "
         "(1h to 90d, default 3d); call a backup stuck after 2h running (10m to 30d, "
         "default 6h)",
         "`/backups watch DEST remind=12h` — remind in its thread every 12h (1h to 30d) while "
-        "a failed, stuck or missed alert is open and unacknowledged (default 1d); "
+        "a failed, stuck, missed or anomaly alert is open and unacknowledged (default 1d); "
         "`/backups watch DEST remind=off` for no reminders",
         "`/backups watch DEST quiet=22:00-07:00 tz=Europe/Berlin` — hold alerts during those "
         "hours and post them together when they end (`tz=` is a time zone name, UTC if left "

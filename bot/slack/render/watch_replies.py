@@ -12,8 +12,17 @@ from datetime import datetime, timedelta
 from typing import assert_never
 
 from bot.core import humanize
+from bot.core.anomalies import THRESHOLDS
 from bot.core.backups import Backup, Destination
-from bot.core.watches import DestinationSummary, PollStatus, Watch, WatchSettings, WatchState
+from bot.core.destination_state import MissedRun
+from bot.core.watches import (
+    DestinationSummary,
+    Event,
+    PollStatus,
+    Watch,
+    WatchSettings,
+    WatchState,
+)
 from bot.services.watching import (
     AuditTrail,
     Muted,
@@ -31,7 +40,13 @@ from bot.slack.render import explain, kit
 from bot.slack.render.audit import audit_list
 from bot.slack.render.kit import Block, Reply
 from bot.slack.render.mrkdwn import clip, code, date, escape, mention
-from bot.slack.render.words import STATUS_EMOJI, settings_sentence, settings_words
+from bot.slack.render.words import (
+    EVENT_EMOJI,
+    STATUS_EMOJI,
+    schedule_words,
+    settings_sentence,
+    settings_words,
+)
 
 # Budgets, in characters after escaping, for each piece of outside text.
 _BACKUP_NAME = 100
@@ -129,6 +144,14 @@ def watch_summary(
             lines.append(f"…and {len(summary.failing) - _SUMMARY_LIST_SHOWN} more.")
     else:
         lines.append(":white_check_mark: No addon is failing now.")
+    if summary.missed:
+        missed = len(summary.missed)
+        lines.append(
+            f"*Missing its latest scheduled backup* ({missed} addon{'s' if missed != 1 else ''}):"
+        )
+        lines.extend(_missed_line(run, now) for run in summary.missed[:_SUMMARY_LIST_SHOWN])
+        if missed > _SUMMARY_LIST_SHOWN:
+            lines.append(f"…and {missed - _SUMMARY_LIST_SHOWN} more.")
     if summary.next_expiries:
         lines.append("")
         lines.append("*Expiring next:*")
@@ -178,6 +201,14 @@ def _failing_line(backup: Backup) -> str:
     )
 
 
+def _missed_line(run: MissedRun, now: datetime) -> str:
+    due = humanize.time_until(run.due, now)
+    return (
+        f"{EVENT_EMOJI[Event.MISSED]} addon *{clip(run.addon.name, _ADDON_NAME)}*: "
+        f"{schedule_words(run.schedule)}, was due {date(run.due)} ({due})"
+    )
+
+
 def _expiry_line(backup: Backup, now: datetime) -> str:
     addon = f" (addon *{clip(backup.addon.name, _ADDON_NAME)}*)" if backup.addon else ""
     left = humanize.time_until(backup.expires_at, now)
@@ -220,6 +251,9 @@ def watching_list(items: Sequence[tuple[Watch, PollStatus | None]], now: datetim
     count = len(items)
     blocks: list[Block] = [kit.header("What this channel watches")]
     blocks.extend(kit.section(text) for text in kit.chunk(entries, separator="\n\n"))
+    if any(Event.ANOMALY in watch.settings.events for watch, _ in items):
+        # Once for every watch: the thresholds are the same everywhere.
+        blocks.append(kit.context(f"{EVENT_EMOJI[Event.ANOMALY]} anomaly: {THRESHOLDS}"))
     blocks.append(
         kit.context(
             "`/backups watch DEST ...` changes settings · `/backups mute DEST 8h` quiets one · "

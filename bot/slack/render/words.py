@@ -9,7 +9,7 @@ is mrkdwn, escaped.
 from __future__ import annotations
 
 from bot.core.alerts import Alert
-from bot.core.backups import BackupStatus, Ref
+from bot.core.backups import BackupStatus, Ref, Schedule, ScheduleInterval
 from bot.core.durations import format_duration
 from bot.core.messages import AlertContext
 from bot.core.watches import PROBLEM_EVENTS, REMINDED_EVENTS, WATCHABLE_EVENTS, Event, WatchSettings
@@ -31,6 +31,7 @@ EVENT_EMOJI: dict[Event, str] = {
     Event.EXPIRING: ":hourglass:",
     Event.STUCK: ":hourglass_flowing_sand:",
     Event.MISSED: ":alarm_clock:",
+    Event.ANOMALY: ":mag:",
     Event.RECOVERED: ":white_check_mark:",
     Event.NORTHFLANK_PROBLEM: ":rotating_light:",
     Event.NORTHFLANK_RECOVERED: ":white_check_mark:",
@@ -42,6 +43,7 @@ EVENT_WORD: dict[Event, str] = {
     Event.EXPIRING: "Expiring",
     Event.STUCK: "Stuck",
     Event.MISSED: "Missed",
+    Event.ANOMALY: "Anomaly",
     Event.RECOVERED: "Recovered",
     Event.NORTHFLANK_PROBLEM: "Northflank problem",
     Event.NORTHFLANK_RECOVERED: "Northflank answers again",
@@ -53,10 +55,13 @@ EVENT_TITLE: dict[Event, str] = {
     Event.EXPIRING: "Backup expiring soon",
     Event.STUCK: "Backup stuck",
     Event.MISSED: "Scheduled backup missed",
+    Event.ANOMALY: "Backup looks wrong",
     Event.RECOVERED: "Backup recovered",
     Event.NORTHFLANK_PROBLEM: "Can't read Northflank",
     Event.NORTHFLANK_RECOVERED: "Northflank answers again",
 }
+_SCHEDULE_TIMES_SHOWN = 6
+_DAY_NAMES = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
 NORTHFLANK_EVENTS = frozenset({Event.NORTHFLANK_PROBLEM, Event.NORTHFLANK_RECOVERED})
 
 
@@ -104,6 +109,7 @@ def settings_sentence(settings: WatchSettings) -> str:
         Event.ABORTED: "is aborted",
         Event.EXPIRING: f"will expire within {format_duration(settings.expiry)}",
         Event.STUCK: f"is stuck for over {format_duration(settings.stuck)}",
+        Event.ANOMALY: "completes but looks wrong (empty, far smaller or far slower than usual)",
     }
     chosen = [phrase for event, phrase in backup_phrases.items() if event in settings.events]
     whens = [f"a backup {join(chosen, 'or')}"] if chosen else []
@@ -137,3 +143,24 @@ def _quiet_words(settings: WatchSettings) -> str:
         f" During quiet hours ({escape(settings.quiet.describe())}) I hold alerts and post "
         "them together when the quiet hours end."
     )
+
+
+def schedule_words(schedule: Schedule | None) -> str:
+    """ "daily at 02:00 UTC", "hourly at :15 and :45", "weekly on Mon, Thu at 18:30 UTC"."""
+    if schedule is None:
+        return "its backup schedule"
+    if schedule.interval is ScheduleInterval.HOURLY:
+        return "hourly at " + _join_capped([f":{m:02d}" for m in schedule.minutes])
+    times = _join_capped([f"{h:02d}:{m:02d}" for h in schedule.hours for m in schedule.minutes])
+    if schedule.interval is ScheduleInterval.DAILY:
+        return f"daily at {times} UTC"
+    days = ", ".join(_DAY_NAMES[d] for d in schedule.days if 0 <= d < len(_DAY_NAMES))
+    return f"weekly on {days} at {times} UTC"
+
+
+def _join_capped(items: list[str]) -> str:
+    # A schedule may list every minute of every hour; name a few, count the rest.
+    if len(items) > _SCHEDULE_TIMES_SHOWN:
+        rest = len(items) - _SCHEDULE_TIMES_SHOWN
+        items = [*items[:_SCHEDULE_TIMES_SHOWN], f"{rest} more times"]
+    return join(items, "and")

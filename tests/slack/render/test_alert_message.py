@@ -133,8 +133,8 @@ def test_northflank_problem_says_what_is_wrong_and_what_to_check() -> None:
 def test_context_line_shows_destination_and_settings_compactly() -> None:
     default = context_text(render(make_alert(Event.FAILED)))
     assert default == (
-        "destination *Primary* `dest-1` · events failed, aborted, expiring, stuck, missed"
-        " · expiry 3d · stuck 6h · remind 1d"
+        "destination *Primary* `dest-1` · events failed, aborted, expiring, stuck, missed,"
+        " anomaly · expiry 3d · stuck 6h · remind 1d"
     )
     settings = WatchSettings(
         events=frozenset({Event.FAILED, Event.STUCK}),

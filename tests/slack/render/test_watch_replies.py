@@ -98,7 +98,7 @@ def test_watch_summary_gives_counts_failing_addons_expiries_and_settings() -> No
     assert f"expires in 1h ({date(NOW + timedelta(hours=1))})" in text
     assert "still reading" not in text
     assert "I'll post when a backup fails, is aborted, will expire within 3d" in text
-    assert "settings: events failed, aborted, expiring, stuck, missed · expiry 3d" in (
+    assert "settings: events failed, aborted, expiring, stuck, missed, anomaly · expiry 3d" in (
         context_text(reply)
     )
     assert reply["text"] == "This channel now watches Primary."
@@ -293,8 +293,8 @@ def test_watch_sentence_explains_reminders_and_quiet_hours() -> None:
         return section
 
     assert (
-        "Until someone acknowledges a failed, stuck or missed alert, I'll remind its thread "
-        "every 1d."
+        "Until someone acknowledges a failed, stuck, missed or anomaly alert, I'll remind "
+        "its thread every 1d."
     ) in sentence()
     assert "Until someone acknowledges a stuck alert, I'll remind its thread every 12h." in (
         sentence(events=frozenset({Event.STUCK, Event.EXPIRING}), remind=timedelta(hours=12))
@@ -317,7 +317,8 @@ def test_watch_summary_says_how_to_change_reminders_and_quiet_hours() -> None:
         DEST, WatchSettings(quiet=quiet), summary(), created=True, now=NOW
     )
     context = context_text(reply)
-    assert "settings: events failed, aborted, expiring, stuck, missed · expiry 3d" in context
+    events = "events failed, aborted, expiring, stuck, missed, anomaly"
+    assert f"settings: {events} · expiry 3d" in context
     assert "remind 1d · quiet 22:00–07:00 Europe/Berlin" in context
     assert "`/backups watch DEST events=… expiry=… stuck=… remind=… quiet=…`" in context
 
