@@ -162,6 +162,8 @@ async def _check(settings: PollSettings, args: argparse.Namespace) -> int:
             failures,
             destinations=len(report.destinations),
             requests=report.requests,
+            left_for_later=len(report.skipped),
+            budget=report.plan.reason if report.plan is not None else None,
         )
     )
     return 0

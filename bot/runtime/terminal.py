@@ -43,9 +43,17 @@ def check_report(
     *,
     destinations: int,
     requests: int,
+    left_for_later: int = 0,
+    budget: str | None = None,
 ) -> str:
     """What `check` prints: the alerts one poll would post, and what could not be read."""
     lines = [f"polled {destinations} destination(s) with {requests} request(s)"]
+    if left_for_later:
+        # The API budget, as the poll planned it (the documented 1,000 an hour until
+        # a response says otherwise): a check must not spend the token's hour.
+        lines.append(f"left {left_for_later} destination(s) for later to spare the API budget")
+        if budget:
+            lines.append(f"budget: {budget}")
     for destination_id, error in failures:
         lines.append(f"could not poll {destination_id}: {error}")
     if not alerts:

@@ -31,3 +31,21 @@ def test_a_replica_always_gets_at_least_one_request_while_any_is_spare() -> None
     reading = BudgetReading(limit=1000, remaining=213, reset_in=3600)
     plan = plan_cycle(reading, destinations=100, poll_interval=300, replicas=3)
     assert plan.requests == 1
+
+
+def test_before_any_response_the_documented_hourly_default_is_assumed() -> None:
+    # Nothing has said what is left yet: a thousand destinations must not cost a
+    # thousand requests before the first answer tells the real budget.
+    unknown = BudgetReading(limit=None, remaining=None, reset_in=None)
+    plan = plan_cycle(unknown, destinations=1000, poll_interval=300)
+    # (1000 - 200 in reserve) / 12 polls in the hour
+    assert (plan.requests, plan.stretched) == (66, True)
+    few = plan_cycle(unknown, destinations=5, poll_interval=300)
+    assert (few.requests, few.stretched) == (66, False)
+    # A limit a response did state is assumed whole until one states what is left.
+    bigger = plan_cycle(
+        BudgetReading(limit=5000, remaining=None, reset_in=None),
+        destinations=1000,
+        poll_interval=300,
+    )
+    assert bigger.requests == (5000 - 1000) // 12

@@ -81,3 +81,37 @@ async def test_check_prints_the_alerts_a_poll_would_post_and_changes_nothing(
         assert only_other.returncode == 2 and "no channel watches" in only_other.stderr
     finally:
         await store.close()
+
+
+async def test_check_spends_no_more_than_a_poll_would_and_says_what_it_left(
+    tmp_path: Path, fake_northflank: FakeNorthflank
+) -> None:
+    # Every 30 s, with the documented 1,000 requests an hour less the reserve,
+    # a poll may spend 800 / 120 = 6 requests: two of these eight wait.
+    url = sqlite_url(tmp_path)
+    await upgrade(url)
+    store = Store.connect(url)
+    try:
+        for n in range(8):
+            fake_northflank.add_destination(f"dest-{n}", f"Nightly {n}")
+            await store.save_watch(
+                "C0ALERTS",
+                Destination(f"dest-{n}", f"Nightly {n}"),
+                WatchSettings(),
+                "U0ADMIN",
+                datetime.now(UTC),
+            )
+    finally:
+        await store.close()
+    env = clean_env(
+        DATABASE_URL=url,
+        NORTHFLANK_API_TOKEN=DEFAULT_TOKEN,
+        NORTHFLANK_API_BASE_URL=fake_northflank.url,
+        POLL_INTERVAL="30",
+    )
+    result = run_bot("check", env=env, cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    assert "polled 6 destination(s) with 6 request(s)" in result.stdout
+    assert "left 2 destination(s) for later" in result.stdout
+    assert "6 this poll for 8 destinations" in result.stdout
+    assert fake_northflank.request_count("/v1/backup-destinations/") == 6

@@ -217,3 +217,22 @@ async def test_a_note_an_earlier_version_queued_rendered_is_posted_as_it_was(
     assert outcome.result == "delivered"
     reply = fake_slack.posted("C0BUSY")[-1]
     assert (reply["text"], reply["blocks"]) == (legacy["text"], legacy["blocks"])
+
+
+async def test_pacing_holds_across_a_restart(store: Store, fake_slack: FakeSlack) -> None:
+    # A process posts to a channel and dies; the next one starts at once. The store
+    # says when the channel last heard from the bot, so the second message still
+    # waits its turn, on any replica and in a crash loop.
+    clock = FakeClock()
+    await queue(store, clock, "C0BUSY", ["a1"], ["a2"])
+    first_life = Delivery(
+        store, sender_for(fake_slack, clock), clock=clock.now, per_channel_interval=1.0
+    )
+    assert len(await first_life.deliver_due()) == 1
+    second_life = Delivery(
+        store, sender_for(fake_slack, clock), clock=clock.now, per_channel_interval=1.0
+    )
+    assert await second_life.deliver_due() == []
+    clock.advance(seconds=1)
+    assert [o.result for o in await second_life.deliver_due()] == ["delivered"]
+    assert len(fake_slack.posted("C0BUSY")) == 2

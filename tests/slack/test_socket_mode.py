@@ -13,7 +13,7 @@ import asyncio
 import itertools
 import json
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from datetime import UTC, datetime, timedelta
 from typing import Any
 from urllib.parse import parse_qsl
@@ -24,6 +24,7 @@ import pytest
 from bot.runtime.server import BotServer
 from bot.runtime.settings import BotSettings, load
 from bot.slack.render.listing import NEXT_PAGE_ACTION
+from tests.clock import FakeClock
 from tests.fakes.northflank import DEFAULT_TOKEN as NF_TOKEN
 from tests.fakes.northflank import FakeNorthflank, make_backup
 from tests.fakes.slack import DEFAULT_APP_TOKEN, FakeSlack, ResponseUrlPost
@@ -282,3 +283,52 @@ async def test_alert_buttons_work_over_the_socket(
         assert [w.action for w in fake_northflank.writes] == ["start"]
     finally:
         await server.stop()
+
+
+async def test_healthz_turns_503_once_the_socket_has_been_down_a_minute(
+    fake_northflank: FakeNorthflank, fake_slack: FakeSlack
+) -> None:
+    clock = FakeClock(T0)
+    server = BotServer(
+        socket_mode_settings(fake_northflank, fake_slack),
+        host="127.0.0.1",
+        clock=clock.now,
+        schedule_polls=False,
+    )
+    try:
+        await server.start()
+        await fake_slack.await_socket_connections(1)
+        async with httpx.AsyncClient() as http:
+            url = f"http://127.0.0.1:{server.port}/healthz"
+            up = (await http.get(url)).json()
+            assert up["socket_mode"] == {"connected": True, "down_since": None}
+            # Slack asks the app to reconnect, and is slow to hand it a new socket.
+            fake_slack.set_latency("apps.connections.open", 1.5)
+            fake_slack.disconnect_sockets(grace=0)
+            down = await _health_until(http, url, lambda body: not body["socket_mode"]["connected"])
+            # Down, but a reconnect may still come: healthy for a minute.
+            assert down.status_code == 200 and down.json()["socket_mode"]["down_since"]
+            clock.advance(seconds=61)
+            late = await http.get(url)
+            assert late.status_code == 503
+            assert "Socket Mode connection to Slack has been down for 1m 1s" in str(
+                late.json()["reasons"]
+            )
+            # The new socket arrives: healthy again at once, the outage forgotten.
+            back = await _health_until(http, url, lambda body: body["socket_mode"]["connected"])
+            assert back.status_code == 200
+            assert back.json()["socket_mode"] == {"connected": True, "down_since": None}
+    finally:
+        await server.stop()
+
+
+async def _health_until(
+    http: httpx.AsyncClient, url: str, wanted: Callable[[dict[str, Any]], bool]
+) -> httpx.Response:
+    """GET /healthz until its body shows what the test waits for (5 s at most)."""
+    for _ in range(100):
+        response = await http.get(url)
+        if wanted(response.json()):
+            return response
+        await asyncio.sleep(0.05)
+    raise AssertionError(f"/healthz never showed it: {response.json()}")

@@ -10,6 +10,7 @@ from typing import Any
 from sqlalchemy import event
 from sqlalchemy.engine import Engine
 
+from bot.core.anomalies import RECENT_KEPT
 from bot.core.backups import Backup
 from bot.core.destination_state import AddonState, KnownBackup
 from bot.store import SaveResult, Store
@@ -304,3 +305,30 @@ async def test_an_unknown_destination_summarises_as_empty(store: Store) -> None:
         (),
     )
     assert summary.complete is True
+
+
+async def test_an_addon_keeps_its_last_completed_backups_for_the_anomaly_rule(
+    store: Store,
+) -> None:
+    first_page = [
+        backup(f"c{i}", "completed", created_at=T0 - i * HOUR, completed_at=T0 - i * HOUR)
+        for i in range(40)
+    ]
+    await store.save_backups(DEST, first_page[:20], T0)
+    await store.save_backups(DEST, first_page[20:], T0)  # an older page, read later
+    running = backup("new", "in-progress", created_at=T0 + HOUR)
+    await store.save_backups(DEST, [running], T0 + HOUR)
+    (addon,) = (await store.destination_state(DEST, T0, lookback=LOOKBACK, horizon=HORIZON)).addons
+    kept = addon.recent_completed
+    # The newest RECENT_KEPT, oldest first, whatever order the pages came in; a page
+    # without a completed backup of the addon leaves them as they were.
+    assert [run.backup_id for run in kept] == [f"c{i}" for i in range(RECENT_KEPT - 1, -1, -1)]
+    # First seen already completed: as old news as the backup itself.
+    assert kept[-1].status_since == T0 and kept[-1].size_bytes == 1024
+    # Seen completing by a later poll: from that poll on.
+    done = backup("new", "completed", created_at=T0 + HOUR, completed_at=T0 + 2 * HOUR)
+    await store.save_backups(DEST, [done], T0 + 3 * HOUR)
+    (addon,) = (await store.destination_state(DEST, T0, lookback=LOOKBACK, horizon=HORIZON)).addons
+    assert addon.recent_completed[-1].backup_id == "new"
+    assert addon.recent_completed[-1].status_since == T0 + 3 * HOUR
+    assert len(addon.recent_completed) == RECENT_KEPT

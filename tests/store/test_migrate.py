@@ -3,18 +3,59 @@
 from __future__ import annotations
 
 import asyncio
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
+import sqlalchemy as sa
 from alembic import command
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
 from sqlalchemy import Connection, Index, MetaData, inspect, text
 
+from bot.core.alerts import Alert, alert_to_json
+from bot.core.anomalies import RECENT_KEPT
+from bot.core.watches import WATCHABLE_EVENTS, Event
 from bot.store import SchemaNotReadyError, Store, check_schema, engine_for, upgrade
+from bot.store.database import JSONText, UTCDateTime
 from bot.store.migrate import alembic_config
 from bot.store.tables import metadata
-from tests.store.examples import PRIMARY, watching
+from tests.store.examples import DAY, PRIMARY, alert, watching
+
+# The tables as 0003 left them, as far as the 0004 test writes them.
+_WATCHES_0003 = sa.table(
+    "watches",
+    *(sa.column(name) for name in ("channel", "destination_id", "destination_name", "events")),
+    *(sa.column(name, sa.Integer()) for name in ("expiry_seconds", "stuck_seconds")),
+    sa.column("state"),
+    sa.column("started_at", UTCDateTime()),
+    sa.column("created_by"),
+    sa.column("created_at", UTCDateTime()),
+)
+_ALERTS_0003 = sa.table(
+    "alerts",
+    *(sa.column(name) for name in ("channel", "destination_id", "event", "subject")),
+    sa.column("occurred_at", UTCDateTime()),
+    sa.column("created_at", UTCDateTime()),
+    sa.column("details", JSONText()),
+)
+_KNOWN_0003 = sa.table(
+    "known_backups",
+    *(sa.column(name) for name in ("destination_id", "backup_id", "name", "status", "addon_id")),
+    *(
+        sa.column(name, UTCDateTime())
+        for name in ("status_since", "first_seen_at", "created_at", "completed_at")
+    ),
+    sa.column("size_bytes", sa.BigInteger()),
+    sa.column("schedules", JSONText()),
+)
+_ADDONS_0003 = sa.table(
+    "addons",
+    *(sa.column(name) for name in ("destination_id", "addon_id", "addon_name", "latest_backup_id")),
+    sa.column("schedules", JSONText()),
+    sa.column("first_seen_at", UTCDateTime()),
+    sa.column("last_created_at", UTCDateTime()),
+)
 
 
 async def _schema_diff(database_url: str, target: MetaData) -> list[Any]:
@@ -176,3 +217,114 @@ async def test_0003_widens_the_outbox_kinds_and_its_downgrade_restores_0002_exac
     await _migrate(database_url, "0002_replicas", down=True)
     assert await _check_constraints(database_url, "outbox") == at_0002
     assert await _scalar(database_url, "SELECT count(*) FROM outbox") == 1
+
+
+async def test_0004_fills_in_the_timeline_and_kept_runs_and_turns_anomaly_on_by_default(
+    database_url: str,
+) -> None:
+    """What 0003 recorded is placed on Northflank's timeline; downgrading undoes it."""
+    await _migrate(database_url, "0003_interactive_alerts")
+    created = datetime(2026, 11, 1, 2, 0, tzinfo=UTC)
+    due = datetime(2026, 11, 2, 2, 0, tzinfo=UTC)
+    seen = datetime(2026, 11, 3, 9, 0, tzinfo=UTC)
+    failed = alert(Event.FAILED, "b-bad", occurred_at=created)
+    missed = Alert(
+        Event.MISSED, "missed:addon-db:x", PRIMARY.id, due, expected_at=due, addon=failed.addon
+    )
+    outage = alert(Event.NORTHFLANK_PROBLEM, "outage:x", occurred_at=seen)
+    engine = engine_for(database_url)
+    try:
+        async with engine.begin() as connection:
+            for channel, events in (
+                ("C-default", "failed,aborted,expiring,stuck,missed"),
+                ("C-chosen", "failed"),
+            ):
+                await connection.execute(
+                    _WATCHES_0003.insert().values(
+                        channel=channel,
+                        destination_id=PRIMARY.id,
+                        destination_name="Primary",
+                        events=events,
+                        expiry_seconds=3600,
+                        stuck_seconds=3600,
+                        state="active",
+                        started_at=seen,
+                        created_by="U1",
+                        created_at=seen,
+                    )
+                )
+            for index, (stored, occurred) in enumerate(
+                ((failed, seen), (missed, due), (outage, seen))
+            ):
+                await connection.execute(
+                    _ALERTS_0003.insert().values(
+                        channel="C-ops",
+                        destination_id=PRIMARY.id,
+                        event=stored.event.value,
+                        subject=f"{stored.subject}-{index}",
+                        occurred_at=occurred,
+                        created_at=seen,
+                        details=alert_to_json(stored),
+                    )
+                )
+            for index in range(35):
+                at = created + timedelta(days=index)
+                await connection.execute(
+                    _KNOWN_0003.insert().values(
+                        destination_id=PRIMARY.id,
+                        backup_id=f"c{index}",
+                        name=f"nightly {index}",
+                        status="completed",
+                        status_since=at,
+                        first_seen_at=at,
+                        created_at=at,
+                        completed_at=at + timedelta(minutes=5),
+                        size_bytes=1000 + index,
+                        addon_id="addon-db",
+                        schedules=[],
+                    )
+                )
+            await connection.execute(
+                _ADDONS_0003.insert().values(
+                    destination_id=PRIMARY.id,
+                    addon_id="addon-db",
+                    addon_name="db",
+                    schedules=[],
+                    first_seen_at=created,
+                    last_created_at=created,
+                    latest_backup_id="c0",
+                )
+            )
+    finally:
+        await engine.dispose()
+
+    await upgrade(database_url)
+    assert await _schema_diff(database_url, metadata) == []
+    store = Store.connect(database_url)
+    try:
+        ledger = await store.ledger("C-ops", PRIMARY.id, since=seen)
+        began = {entry.event: entry.began_at for entry in ledger.open_problems}
+        assert began == {
+            Event.FAILED: created,  # the failed backup's createdAt
+            Event.MISSED: due,  # the run that did not happen
+            Event.NORTHFLANK_PROBLEM: seen,
+        }
+        (addon,) = (
+            await store.destination_state(PRIMARY.id, seen, lookback=DAY, horizon=DAY)
+        ).addons
+        kept = addon.recent_completed
+        assert [run.backup_id for run in kept] == [f"c{i}" for i in range(35 - RECENT_KEPT, 35)]
+        assert kept[-1].size_bytes == 1034 and kept[-1].duration == timedelta(minutes=5)
+        # Every event there was (the default) gains anomaly; a choice stays a choice.
+        (default,) = await store.channel_watches("C-default")
+        (chosen,) = await store.channel_watches("C-chosen")
+        assert default.settings.events == frozenset(WATCHABLE_EVENTS)
+        assert chosen.settings.events == {Event.FAILED}
+    finally:
+        await store.close()
+
+    await _migrate(database_url, "0003_interactive_alerts", down=True)
+    assert (
+        await _scalar(database_url, "SELECT events FROM watches WHERE channel = 'C-default'")
+        == "failed,aborted,expiring,stuck,missed"
+    )

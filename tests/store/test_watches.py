@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from datetime import time, timedelta
 
 import pytest
@@ -10,7 +11,7 @@ from sqlalchemy import text
 from bot.core.backups import Destination
 from bot.core.quiet_hours import QuietHours
 from bot.core.watches import Event, WatchSettings, WatchState
-from bot.store import OutboxState, ScanState, Store, engine_for
+from bot.store import OutboxState, ScanState, Store, TooManyWatchesError, engine_for
 from tests.store.examples import (
     DAY,
     HOUR,
@@ -20,6 +21,7 @@ from tests.store.examples import (
     alert,
     backup,
     digest,
+    replica_stores,
     watching,
 )
 
@@ -189,3 +191,39 @@ async def test_quiet_hours_in_a_zone_this_host_cannot_read_mean_no_quiet_hours(
     read = await store.watch("C-ops", PRIMARY.id)
     assert read is not None and read.settings.quiet is None
     assert "cannot be read here" in caplog.text
+
+
+async def test_the_watch_limit_holds_when_many_channels_watch_at_once(
+    database_url: str, store: Store
+) -> None:
+    # Ten `watch` commands for ten new destinations, on five replicas at once, in a
+    # channel that watches three already: the limit of five lets exactly two more in.
+    limit = 5
+    async with replica_stores(database_url, 5) as stores:
+        for index in range(3):
+            await stores[0].save_watch(
+                "C-ops", Destination(f"d{index}", "x"), WatchSettings(), "U1", T0
+            )
+
+        async def try_watch(on: Store, index: int) -> int | None:
+            try:
+                await on.save_watch(
+                    "C-ops",
+                    Destination(f"new-{index}", "x"),
+                    WatchSettings(),
+                    "U1",
+                    T0,
+                    limit=limit,
+                )
+            except TooManyWatchesError as full:
+                return full.count
+            return None
+
+        results = await asyncio.gather(*(try_watch(stores[i % 5], i) for i in range(10)))
+        # Eight were refused, each told the channel watches as many as it may.
+        assert results.count(None) == 2 and results.count(limit) == 8
+        assert await stores[0].count_channel_watches("C-ops") == limit
+        # Changing a watch the channel has is never refused.
+        await stores[1].save_watch(
+            "C-ops", Destination("d0", "y"), WatchSettings(), "U1", T0, limit=limit
+        )

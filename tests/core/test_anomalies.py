@@ -1,0 +1,132 @@
+"""Silent failures: which completed backups look wrong, and the words that say why. Pure."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+import pytest
+
+from bot.core.anomalies import (
+    BASELINE_SIZE,
+    RECENT_KEPT,
+    Anomaly,
+    AnomalyKind,
+    CompletedRun,
+    anomaly_of,
+    describe,
+    findings,
+    merge_recent,
+)
+
+T0 = datetime(2026, 11, 1, 2, 0, tzinfo=UTC)
+MB = 1_000_000
+
+
+def run(
+    index: int,
+    *,
+    size: int | None = 840 * MB,
+    took: timedelta = timedelta(minutes=10),
+    since: datetime | None = None,
+) -> CompletedRun:
+    created = T0 + timedelta(days=index)
+    return CompletedRun(
+        backup_id=f"b{index}",
+        name=f"nightly-{index}",
+        created_at=created,
+        completed_at=created + took,
+        size_bytes=size,
+        status_since=since or created + took,
+    )
+
+
+def history(
+    count: int, *, size: int | None = 840 * MB, took: timedelta = timedelta(minutes=10)
+) -> list[CompletedRun]:
+    return [run(i, size=size, took=took) for i in range(count)]
+
+
+def test_a_backup_like_the_others_is_normal() -> None:
+    assert anomaly_of(run(20, size=800 * MB), history(10)) is None
+
+
+def test_under_half_the_median_size_is_an_anomaly_with_its_figures() -> None:
+    found = anomaly_of(run(20, size=int(1.2 * MB)), history(10))
+    assert found == Anomaly(
+        AnomalyKind.SMALL, int(1.2 * MB), 600.0, 840 * MB, 600.0, compared=BASELINE_SIZE
+    )
+    assert describe(found) == "1.1 MiB, against a median of 801.1 MiB over the last 10 backups."
+
+
+def test_half_the_median_exactly_is_not_an_anomaly() -> None:
+    assert anomaly_of(run(20, size=420 * MB), history(10)) is None
+    assert anomaly_of(run(20, size=420 * MB - 1), history(10)) is not None
+
+
+def test_an_empty_backup_is_an_anomaly_whatever_the_history() -> None:
+    assert anomaly_of(run(0, size=0), []) == Anomaly(AnomalyKind.EMPTY, 0, 600.0, None, None, 0)
+    found = anomaly_of(run(20, size=0), history(10))
+    assert found is not None and found.kind is AnomalyKind.EMPTY
+    assert describe(found) == "0 B: the backup is empty."
+
+
+def test_a_size_drop_needs_five_backups_to_compare_with() -> None:
+    assert anomaly_of(run(20, size=MB), history(4)) is None
+    assert anomaly_of(run(20, size=MB), history(5)) is not None
+
+
+def test_the_median_is_over_the_last_ten_only() -> None:
+    # Ten small backups, then a recovery to the old size: against the last ten
+    # (all small) the big one is fine, and a small one is too.
+    older_big = history(10, size=840 * MB)
+    recent_small = [run(10 + i, size=10 * MB) for i in range(10)]
+    assert anomaly_of(run(30, size=9 * MB), older_big + recent_small) is None
+    assert anomaly_of(run(30, size=9 * MB), older_big + recent_small[:4]) is not None
+
+
+def test_over_three_times_the_median_duration_and_five_minutes_longer_is_slow() -> None:
+    found = anomaly_of(run(20, took=timedelta(minutes=31)), history(10))
+    assert found is not None and found.kind is AnomalyKind.SLOW
+    assert describe(found) == "took 31m, against a median of 10m over the last 10 backups."
+    assert anomaly_of(run(20, took=timedelta(minutes=30)), history(10)) is None
+
+
+def test_a_slow_tiny_dump_is_noise_not_news() -> None:
+    # Four seconds against a one-second median: over three times, but not five minutes longer.
+    quick = history(10, took=timedelta(seconds=1))
+    assert anomaly_of(run(20, took=timedelta(seconds=4)), quick) is None
+    assert anomaly_of(run(20, took=timedelta(minutes=5, seconds=2)), quick) is not None
+
+
+def test_a_backup_without_a_size_or_completion_time_is_judged_on_what_it_has() -> None:
+    assert anomaly_of(run(20, size=None), history(10)) is None
+    unsized = history(10, size=None)
+    assert anomaly_of(run(20, size=MB), unsized) is None
+
+
+def test_findings_judge_each_run_against_those_before_it() -> None:
+    runs = [*history(6), run(6, size=0), run(7, size=MB), run(8)]
+    judged = [(r.backup_id, a.kind if a else None) for r, a in findings(runs)]
+    assert judged[-3:] == [("b6", AnomalyKind.EMPTY), ("b7", AnomalyKind.SMALL), ("b8", None)]
+    assert all(kind is None for _, kind in judged[:6])
+
+
+def test_kept_runs_are_the_newest_oldest_first_and_keep_when_they_were_seen() -> None:
+    kept = merge_recent([], history(RECENT_KEPT))
+    assert len(kept) == RECENT_KEPT
+    seen_later = run(RECENT_KEPT - 1, since=T0 + timedelta(days=999))
+    newer = run(RECENT_KEPT + 1)
+    merged = merge_recent(kept, [newer, seen_later, run(0)])
+    assert [r.backup_id for r in merged] == [f"b{i}" for i in range(1, RECENT_KEPT)] + [
+        f"b{RECENT_KEPT + 1}"
+    ]
+    # Read again, a run keeps the moment it was first seen completing.
+    assert merged[-2].status_since == run(RECENT_KEPT - 1).status_since
+
+
+@pytest.mark.parametrize(
+    "found", [anomaly_of(run(20, size=0), []), Anomaly(AnomalyKind.SLOW, 5, 9.5, 7.0, 1.5, 10)]
+)
+def test_a_run_and_an_anomaly_round_trip_through_json(found: Anomaly | None) -> None:
+    assert found is not None and Anomaly.from_json(found.to_json()) == found
+    assert CompletedRun.from_json(run(3).to_json()) == run(3)
