@@ -41,6 +41,19 @@ _FINAL_PROBLEMS = {BackupStatus.FAILED: Event.FAILED, BackupStatus.ABORTED: Even
 _ONE_OPEN_PER_ADDON = frozenset({Event.MISSED, Event.ANOMALY})
 
 
+def expiry_horizon(watches: Iterable[Watch]) -> timedelta:
+    """How far ahead the store must look for expiring backups: no further than asked.
+
+    Only a watch with `expiring` among its events needs completed backups that
+    are not about to be purged; reading them for the others would load every
+    backup of the last `expiry=` on each poll, for nothing.
+    """
+    return max(
+        (w.settings.expiry for w in watches if w.settings.wants(Event.EXPIRING)),
+        default=timedelta(0),
+    )
+
+
 def evaluate(state: DestinationState, watch: Watch, ledger: Ledger, now: datetime) -> list[Alert]:
     """Every alert this watch should raise now that the ledger does not hold yet.
 

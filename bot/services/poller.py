@@ -212,10 +212,9 @@ class Poller:
         live = [w for w in watches if w.state is not WatchState.DISABLED]
         if not live:
             return
-        horizon = max(w.settings.expiry for w in live)
         state = (
             await self._store.destination_state(
-                destination_id, now, lookback=rules.LOOKBACK, horizon=horizon
+                destination_id, now, lookback=rules.LOOKBACK, horizon=rules.expiry_horizon(live)
             )
             if problem is None
             else None

@@ -64,13 +64,17 @@ class BackupQueries(UsesSessions):
         if not by_id:
             return SaveResult(new=0, changed=0)
         async with self._sessions.write() as session:
-            known = await _stored_statuses(session, destination_id, by_id)
-            # One statement, executed for many rows: compiled once and cached,
-            # where `.values([...])` would compile a new statement every page.
-            await session.execute(
-                self._upsert_backups(),
-                [backup_row(destination_id, backup, now) for backup in by_id.values()],
-            )
+            stored = await _stored_rows(session, destination_id, by_id)
+            known = {backup_id: row["status"] for backup_id, row in stored.items()}
+            rows = [backup_row(destination_id, backup, now) for backup in by_id.values()]
+            # Only what is new or changed is written: a steady poll re-reads a page
+            # of backups the store already holds as they are, and rewriting each
+            # row (and its indexes) every poll was most of the poll's cost.
+            changed_rows = [row for row in rows if _differs(row, stored.get(row["backup_id"]))]
+            if changed_rows:
+                # One statement, executed for many rows: compiled once and cached,
+                # where `.values([...])` would compile a new statement every page.
+                await session.execute(self._upsert_backups(), changed_rows)
             kept = await kept_runs(session, destination_id, by_id.values())
             addon_rows = addon_summaries(destination_id, by_id.values(), known, kept, now)
             if addon_rows:
@@ -183,6 +187,35 @@ class BackupQueries(UsesSessions):
                 next_expiries=tuple(backup_from_row(row) for row in expiring),
                 complete=complete,
             )
+
+
+# What a save compares: every column a listing sets (not when the bot first saw it).
+_COMPARED = tuple(
+    column.name
+    for column in _known.c
+    if column.name not in {"destination_id", "first_seen_at", "status_since"}
+)
+
+
+async def _stored_rows(
+    session: AsyncSession, destination_id: str, backup_ids: Collection[str]
+) -> dict[str, dict[str, Any]]:
+    """The stored rows of those of `backup_ids` already known, by id, as `backup_row` has them."""
+    found: dict[str, dict[str, Any]] = {}
+    columns = [_known.c[name] for name in _COMPARED]
+    for chunk in _chunks(list(backup_ids)):
+        rows = await session.execute(
+            select(*columns).where(
+                _known.c.destination_id == destination_id, _known.c.backup_id.in_(chunk)
+            )
+        )
+        for row in rows.mappings():
+            found[row["backup_id"]] = dict(row)
+    return found
+
+
+def _differs(row: dict[str, Any], stored: dict[str, Any] | None) -> bool:
+    return stored is None or any(row[name] != stored[name] for name in _COMPARED)
 
 
 async def _stored_statuses(

@@ -10,7 +10,12 @@ import pytest
 from bot.core.alerts import Alert, Ledger, LedgerEntry, missed_subject, outage_subject
 from bot.core.backups import Backup, BackupStatus, Ref, Schedule, ScheduleInterval
 from bot.core.destination_state import AddonState, DestinationState, KnownBackup
-from bot.core.rules import PROBLEM_AFTER_FAILED_POLLS, evaluate, northflank_health
+from bot.core.rules import (
+    PROBLEM_AFTER_FAILED_POLLS,
+    evaluate,
+    expiry_horizon,
+    northflank_health,
+)
 from bot.core.watches import (
     DEFAULT_EXPIRY,
     DEFAULT_STUCK,
@@ -687,3 +692,18 @@ def test_an_open_missed_alert_keeps_later_missed_runs_of_that_addon_quiet() -> N
     assert summary(run(state, the_ledger=ledger(other))) == [
         (Event.MISSED, missed_subject(ADDON.id, at(11)))
     ]
+
+
+def test_the_store_looks_ahead_only_as_far_as_a_watch_of_expiring_asks() -> None:
+    without_expiring = [e for e in WATCHABLE_EVENTS if e is not Event.EXPIRING]
+    assert expiry_horizon([]) == timedelta(0)
+    assert expiry_horizon([watch(events=without_expiring, expiry=timedelta(days=9))]) == (
+        timedelta(0)
+    )
+    assert expiry_horizon(
+        [
+            watch(expiry=timedelta(days=2)),
+            watch(events=without_expiring, expiry=timedelta(days=9)),
+            watch(expiry=timedelta(days=5)),
+        ]
+    ) == timedelta(days=5)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import datetime
@@ -124,6 +125,41 @@ async def test_saving_a_page_takes_a_handful_of_statements(store: Store) -> None
     # Per save: the stored statuses, the upsert of the backups, the addons' kept
     # completed runs, and the upsert of the addons.
     assert 0 < len(touching) <= 2 * 4
+
+
+async def test_a_page_saved_again_unchanged_writes_no_backup_and_a_changed_one_is_written(
+    store: Store,
+) -> None:
+    # A steady poll re-reads a page the store holds as it is: rewriting each of its
+    # rows every poll is work for nothing. Every column a listing sets counts.
+    page = [
+        backup(
+            f"b{i}",
+            "completed",
+            created_at=T0 - i * HOUR,
+            completed_at=T0 - i * HOUR + HOUR / 2,
+            expires_at=T0 + 7 * DAY,
+            schedules=(DAILY, HOURLY),
+        )
+        for i in range(10)
+    ]
+    await store.save_backups(DEST, page, T0)
+    with _statements() as statements:
+        again = await store.save_backups(DEST, page, T0 + HOUR)
+    assert not [s for s in statements if s.lstrip().startswith("INSERT INTO known_backups")]
+    assert (again.new, again.changed) == (0, 0)
+
+    retained = dataclasses.replace(page[3], expires_at=None)
+    renamed = dataclasses.replace(page[5], name="renamed")
+    with _statements() as statements:
+        await store.save_backups(DEST, [retained, renamed, *page[6:]], T0 + 2 * HOUR)
+    upserts = [s for s in statements if s.lstrip().startswith("INSERT INTO known_backups")]
+    assert len(upserts) == 1  # the two changed rows, in one statement
+    state = await store.destination_state(DEST, T0 + 2 * HOUR, lookback=DAY, horizon=30 * DAY)
+    shown = {known.backup.id: known.backup for known in state.backups}
+    assert shown["b5"].name == "renamed"
+    assert "b3" not in shown  # kept by hand: no longer expires, so never "expiring"
+    assert shown["b4"] == page[4]
 
 
 @contextmanager
