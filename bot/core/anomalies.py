@@ -12,12 +12,18 @@ least BASELINE_MINIMUM of them to compare with:
   duration and at least DURATION_MARGIN longer than it: a 4-second dump
   against a 1-second median is noise, not news.
 
-The addon rollup in the store keeps the last RECENT_KEPT completed backups
-(`CompletedRun`), so the rules never read an addon's history to decide this.
+Each completed backup is judged once, when the addon rollup in the store
+first takes it in (`merge_recent`), against every run before it, and the
+verdict is kept with it. The rollup keeps the last RECENT_KEPT completed
+backups, and besides them any judged unusual in the last FLAGGED_KEPT_FOR, so
+the rules never read an addon's history to decide this, and a poll that
+brings more new backups than the rollup keeps (after a day and a half down,
+with hourly backups) loses none of the anomalies among them.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import statistics
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
@@ -32,9 +38,13 @@ BASELINE_MINIMUM = 5
 SIZE_SHARE = 0.5
 DURATION_FACTOR = 3.0
 DURATION_MARGIN = timedelta(minutes=5)
-# How many completed backups an addon's rollup keeps: a baseline for the newest,
-# and for as many completed backups as one poll may bring at once besides.
+# How many completed backups an addon's rollup keeps: a baseline for the next
+# ones, with room to spare.
 RECENT_KEPT = 30
+# How long a run judged unusual stays in the rollup once RECENT_KEPT newer ones
+# have pushed it out: as long as the rules look back (rules.LOOKBACK), so its
+# alert is raised however many backups the same poll brought after it.
+FLAGGED_KEPT_FOR = timedelta(days=7)
 
 
 class AnomalyKind(StrEnum):
@@ -54,6 +64,11 @@ class CompletedRun:
     size_bytes: int | None
     # When the bot saw it complete (history stays history, as for failures).
     status_since: datetime
+    # The verdict of `anomaly_of` against the runs before it, given once when the
+    # rollup took the run in; `judged` is False only for a run not yet taken in
+    # (or stored before verdicts were kept), which is judged on what is kept.
+    judged: bool = False
+    anomaly: Anomaly | None = None
 
     @property
     def duration(self) -> timedelta | None:
@@ -69,6 +84,8 @@ class CompletedRun:
             "completed_at": self.completed_at.isoformat() if self.completed_at else None,
             "size": self.size_bytes,
             "status_since": self.status_since.isoformat(),
+            "judged": self.judged,
+            "anomaly": self.anomaly.to_json() if self.anomaly else None,
         }
 
     @classmethod
@@ -81,6 +98,8 @@ class CompletedRun:
             completed_at=datetime.fromisoformat(completed) if completed else None,
             size_bytes=data.get("size"),
             status_since=datetime.fromisoformat(data["status_since"]),
+            judged=bool(data.get("judged")),
+            anomaly=Anomaly.from_json(data["anomaly"]) if data.get("anomaly") else None,
         )
 
 
@@ -149,22 +168,39 @@ def anomaly_of(run: CompletedRun, earlier: Sequence[CompletedRun]) -> Anomaly | 
 
 
 def findings(runs: Sequence[CompletedRun]) -> list[tuple[CompletedRun, Anomaly | None]]:
-    """Each run (oldest first) with what is unusual about it against those before it."""
-    return [(run, anomaly_of(run, runs[:index])) for index, run in enumerate(runs)]
+    """Each run (oldest first) with what is unusual about it: its kept verdict, or, for a
+    run never judged, what it is against those before it."""
+    return [
+        (run, run.anomaly if run.judged else anomaly_of(run, runs[:index]))
+        for index, run in enumerate(runs)
+    ]
 
 
 def merge_recent(
     kept: Iterable[CompletedRun], new: Iterable[CompletedRun]
 ) -> tuple[CompletedRun, ...]:
-    """An addon's kept runs updated with newly read ones: the RECENT_KEPT newest, oldest first.
+    """An addon's kept runs updated with newly read ones, oldest first, each judged.
 
-    A run read again keeps the moment it was first seen completing.
+    A run taken in is judged against every run before it, kept or new, before any
+    is dropped; a run read again keeps the moment it was first seen completing, and
+    its verdict. What is kept: the RECENT_KEPT newest, and older runs judged unusual
+    in the FLAGGED_KEPT_FOR before the newest.
     """
     by_id = {run.backup_id: run for run in kept}
     for run in new:
         by_id.setdefault(run.backup_id, run)
-    ordered = sorted(by_id.values(), key=lambda r: (r.created_at, r.backup_id))
-    return tuple(ordered[-RECENT_KEPT:])
+    judged: list[CompletedRun] = []
+    for run in sorted(by_id.values(), key=lambda r: (r.created_at, r.backup_id)):
+        if not run.judged:
+            run = dataclasses.replace(run, judged=True, anomaly=anomaly_of(run, judged))
+        judged.append(run)
+    if len(judged) <= RECENT_KEPT:
+        return tuple(judged)
+    since = judged[-1].created_at - FLAGGED_KEPT_FOR
+    flagged = [
+        run for run in judged[:-RECENT_KEPT] if run.anomaly is not None and run.created_at >= since
+    ]
+    return (*flagged, *judged[-RECENT_KEPT:])
 
 
 def describe(anomaly: Anomaly) -> str:

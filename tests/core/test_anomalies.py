@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import dataclasses
 from datetime import UTC, datetime, timedelta
 
 import pytest
 
+from bot.core import rules
 from bot.core.anomalies import (
     BASELINE_SIZE,
+    FLAGGED_KEPT_FOR,
     RECENT_KEPT,
     Anomaly,
     AnomalyKind,
@@ -122,6 +125,55 @@ def test_kept_runs_are_the_newest_oldest_first_and_keep_when_they_were_seen() ->
     ]
     # Read again, a run keeps the moment it was first seen completing.
     assert merged[-2].status_since == run(RECENT_KEPT - 1).status_since
+
+
+def test_a_poll_that_brings_more_runs_than_are_kept_loses_none_of_their_anomalies() -> None:
+    # A day and a half down with hourly backups: 40 new runs in one read, the empty
+    # one among the oldest of them. It is judged before the rollup drops old runs,
+    # and kept past the RECENT_KEPT newest so that the rules still raise it.
+    hourly = [
+        dataclasses.replace(r, created_at=T0 + timedelta(hours=i))
+        for i, r in enumerate(history(50))
+    ]
+    kept = merge_recent([], hourly[:10])
+    empty = dataclasses.replace(hourly[12], size_bytes=0)
+    small = dataclasses.replace(hourly[14], size_bytes=MB)
+    merged = merge_recent(kept, [*hourly[10:12], empty, hourly[13], small, *hourly[15:]])
+    assert len(merged) == RECENT_KEPT + 2
+    unusual = [(r.backup_id, a.kind) for r, a in findings(merged) if a is not None]
+    assert unusual == [("b12", AnomalyKind.EMPTY), ("b14", AnomalyKind.SMALL)]
+    # Taken in again with the next read, the verdicts stand and nothing is judged anew.
+    again = merge_recent(merged, [dataclasses.replace(hourly[49], name="renamed")])
+    assert again == merged
+
+
+def test_a_run_judged_unusual_leaves_the_rollup_after_the_rules_stop_looking() -> None:
+    assert FLAGGED_KEPT_FOR == rules.LOOKBACK
+    daily = merge_recent([], [run(0, size=0), *history(RECENT_KEPT + 8)[1:]])
+    assert [r.backup_id for r in daily] == [f"b{i}" for i in range(8, RECENT_KEPT + 8)]
+    # Hourly, the same run is a day and a half old when pushed out: still kept.
+    hourly = [
+        dataclasses.replace(r, created_at=T0 + timedelta(hours=i))
+        for i, r in enumerate([run(0, size=0), *history(RECENT_KEPT + 8)[1:]])
+    ]
+    assert [r.backup_id for r in merge_recent([], hourly)][:2] == ["b0", "b8"]
+
+
+def test_a_verdict_is_given_once_and_survives_the_store() -> None:
+    # Judged normal against its own baseline, a run stays normal however the
+    # baseline moves later: the alert, if any, is about the moment it completed.
+    first = merge_recent([], [*history(10), run(10, size=500 * MB)])
+    assert [a for _, a in findings(first)] == [None] * 11
+    stored = [CompletedRun.from_json(r.to_json()) for r in first]
+    assert tuple(stored) == first
+    later = merge_recent(stored, [run(11 + i, size=1100 * MB) for i in range(10)])
+    assert dict((r.backup_id, a) for r, a in findings(later))["b10"] is None
+
+
+def test_runs_stored_before_verdicts_were_kept_are_judged_on_what_is_kept() -> None:
+    legacy = [CompletedRun.from_json({**r.to_json(), "judged": None}) for r in history(6)]
+    legacy.append(CompletedRun.from_json({**run(6, size=MB).to_json(), "judged": None}))
+    assert [a.kind if a else None for _, a in findings(legacy)][-1] is AnomalyKind.SMALL
 
 
 @pytest.mark.parametrize(
