@@ -19,8 +19,8 @@ run: $(STAMP)
 test: lint typecheck unit
 
 lint: $(STAMP)
-	$(BIN)/ruff check bot tests bench
-	$(BIN)/ruff format --check bot tests bench
+	$(BIN)/ruff check bot tests bench docs
+	$(BIN)/ruff format --check bot tests bench docs
 	$(BIN)/lint-imports
 
 typecheck: $(STAMP)

@@ -38,6 +38,19 @@ def test_manifest_scopes_interactivity_and_socket_mode() -> None:
     assert len(manifest["display_information"]["name"]) <= 35
 
 
+def test_manifest_offers_reports_and_the_home_tab() -> None:
+    # files_upload_v2 needs files:write; "Report to me" opens a DM (im:write); the Home
+    # tab is published on app_home_opened, which Slack sends only when subscribed.
+    manifest = load_manifest()
+    scopes = set(manifest["oauth_config"]["scopes"]["bot"])
+    assert {"files:write", "im:write"} <= scopes
+    assert manifest["features"]["app_home"]["home_tab_enabled"] is True
+    events = manifest["settings"]["event_subscriptions"]
+    assert "app_home_opened" in events["bot_events"]
+    assert events["request_url"].endswith("/slack/events")
+    assert "report" in manifest["features"]["slash_commands"][0]["usage_hint"]
+
+
 def test_dockerfile_runs_as_non_root_with_a_health_check() -> None:
     dockerfile = (REPO / "Dockerfile").read_text()
     final_stage = dockerfile.split("\nFROM ")[-1]

@@ -13,6 +13,7 @@ from bot.core.commands import (
     AUDIT_USAGE,
     LIST_USAGE,
     MAX_TEXT_LENGTH,
+    REPORT_USAGE,
     UNMUTE_USAGE,
     UNWATCH_USAGE,
     VERBS,
@@ -23,6 +24,7 @@ from bot.core.commands import (
     DestinationsCommand,
     HelpCommand,
     ListCommand,
+    ReportCommand,
     UnmuteCommand,
     UnwatchCommand,
     WatchingCommand,
@@ -34,6 +36,7 @@ from bot.core.commands import (
 )
 from bot.core.listing import DEFAULT_LIMIT, BackupFilter
 from bot.core.quoting import quote
+from bot.core.reports import DEFAULT_DAYS, MAX_DAYS, MIN_DAYS
 from bot.core.watch_options import parse_mute, parse_watch
 
 # Slack clients turn straight quotes into curly ones as people type.
@@ -72,6 +75,8 @@ def parse(text: str) -> Command:
         if args:
             raise CommandError(f"`{AUDIT_USAGE}` takes no arguments.")
         return AuditCommand()
+    if verb == "report":
+        return _parse_report(args)
     raise CommandError(
         f"I don't know the command {quote(verb, 40)}. "
         f"The commands are {', '.join(VERBS[:-1])} and {VERBS[-1]}; "
@@ -116,3 +121,35 @@ def _parse_list(args: list[str]) -> ListCommand:
                 f"It takes status=, addon= and limit=. Usage: `{LIST_USAGE}`"
             )
     return ListCommand(destination, BackupFilter(frozenset(statuses), addon), limit)
+
+
+def _parse_report(args: list[str]) -> ReportCommand:
+    destination: str | None = None
+    days = DEFAULT_DAYS
+    for arg in args:
+        key, has_value, value = arg.partition("=")
+        if not has_value:
+            if destination is not None:
+                raise CommandError(
+                    f"`report` takes one destination, and I got two: {quote(destination, 40)} "
+                    f"and {quote(arg, 40)}. Usage: `{REPORT_USAGE}`"
+                )
+            destination = valid_destination(arg, REPORT_USAGE)
+        elif key.lower() == "days":
+            days = _report_days(value)
+        else:
+            raise CommandError(
+                f"`report` has no option {quote(key or arg, 40)}. "
+                f"It takes days=. Usage: `{REPORT_USAGE}`"
+            )
+    return ReportCommand(destination, days)
+
+
+def _report_days(value: str) -> int:
+    text = value.strip().lower().removesuffix("d")
+    if not text.isdigit() or not MIN_DAYS <= int(text) <= MAX_DAYS:
+        raise CommandError(
+            f"`days=` is a whole number of days from {MIN_DAYS} to {MAX_DAYS}, "
+            f"like `days=30`, not {quote(value, 40)}. Usage: `{REPORT_USAGE}`"
+        )
+    return int(text)

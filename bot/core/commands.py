@@ -25,8 +25,9 @@ MAX_DESTINATION_LENGTH = 100
 LIST_USAGE = "/backups list [DEST] [status=failed,aborted] [addon=NAME] [limit=N]"
 WATCH_USAGE = (
     "/backups watch DEST [events=failed,aborted,expiring,stuck,missed,anomaly] [expiry=72h] "
-    "[stuck=6h] [remind=24h|off] [quiet=22:00-07:00 tz=Europe/Berlin]"
+    "[stuck=6h] [remind=24h|off] [quiet=22:00-07:00 tz=Europe/Berlin] [report=weekly|off]"
 )
+REPORT_USAGE = "/backups report [DEST] [days=30]"
 UNWATCH_USAGE = "/backups unwatch DEST"
 WATCHING_USAGE = "/backups watching"
 MUTE_USAGE = "/backups mute DEST DURATION"
@@ -46,6 +47,7 @@ VERBS = (
     "mute",
     "unmute",
     "audit",
+    "report",
 )
 
 _STATUS_WORDS = tuple(s.value for s in BackupStatus if s is not BackupStatus.UNKNOWN)
@@ -88,6 +90,9 @@ class WatchCommand:
             stuck=self.settings.stuck if "stuck" in self.given else current.stuck,
             remind=self.settings.remind if "remind" in self.given else current.remind,
             quiet=self.settings.quiet if "quiet" in self.given else current.quiet,
+            weekly_report=(
+                self.settings.weekly_report if "report" in self.given else current.weekly_report
+            ),
         )
 
 
@@ -104,6 +109,14 @@ class WatchingCommand:
 @dataclass(frozen=True, slots=True)
 class AuditCommand:
     """Who changed what this channel watches, and who acted on Northflank, newest first."""
+
+
+@dataclass(frozen=True, slots=True)
+class ReportCommand:
+    """A summary and a chart of a destination's backups over the last `days`, in the channel."""
+
+    destination: str | None
+    days: int
 
 
 @dataclass(frozen=True, slots=True)
@@ -127,6 +140,7 @@ Command = (
     | MuteCommand
     | UnmuteCommand
     | AuditCommand
+    | ReportCommand
 )
 
 

@@ -19,6 +19,7 @@ from bot.core.alerts import Alert, alert_from_json, alert_to_json
 from bot.core.audit import WRITE_ACTIONS, AuditAction
 from bot.core.backups import Destination
 from bot.core.failures import Failure
+from bot.core.reports import HealthReport
 from bot.core.watches import WatchSettings
 
 
@@ -127,6 +128,29 @@ class PreparedMessage:
     payload: dict[str, Any]
 
 
+@dataclass(frozen=True, slots=True)
+class ReportMessage:
+    """A health report (bot.core.reports), posted with its chart."""
+
+    report: HealthReport
+    # Who asked for it (`/backups report`, the Home tab); None for the weekly report.
+    requested_by: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class WeeklyReportNote:
+    """A weekly report, as the outbox keeps it: which destination, which week.
+
+    The figures are read from the store when it is posted (delivery turns it into
+    a ReportMessage), for the 7 days up to `week_ending`, whenever it goes out.
+    """
+
+    destination_id: str
+    destination_name: str
+    week_ending: datetime
+
+
+# Notes threaded under an alert's message.
 Note = ReminderNote | WriteResultNote
 ChannelMessage = (
     AlertDigest
@@ -135,13 +159,21 @@ ChannelMessage = (
     | ReminderNote
     | WriteResultNote
     | PreparedMessage
+    | ReportMessage
 )
 
 
 # ----- notes as JSON, for the outbox ------------------------------------------------------
 
 
-def note_to_json(note: Note) -> dict[str, Any]:
+def note_to_json(note: Note | WeeklyReportNote) -> dict[str, Any]:
+    if isinstance(note, WeeklyReportNote):
+        return {
+            "note": "weekly-report",
+            "destination_id": note.destination_id,
+            "destination_name": note.destination_name,
+            "week_ending": note.week_ending.isoformat(),
+        }
     if isinstance(note, ReminderNote):
         return {
             "note": "reminder",
@@ -161,7 +193,7 @@ def note_to_json(note: Note) -> dict[str, Any]:
     }
 
 
-def note_from_json(data: dict[str, Any]) -> Note | PreparedMessage:
+def note_from_json(data: dict[str, Any]) -> Note | WeeklyReportNote | PreparedMessage:
     kind = data.get("note")
     if kind == "reminder":
         return ReminderNote(
@@ -169,6 +201,12 @@ def note_from_json(data: dict[str, Any]) -> Note | PreparedMessage:
             open_for=timedelta(seconds=data["open_for"]),
             remind_every=timedelta(seconds=data["remind_every"]),
             context=AlertContext(data["destination_id"], data["destination_name"], None),
+        )
+    if kind == "weekly-report":
+        return WeeklyReportNote(
+            destination_id=data["destination_id"],
+            destination_name=data["destination_name"],
+            week_ending=datetime.fromisoformat(data["week_ending"]),
         )
     if kind == "write-result":
         failure = data.get("failure")

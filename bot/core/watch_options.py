@@ -35,10 +35,10 @@ from bot.core.watches import WATCHABLE_EVENTS, Event, WatchSettings
 
 _EVENT_WORDS = tuple(event.value for event in WATCHABLE_EVENTS)
 _ALL_EVENTS = "all"
-_WATCH_OPTIONS = ("events", "expiry", "stuck", "remind", "quiet", "tz")
+_WATCH_OPTIONS = ("events", "expiry", "stuck", "remind", "quiet", "tz", "report")
 # `tz=` is part of `quiet=`, not a setting of its own: re-watching keeps or
 # replaces the quiet hours as a whole.
-_WATCH_SETTINGS = frozenset({"events", "expiry", "stuck", "remind", "quiet"})
+_WATCH_SETTINGS = frozenset({"events", "expiry", "stuck", "remind", "quiet", "report"})
 # `remind=` words for "never remind", any case.
 REMIND_OFF_WORDS = ("off", "never", "none")
 # `remind=0`, `remind=0h`: meant as "never", but zero is not a duration.
@@ -81,7 +81,7 @@ def parse_watch(args: list[str]) -> WatchCommand:
         elif key not in _WATCH_OPTIONS:
             raise CommandError(
                 f"`watch` has no option {quote(key or arg, 40)}. "
-                "It takes events=, expiry=, stuck=, remind= and quiet= (with tz=). "
+                "It takes events=, expiry=, stuck=, remind=, quiet= (with tz=) and report=. "
                 f"Usage: `{WATCH_USAGE}`"
             )
         elif key in given:
@@ -116,8 +116,24 @@ def parse_watch(args: list[str]) -> WatchCommand:
         quiet=(
             _quiet_hours(given["quiet"], given.get("tz")) if "quiet" in given else defaults.quiet
         ),
+        weekly_report=(
+            parse_report(given["report"]) if "report" in given else defaults.weekly_report
+        ),
     )
     return WatchCommand(destination, settings, given=frozenset(given) & _WATCH_SETTINGS)
+
+
+def parse_report(value: str) -> bool:
+    """`report=weekly` (the Monday report, the default) or `report=off`."""
+    word = value.strip().lower()
+    if word == "weekly":
+        return True
+    if word in REMIND_OFF_WORDS:
+        return False
+    raise CommandError(
+        f"`report=` takes `weekly` (a report of the last 7 days every Monday at 09:00) "
+        f"or `off`, not {quote(value, 40)}. Usage: `{WATCH_USAGE}`"
+    )
 
 
 def parse_remind(value: str) -> timedelta | None:

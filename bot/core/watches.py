@@ -72,6 +72,8 @@ class WatchSettings:
     remind: timedelta | None = DEFAULT_REMIND
     # Alerts due inside this window are held and posted as one digest at its end.
     quiet: QuietHours | None = None
+    # The report of the last 7 days every Monday 09:00 (`report=weekly`), or none.
+    weekly_report: bool = True
 
     def wants(self, event: Event) -> bool:
         if event is Event.RECOVERED:
@@ -93,6 +95,8 @@ class Watch:
     muted_until: datetime | None = None
     state: WatchState = WatchState.ACTIVE
     state_reason: str | None = None
+    # The Monday 09:00 whose weekly report was last claimed (bot.core.weekly_reports).
+    report_sent_for: datetime | None = None
 
     def muted(self, now: datetime) -> bool:
         return self.muted_until is not None and now < self.muted_until

@@ -1,4 +1,4 @@
-"""`python -m bot` / `backup-bot`: run the bot, query Northflank, check a poll, migrate."""
+"""`python -m bot` / `backup-bot`: run the bot, query Northflank, check a poll, report, migrate."""
 
 from __future__ import annotations
 
@@ -8,12 +8,16 @@ import logging
 import sys
 from collections.abc import Sequence
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import TypeVar
 
 from sqlalchemy.engine import make_url
 
+from bot.charts.report_chart import render_report_png
 from bot.core.commands import CommandError, parse_addon, parse_statuses
 from bot.core.listing import MAX_SCAN_PAGES, BackupFilter
+from bot.core.report_summary import summary_lines
+from bot.core.reports import DEFAULT_DAYS, MAX_DAYS, MIN_DAYS, HealthReport
 from bot.northflank.client import MAX_PER_PAGE
 from bot.northflank.errors import NorthflankError, NotFoundError
 from bot.runtime import logs, terminal
@@ -28,6 +32,7 @@ from bot.runtime.settings import (
 )
 from bot.services.listing import BackupLister
 from bot.services.poller import Poller
+from bot.services.reports import ReportService
 from bot.store import SchemaNotReadyError, Store, check_schema, upgrade
 
 EXIT_CONFIG = 2
@@ -47,6 +52,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             return _db(args)
         if command == "check":
             return asyncio.run(_check(_configured(PollSettings), args))
+        if command == "report":
+            return _report(_configured(PollSettings), args)
         settings = _configured(NorthflankSettings)
         if command == "list":
             return asyncio.run(_list(settings, args))
@@ -169,6 +176,48 @@ async def _check(settings: PollSettings, args: argparse.Namespace) -> int:
     return 0
 
 
+def _report(settings: PollSettings, args: argparse.Namespace) -> int:
+    """The report `/backups report` posts: its summary printed, its chart written to --out."""
+    report = asyncio.run(_read_report(settings, args))
+    print(terminal.plain_lines(summary_lines(report)))
+    if report.is_empty:
+        print(f"no chart written: there is nothing to draw ({args.out} left as it was)")
+        return 0
+    png = render_report_png(report)
+    Path(args.out).write_bytes(png)
+    print(f"chart written to {args.out} ({len(png) / 1024:.0f} KiB)")
+    return 0
+
+
+async def _read_report(settings: PollSettings, args: argparse.Namespace) -> HealthReport:
+    """A destination the bot watches is reported from the store (no Northflank request);
+    any other, or any when the database is not set up, from the API."""
+    store = await _store_if_ready(settings.database_url)
+    try:
+        async with settings.northflank_client() as client:
+            service = ReportService(store, BackupLister(client), clock=lambda: datetime.now(UTC))
+            report = await service.report(args.destination, args.days)
+    finally:
+        if store is not None:
+            await store.close()
+    assert isinstance(report, HealthReport)  # a named destination is found or raises
+    return report
+
+
+async def _store_if_ready(database_url: str) -> Store | None:
+    try:
+        await check_schema(database_url)
+    except SchemaNotReadyError:
+        return None
+    return Store.connect(database_url)
+
+
+def _days(value: str) -> int:
+    if not value.isdigit() or not MIN_DAYS <= int(value) <= MAX_DAYS:
+        raise argparse.ArgumentTypeError(f"must be a whole number from {MIN_DAYS} to {MAX_DAYS}")
+    return int(value)
+
+
 async def _watched_destination(store: Store, reference: str) -> str | None:
     watches = await store.pollable_watches()
     for watch in watches:
@@ -203,6 +252,16 @@ def _parser() -> argparse.ArgumentParser:
         "check", help="run one poll and print the alerts it would post (posts and changes nothing)"
     )
     check_parser.add_argument("--dest", help="only this watched destination (id or name)")
+    report_parser = sub.add_parser(
+        "report", help="a destination's backup health: print the summary, write the chart"
+    )
+    report_parser.add_argument("destination", help="destination id or name")
+    report_parser.add_argument(
+        "--days", type=_days, default=DEFAULT_DAYS, help=f"the last N days (default {DEFAULT_DAYS})"
+    )
+    report_parser.add_argument(
+        "--out", default="report.png", help="where to write the PNG chart (default report.png)"
+    )
     db_parser = sub.add_parser("db", help="database maintenance")
     db_sub = db_parser.add_subparsers(dest="db_command", required=True)
     db_sub.add_parser("upgrade", help="apply database migrations (run also does this at start)")

@@ -26,9 +26,11 @@ from bot.runtime.settings import BotSettings
 from bot.services.alert_actions import AlertActions
 from bot.services.delivery import PER_CHANNEL_INTERVAL, Delivery
 from bot.services.followups import Followups
+from bot.services.home import HomeService
 from bot.services.listing import BackupLister
 from bot.services.poller import Poller
 from bot.services.replica import Replica
+from bot.services.reports import ReportService
 from bot.services.retention import Retention
 from bot.services.watching import WatchService
 from bot.slack.after_ack import AfterAck
@@ -86,16 +88,19 @@ class BotServer:
         self.store = Store.connect(settings.database_url)
         # One or many: the same code runs either way, on SQLite as the only replica.
         self.replica = Replica(self.store, lease_seconds=settings.lease_seconds, clock=clock)
+        # Delivery and the reports a command posts share one sender: the same channel
+        # joins, the same reading of Slack's refusals.
+        self.sender = SlackSender(
+            build_web_client(
+                settings.slack_bot_token.get_secret_value(),
+                settings.slack_api_url,
+                wait_out_errors=False,
+            ),
+            clock=clock,
+        )
         self.delivery = Delivery(
             self.store,
-            SlackSender(
-                build_web_client(
-                    settings.slack_bot_token.get_secret_value(),
-                    settings.slack_api_url,
-                    wait_out_errors=False,
-                ),
-                clock=clock,
-            ),
+            self.sender,
             clock=clock,
             per_channel_interval=pace_per_channel,
             replica=self.replica,
@@ -138,6 +143,7 @@ class BotServer:
             clock=clock,
             announce=self.delivery.announce,
         )
+        reports = ReportService(self.store, lister, clock=clock)
         self.alert_actions = AlertActions(
             self.store,
             lister,
@@ -161,10 +167,11 @@ class BotServer:
             build_web_client(settings.slack_bot_token.get_secret_value(), settings.slack_api_url),
             # Socket Mode requests are not signed; Bolt skips verification for them.
             signing_secret=secret.get_secret_value() if secret else "",
-            answers=Answers(lister, watches, clock=clock),
+            answers=Answers(lister, watches, reports=reports, poster=self.sender, clock=clock),
             responder=self.responder,
             after_ack=self.after_ack,
             alert_actions=self.alert_actions,
+            home_service=HomeService(self.store, reports, clock=clock),
             clock=clock,
         )
         self._delivery_task: asyncio.Task[None] | None = None

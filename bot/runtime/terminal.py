@@ -75,6 +75,11 @@ def check_report(
     return "\n".join(lines)
 
 
+def plain_lines(lines: Sequence[str]) -> str:
+    """Sentences for the terminal, with any control character from the API made harmless."""
+    return "\n".join("".join(ch if ch.isprintable() else "?" for ch in line) for line in lines)
+
+
 def table(header: Sequence[str], rows: Sequence[Sequence[str]]) -> str:
     cleaned = [[_cell(value) for value in row] for row in rows]
     widths = [len(h) for h in header]

@@ -83,6 +83,11 @@ class AlertActions:
 
     # ----- everyone ----------------------------------------------------------------------
 
+    async def channel_of(self, alert_id: int) -> str | None:
+        """The channel an alert was raised in (a press on the Home tab acts there)."""
+        stored = await self._store.alert(alert_id)
+        return stored.channel if stored is not None else None
+
     async def acknowledge(self, alert_id: int, who: Requester) -> ActionOutcome:
         stored = await self._alert_here(alert_id, who)
         if stored is None:

@@ -22,7 +22,12 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from bot.core.messages import ChannelMessage, WatchAnnouncement, note_from_json
+from bot.core.messages import (
+    ChannelMessage,
+    WatchAnnouncement,
+    WeeklyReportNote,
+    note_from_json,
+)
 from bot.core.watches import WatchState
 from bot.services.chat import (
     CannotJoin,
@@ -242,8 +247,14 @@ class Delivery:
         if not item.payload:
             await self._store.mark_delivered(item.id, now=self._clock(), claim=self._claim())
             return "nothing to send"
+        note = note_from_json(item.payload)
+        message: ChannelMessage
+        if isinstance(note, WeeklyReportNote):
+            message = await self._messages.weekly_report(note)
+        else:
+            message = note
         thread_ts = await self._messages.thread_of(item)
-        ts = await self._post(item.channel, note_from_json(item.payload), thread_ts=thread_ts)
+        ts = await self._post(item.channel, message, thread_ts=thread_ts)
         await self._store.mark_delivered(item.id, now=self._clock(), claim=self._claim())
         return f"ts {ts}"
 

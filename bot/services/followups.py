@@ -1,10 +1,12 @@
-"""After an alert is posted: reminders in its thread, and the release of quiet-hours holds.
+"""Work due by the clock: reminders in alert threads, quiet-hours releases, weekly reports.
 
-The imperative shell around bot/core/reminders.py. The scheduler runs it
+The imperative shell around bot/core/reminders.py and bot/core/weekly_reports.py.
+The scheduler runs it
 every FOLLOWUP_INTERVAL; each run queues messages in the outbox (claimed
 with a conditional update, so several replicas queue each one once) and
 wakes delivery. A reminder is queued as a note (bot/core/messages.py) and
-rendered when it is posted.
+rendered when it is posted; a weekly report as the note of which week, whose
+figures are read when it is posted.
 """
 
 from __future__ import annotations
@@ -14,8 +16,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from bot.core import reminders
-from bot.core.messages import AlertContext, ReminderNote, note_to_json
+from bot.core import reminders, weekly_reports
+from bot.core.messages import AlertContext, ReminderNote, WeeklyReportNote, note_to_json
 from bot.store import Store
 
 log = logging.getLogger(__name__)
@@ -29,6 +31,9 @@ FOLLOWUP_INTERVAL = 60.0
 class FollowupReport:
     reminders: int = 0
     released_alerts: int = 0
+    weekly_reports: int = 0
+    # Claimed while the watch was muted: that week's report is not sent.
+    weekly_reports_skipped: int = 0
     outbox_ids: list[int] = field(default_factory=list)
 
 
@@ -48,10 +53,15 @@ class Followups:
         report = FollowupReport()
         await self._release_held(report)
         await self._remind(report)
+        await self._weekly_reports(report)
         if report.outbox_ids or report.reminders:
             log.info(
                 "followups queued",
-                extra={"reminders": report.reminders, "released_alerts": report.released_alerts},
+                extra={
+                    "reminders": report.reminders,
+                    "released_alerts": report.released_alerts,
+                    "weekly_reports": report.weekly_reports,
+                },
             )
             if self._wake is not None:
                 self._wake()
@@ -86,3 +96,25 @@ class Followups:
             )
             if await self._store.record_reminder(due.channel, due.alerts, note, now=now):
                 report.reminders += 1
+
+    async def _weekly_reports(self, report: FollowupReport) -> None:
+        now = self._clock()
+        for watch in await self._store.all_watches():
+            due = weekly_reports.report_due(watch, now)
+            if due is None:
+                continue
+            note = WeeklyReportNote(watch.destination_id, watch.destination_name, due.scheduled_for)
+            queued = await self._store.claim_weekly_report(
+                watch,
+                due.scheduled_for,
+                note=None if due.skip else note_to_json(note),
+                now=now,
+            )
+            if queued is None:
+                continue  # another replica's
+            if queued == 0:
+                report.weekly_reports_skipped += 1
+                log.info("weekly report skipped: the watch is muted", extra={"watch": watch.id})
+            else:
+                report.weekly_reports += 1
+                report.outbox_ids.append(queued)

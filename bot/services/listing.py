@@ -12,6 +12,7 @@ import asyncio
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
+from datetime import datetime
 
 from cachetools import TTLCache
 
@@ -192,6 +193,23 @@ class BackupLister:
         return ListingPage(
             destination, tuple(found), position, scanned, scan_capped=True, skipped=tuple(skipped)
         )
+
+    async def read_back(
+        self, destination: Destination, since: datetime, *, max_pages: int = MAX_SCAN_PAGES
+    ) -> tuple[list[Backup], bool]:
+        """The backups created since `since`, newest first, in pages of the most the API
+        gives, within a filtered listing's page budget; and whether they reach `since`."""
+        _addressable(destination)
+        found: list[Backup] = []
+        cursor: str | None = None
+        for _ in range(max_pages):
+            page = await self._fetch(destination.id, cursor, MAX_PER_PAGE)
+            found.extend(b for b in page.backups if b.created_at >= since)
+            # Newest first: a page that reaches past `since` ends the read.
+            if page.next_cursor is None or any(b.created_at < since for b in page.backups):
+                return found, True
+            cursor = page.next_cursor
+        return found, False
 
     async def _fetch(self, destination_id: str, cursor: str | None, per_page: int) -> BackupPage:
         return await self._pages.get(

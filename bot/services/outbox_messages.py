@@ -18,7 +18,10 @@ from bot.core.messages import (
     AlertDigest,
     AlertView,
     RecoveryNote,
+    ReportMessage,
+    WeeklyReportNote,
 )
+from bot.services.reports import ReportService
 from bot.store import OutboxItem, Store
 
 
@@ -30,6 +33,8 @@ class OutboxMessages:
         self._clock = clock
         # Retain / Start backup / Abort are offered only when someone may press them.
         self._write_buttons = write_buttons
+        # Weekly reports are of watched destinations: the store has their backups.
+        self._reports = ReportService(store, None, clock=clock)
 
     async def digest(self, stored: Sequence[StoredAlert]) -> AlertDigest:
         """The alerts of one message as it shows them now: acknowledged, snoozed, resolved."""
@@ -56,6 +61,13 @@ class OutboxMessages:
         return RecoveryNote(
             stored.alert, tuple(r.alert for r in resolved), await self.context(stored)
         )
+
+    async def weekly_report(self, note: WeeklyReportNote) -> ReportMessage:
+        """The week's figures as the store has them now, for the week the note names."""
+        report = await self._reports.weekly(
+            note.destination_id, note.destination_name, note.week_ending
+        )
+        return ReportMessage(report)
 
     async def thread_of(self, item: OutboxItem) -> str | None:
         """The ts of the message a row is threaded under, once that message is posted."""

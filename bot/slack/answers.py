@@ -15,6 +15,7 @@ from datetime import UTC, datetime
 from bot.core.audit import Requester
 from bot.core.commands import (
     LIST_USAGE,
+    REPORT_USAGE,
     AuditCommand,
     Command,
     CommandError,
@@ -22,19 +23,25 @@ from bot.core.commands import (
     HelpCommand,
     ListCommand,
     MuteCommand,
+    ReportCommand,
     UnmuteCommand,
     UnwatchCommand,
     WatchCommand,
     WatchingCommand,
 )
 from bot.core.listing import START, Position
+from bot.core.messages import ReportMessage
+from bot.core.reports import HealthReport
 from bot.northflank.errors import NorthflankError
+from bot.services.chat import CannotJoin, ChatError, ChatSender
 from bot.services.listing import BackupLister, NoDestinations, WhichDestination
+from bot.services.reports import ReportService
 from bot.services.watching import WatchOutcome, WatchService
 from bot.slack.render import explain, kit
 from bot.slack.render.help import help_reply
 from bot.slack.render.kit import Reply
 from bot.slack.render.listing import destinations, listing, read_next_page_value
+from bot.slack.render.mrkdwn import escape
 from bot.slack.render.watch_replies import watch_reply
 
 log = logging.getLogger(__name__)
@@ -50,10 +57,15 @@ class Answers:
         lister: BackupLister,
         watches: WatchService | None = None,
         *,
+        reports: ReportService | None = None,
+        poster: ChatSender | None = None,
         clock: Callable[[], datetime] = utc_now,
     ) -> None:
         self._lister = lister
         self._watches = watches
+        # Reports are posted in the channel, as a file: through the chat sender.
+        self._reports = reports
+        self._poster = poster
         self._clock = clock
 
     async def for_command(self, command: Command, who: Requester) -> Reply:
@@ -63,6 +75,8 @@ class Answers:
             return await self._guarded(self._destinations(), None)
         if isinstance(command, ListCommand):
             return await self._guarded(self._list(command, who=who), command.destination)
+        if isinstance(command, ReportCommand):
+            return await self._guarded(self._report(command, who), command.destination)
         if self._watches is None:
             return kit.message("Watching is not available in this process.")
         outcome, destination = _watch_work(self._watches, command, who)
@@ -102,6 +116,38 @@ class Answers:
         return listing(
             page, backup_filter=command.backup_filter, limit=command.limit, now=self._clock()
         )
+
+    async def _report(self, command: ReportCommand, who: Requester) -> Reply:
+        if self._reports is None or self._poster is None:
+            return kit.message("Reports are not available in this process.")
+        report = await self._reports.report(
+            command.destination, command.days, channel=who.channel_id
+        )
+        if isinstance(report, NoDestinations):
+            return destinations(())
+        if isinstance(report, WhichDestination):
+            return kit.message(
+                f"Which destination? The token can see {report.count} and this channel "
+                f"doesn't watch exactly one, so name one: `{REPORT_USAGE}`."
+            )
+        return await self.post_report(who.channel_id, report, who.user_id)
+
+    async def post_report(self, channel: str, report: HealthReport, user_id: str) -> Reply:
+        """Post `report` in `channel` (a DM for the Home tab); the private answer."""
+        assert self._poster is not None
+        try:
+            await self._poster.post(channel, ReportMessage(report, requested_by=user_id))
+        except CannotJoin:
+            return kit.message(
+                "I can't post in this channel: invite me first (`/invite @backup-bot`), "
+                "then ask again."
+            )
+        except ChatError as exc:
+            log.warning("a report could not be posted: %s", exc.code)
+            return kit.message(
+                f"Slack did not take the report ({escape(exc.code)}). Please try again."
+            )
+        return kit.message(explain.report_posted(report))
 
     async def _guarded(self, work: Awaitable[Reply], destination: str | None) -> Reply:
         try:

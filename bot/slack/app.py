@@ -16,6 +16,7 @@ from slack_sdk.http_retry.builtin_async_handlers import (
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.services.alert_actions import AlertActions
+from bot.services.home import HomeService
 from bot.slack import listeners
 from bot.slack.after_ack import AfterAck
 from bot.slack.answers import Answers
@@ -55,6 +56,7 @@ def build_app(
     responder: Responder,
     after_ack: AfterAck,
     alert_actions: AlertActions | None = None,
+    home_service: HomeService | None = None,
     clock: Callable[[], datetime],
 ) -> AsyncApp:
     bolt_logger = logging.getLogger("bot.slack.bolt")
@@ -66,5 +68,7 @@ def build_app(
         signing_secret=signing_secret,
         logger=bolt_logger,
     )
-    listeners.register(app, answers, responder, after_ack, alert_actions, clock=clock)
+    listeners.register(
+        app, answers, responder, after_ack, alert_actions, home_service=home_service, clock=clock
+    )
     return app

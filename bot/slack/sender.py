@@ -9,16 +9,18 @@ errors, so that the delivery pipeline decides in words of its own.
 
 from __future__ import annotations
 
+import asyncio
 import logging
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from datetime import datetime
 from typing import Any
 
 import aiohttp
-from slack_sdk.errors import SlackApiError
+from slack_sdk.errors import SlackApiError, SlackRequestError
 from slack_sdk.web.async_client import AsyncWebClient
 
-from bot.core.messages import AlertDigest, ChannelMessage
+from bot.charts.report_chart import render_report_png
+from bot.core.messages import AlertDigest, ChannelMessage, ReportMessage
 from bot.services.chat import (
     CannotJoin,
     ChannelGone,
@@ -31,6 +33,7 @@ from bot.services.chat import (
 )
 from bot.slack.render.channel_messages import channel_message
 from bot.slack.render.kit import Reply
+from bot.slack.render.report import report_comment, report_filename, report_title
 
 log = logging.getLogger(__name__)
 
@@ -59,13 +62,34 @@ class SlackSender:
     async def post(
         self, channel: str, message: ChannelMessage, *, thread_ts: str | None = None
     ) -> str:
+        if isinstance(message, ReportMessage) and not message.report.is_empty:
+            return await _in_port_terms(self._upload_report(channel, message))
         reply = channel_message(message, self._clock())
+        return await _in_port_terms(self._post(channel, reply, thread_ts))
+
+    async def _upload_report(self, channel: str, message: ReportMessage) -> str:
+        """The report's chart as a PNG, with its summary as the comment; the file's id.
+
+        The chart is drawn in a worker thread (matplotlib's object-oriented API,
+        no pyplot state), so the event loop keeps acking meanwhile.
+        """
+        png = await asyncio.to_thread(render_report_png, message.report)
+        arguments: dict[str, Any] = {
+            "channel": channel,
+            "content": png,
+            "filename": report_filename(message.report),
+            "title": report_title(message.report),
+            "initial_comment": report_comment(message),
+        }
         try:
-            return await self._post(channel, reply, thread_ts)
+            response = await self._client.files_upload_v2(**arguments)
         except SlackApiError as exc:
-            raise chat_error(exc) from exc
-        except (aiohttp.ClientError, TimeoutError) as exc:
-            raise Unavailable("network", f"network: {type(exc).__name__}") from exc
+            if error_of(exc) != "not_in_channel":
+                raise
+            await self._join(channel)
+            response = await self._client.files_upload_v2(**arguments)
+        shared = response.get("file") or {}
+        return str(shared.get("id") or "file")
 
     async def edit(self, channel: str, ts: str, message: AlertDigest) -> None:
         reply = channel_message(message, self._clock())
@@ -115,6 +139,19 @@ class SlackSender:
             await self._client.conversations_join(channel=channel)
         except SlackApiError as exc:
             raise CannotJoin(error_of(exc)) from exc
+
+
+async def _in_port_terms(work: Awaitable[str]) -> str:
+    """`work`'s result, with Slack's refusals and network trouble as the port's errors."""
+    try:
+        return await work
+    except SlackApiError as exc:
+        raise chat_error(exc) from exc
+    except SlackRequestError as exc:
+        # The upload step of files_upload_v2 answered with something other than 200.
+        raise Unavailable("upload_failed", f"the file upload failed: {exc}") from exc
+    except (aiohttp.ClientError, TimeoutError) as exc:
+        raise Unavailable("network", f"network: {type(exc).__name__}") from exc
 
 
 def chat_error(exc: SlackApiError) -> ChatError:

@@ -20,7 +20,7 @@ from bot.core.watches import DestinationSummary
 from bot.store.addons import addon_state, addon_summaries, kept_runs, upsert_addons
 from bot.store.backup_rows import backup_from_row, backup_row
 from bot.store.records import SaveResult
-from bot.store.sessions import UsesSessions
+from bot.store.sessions import UsesSessions, rowcount
 from bot.store.tables import AddonRow, KnownBackupRow
 
 _known = KnownBackupRow.__table__
@@ -45,7 +45,7 @@ class BackupQueries(UsesSessions):
                     _known.c.backup_id.in_(list(backup_ids)),
                 )
             )
-            return int(getattr(result, "rowcount", 0) or 0)
+            return rowcount(result)
 
     async def known_statuses(
         self, destination_id: str, backup_ids: Collection[str]
@@ -145,6 +145,27 @@ class BackupQueries(UsesSessions):
                 backups=known,
                 addons=tuple(addon_state(addon, completed) for addon, completed in addons.tuples()),
             )
+
+    async def backups_created_since(self, destination_id: str, since: datetime) -> list[Backup]:
+        """Every known backup of the destination created at or after `since`, oldest first
+        (a report's period and the baseline before it)."""
+        k = KnownBackupRow
+        async with self._sessions.read() as session:
+            rows = await session.scalars(
+                select(k)
+                .where(k.destination_id == destination_id, k.created_at >= since)
+                .order_by(k.created_at, k.backup_id)
+            )
+            return [backup_from_row(row) for row in rows]
+
+    async def oldest_backup_created_at(self, destination_id: str) -> datetime | None:
+        async with self._sessions.read() as session:
+            oldest: datetime | None = await session.scalar(
+                select(func.min(KnownBackupRow.created_at)).where(
+                    KnownBackupRow.destination_id == destination_id
+                )
+            )
+            return oldest
 
     async def destination_summary(
         self, destination_id: str, now: datetime, *, complete: bool

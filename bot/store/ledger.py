@@ -6,7 +6,7 @@ from collections.abc import Collection, Sequence
 from dataclasses import replace
 from datetime import datetime
 
-from sqlalchemy import and_, or_, select, update
+from sqlalchemy import and_, func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.core.alerts import Alert, Ledger, LedgerEntry, alert_from_json, alert_to_json
@@ -146,6 +146,30 @@ class LedgerQueries(UsesSessions):
                 select(AlertRow).where(AlertRow.id.in_(ids)).order_by(AlertRow.id)
             )
             return [stored_alert(row) for row in rows]
+
+    async def open_problems(self, *, limit: int) -> tuple[list[StoredAlert], int]:
+        """Unresolved problems in every channel, newest first (up to `limit`), and how
+        many there are in all (the Home tab)."""
+        a = AlertRow
+        still_open = and_(a.resolved_at.is_(None), a.event.in_(_OPEN_PROBLEM_EVENTS))
+        async with self._sessions.read() as session:
+            rows = await session.scalars(
+                select(a).where(still_open).order_by(a.created_at.desc(), a.id.desc()).limit(limit)
+            )
+            shown = [stored_alert(row) for row in rows]
+            total = await session.scalar(select(func.count()).select_from(a).where(still_open))
+            return shown, total or 0
+
+    async def open_problem_counts(self) -> dict[tuple[str, str], int]:
+        """Unresolved problems per (channel, destination)."""
+        a = AlertRow
+        async with self._sessions.read() as session:
+            rows = await session.execute(
+                select(a.channel, a.destination_id, func.count())
+                .where(a.resolved_at.is_(None), a.event.in_(_OPEN_PROBLEM_EVENTS))
+                .group_by(a.channel, a.destination_id)
+            )
+            return {(channel, destination): count for channel, destination, count in rows.tuples()}
 
     async def message_alerts(self, channel: str, message_ts: str) -> list[StoredAlert]:
         """Every alert one Slack message shows, to render it again."""

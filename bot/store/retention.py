@@ -17,7 +17,7 @@ from sqlalchemy import and_, delete, exists, func, or_, select, update
 
 from bot.core.watches import PROBLEM_EVENTS, Event
 from bot.store.records import OutboxState
-from bot.store.sessions import UsesSessions
+from bot.store.sessions import UsesSessions, rowcount
 from bot.store.tables import (
     AlertActionRow,
     AlertRow,
@@ -123,7 +123,7 @@ class RetentionQueries(UsesSessions):
         """Snoozes that ended before `before`."""
         async with self._sessions.write() as session:
             result = await session.execute(delete(SnoozeRow).where(SnoozeRow.until < before))
-            return int(getattr(result, "rowcount", 0) or 0)
+            return rowcount(result)
 
     async def row_counts(self) -> dict[str, int]:
         """Rows in every table: what retention keeps flat."""

@@ -80,3 +80,8 @@ class UsesSessions:
     """The base of the store's query mixins: every call takes its session from here."""
 
     _sessions: Sessions
+
+
+def rowcount(result: object) -> int:
+    """Rows an UPDATE or DELETE touched (the async Result types it only on some paths)."""
+    return int(getattr(result, "rowcount", 0) or 0)

@@ -22,6 +22,7 @@ from sqlalchemy import (
     Text,
     UniqueConstraint,
     false,
+    true,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
@@ -80,6 +81,10 @@ class WatchRow(Base):
     created_at: Mapped[datetime]
     updated_by: Mapped[str | None]
     updated_at: Mapped[datetime | None]
+    # `report=weekly` (True) or `report=off`.
+    weekly_report: Mapped[bool] = mapped_column(server_default=true())
+    # The Monday 09:00 whose weekly report was last claimed (sent, or skipped while muted).
+    report_sent_for: Mapped[datetime | None]
 
 
 class PollStatusRow(Base):

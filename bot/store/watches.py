@@ -4,16 +4,18 @@ from __future__ import annotations
 
 import logging
 from datetime import datetime, timedelta
+from typing import Any
 
-from sqlalchemy import Select, delete, func, select, update
+from sqlalchemy import Select, delete, func, or_, select, update
 
 from bot.core.audit import AuditEntry
 from bot.core.backups import Destination
 from bot.core.quiet_hours import QuietHours, QuietHoursError
 from bot.core.watches import WATCHABLE_EVENTS, Event, Watch, WatchSettings, WatchState
 from bot.store.audit import add_audit
-from bot.store.records import OutboxState
-from bot.store.sessions import UsesSessions
+from bot.store.outbox import enqueue
+from bot.store.records import OutboxKind, OutboxState
+from bot.store.sessions import UsesSessions, rowcount
 from bot.store.tables import (
     AddonRow,
     AlertRow,
@@ -82,6 +84,7 @@ class WatchQueries(UsesSessions):
                 "stuck_seconds": round(settings.stuck.total_seconds()),
                 "remind_seconds": round(settings.remind.total_seconds()) if settings.remind else 0,
                 "quiet_hours": settings.quiet.to_text() if settings.quiet else None,
+                "weekly_report": settings.weekly_report,
                 "state": WatchState.ACTIVE.value,
                 "state_reason": None,
             }
@@ -191,6 +194,46 @@ class WatchQueries(UsesSessions):
             )
             return [watch_from_row(row) for row in rows]
 
+    async def all_watches(self) -> list[Watch]:
+        """Every watch of the workspace, by channel then destination (the Home tab)."""
+        async with self._sessions.read() as session:
+            rows = await session.scalars(
+                select(WatchRow).order_by(WatchRow.channel, WatchRow.destination_name, WatchRow.id)
+            )
+            return [watch_from_row(row) for row in rows]
+
+    async def claim_weekly_report(
+        self,
+        watch: Watch,
+        scheduled_for: datetime,
+        *,
+        note: dict[str, Any] | None,
+        now: datetime,
+    ) -> int | None:
+        """Take the report of the week ending at `scheduled_for` for this watch, and queue
+        `note` (None: skipped, while muted) in the same transaction, so a crash between
+        the two can neither lose the report nor send it twice. The outbox row's id (0 when
+        skipped); None if another replica, or an earlier run, took it already."""
+        async with self._sessions.write() as session:
+            claimed = await session.execute(
+                update(WatchRow)
+                .where(
+                    WatchRow.id == watch.id,
+                    or_(
+                        WatchRow.report_sent_for.is_(None),
+                        WatchRow.report_sent_for < scheduled_for,
+                    ),
+                )
+                .values(report_sent_for=scheduled_for)
+            )
+            if rowcount(claimed) != 1:
+                return None
+            if note is None:
+                return 0
+            return await enqueue(
+                session, watch.channel, OutboxKind.NOTE, (), None, now, payload=note
+            )
+
     async def set_muted_until(
         self,
         channel: str,
@@ -253,12 +296,14 @@ def watch_from_row(row: WatchRow) -> Watch:
             stuck=timedelta(seconds=row.stuck_seconds),
             remind=timedelta(seconds=row.remind_seconds) if row.remind_seconds else None,
             quiet=_quiet_hours(row),
+            weekly_report=row.weekly_report,
         ),
         started_at=row.started_at,
         created_by=row.created_by,
         muted_until=row.muted_until,
         state=WatchState(row.state),
         state_reason=row.state_reason,
+        report_sent_for=row.report_sent_for,
     )
 
 

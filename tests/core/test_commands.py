@@ -24,6 +24,7 @@ from bot.core.commands import (
     HelpCommand,
     ListCommand,
     MuteCommand,
+    ReportCommand,
     UnmuteCommand,
     UnwatchCommand,
     WatchCommand,
@@ -88,7 +89,7 @@ def test_quoted_names_and_curly_quotes() -> None:
     ("text", "fragment"),
     [
         ("frobnicate", "I don't know the command `frobnicate`"),
-        ("frobnicate", "watch, unwatch, watching, mute, unmute and audit"),
+        ("frobnicate", "watch, unwatch, watching, mute, unmute, audit and report"),
         ("destinations extra", "takes no arguments"),
         ("list a b", "takes one destination"),
         ("list d colour=red", "has no option `colour`"),
@@ -239,7 +240,10 @@ def test_watch_durations_at_the_edges_of_their_ranges() -> None:
         ("watch a b", "`watch` takes one destination, and I got two: `a` and `b`"),
         ("watch Nightly backups", "Put names with spaces in quotes"),
         ("watch d colour=red", "`watch` has no option `colour`"),
-        ("watch d colour=red", "It takes events=, expiry=, stuck=, remind= and quiet= (with tz=)"),
+        (
+            "watch d colour=red",
+            "It takes events=, expiry=, stuck=, remind=, quiet= (with tz=) and report=",
+        ),
         ("watch d =red", "`watch` has no option `=red`"),
         ("watch d status=failed", "`watch` has no option `status`"),
         ("watch d events=failed events=aborted", "`events=` is there twice"),
@@ -677,3 +681,60 @@ def test_rewatching_with_quiet_replaces_or_removes_the_window() -> None:
 def test_rewatching_with_tz_alone_is_refused_not_applied_to_the_kept_window() -> None:
     # The channel has quiet hours, but `tz=` on its own still names no window.
     assert "`tz=` sets the time zone of `quiet=`" in _error("watch dest-1 tz=Asia/Tokyo")
+
+
+# ----- report, and the weekly report setting -------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("text", "destination", "days"),
+    [
+        ("report", None, 30),
+        ("report dest-1", "dest-1", 30),
+        ("report dest-1 days=7", "dest-1", 7),
+        ("REPORT days=90", None, 90),
+        ('report "nightly backups" DAYS=1', "nightly backups", 1),
+        ("report dest-1 days=14d", "dest-1", 14),
+    ],
+)
+def test_report(text: str, destination: str | None, days: int) -> None:
+    assert parse(text) == ReportCommand(destination, days)
+
+
+@pytest.mark.parametrize(
+    ("text", "fragment"),
+    [
+        ("report dest-1 days=0", "from 1 to 90"),
+        ("report dest-1 days=91", "from 1 to 90"),
+        ("report dest-1 days=-3", "from 1 to 90"),
+        ("report dest-1 days=week", "from 1 to 90"),
+        ("report dest-1 days=", "from 1 to 90"),
+        ("report a b", "takes one destination"),
+        ("report dest-1 limit=5", "has no option"),
+    ],
+)
+def test_report_errors_say_what_was_wrong_and_show_the_usage(text: str, fragment: str) -> None:
+    with pytest.raises(CommandError) as caught:
+        parse(text)
+    assert fragment in str(caught.value)
+    assert "/backups report [DEST] [days=30]" in str(caught.value)
+
+
+@pytest.mark.parametrize(
+    ("value", "weekly"), [("weekly", True), ("WEEKLY", True), ("off", False), ("never", False)]
+)
+def test_watch_report_setting(value: str, weekly: bool) -> None:
+    command = parse(f"watch dest-1 report={value}")
+    assert isinstance(command, WatchCommand)
+    assert command.settings.weekly_report is weekly
+    assert "report" in command.given
+    # Re-watching with other options keeps the channel's choice.
+    again = parse("watch dest-1 remind=2h")
+    assert isinstance(again, WatchCommand)
+    assert again.applied_to(command.settings).weekly_report is weekly
+
+
+def test_watch_report_setting_errors() -> None:
+    with pytest.raises(CommandError, match="takes `weekly`"):
+        parse("watch dest-1 report=daily")
+    assert WatchSettings().weekly_report is True

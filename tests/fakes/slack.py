@@ -10,6 +10,14 @@ chat.update, chat.postEphemeral) send a JSON body; most others (auth.test,
 conversations.join, apps.connections.open) POST an empty form-typed body with the
 parameters in the query string; ``api_call(data=...)`` sends a real form body.
 
+Files and the Home tab: files.getUploadURLExternal, the upload URL it hands out (on this
+same server) and files.completeUploadExternal serve slack_sdk's ``files_upload_v2``; see
+tests/fakes/slack_files.py for what each step sends. A file is shared only into a channel the
+bot is a member of: one it joined (conversations.join), a DM it opened (conversations.open),
+or one ``join`` put it in. chat.postMessage does not check membership: with
+``chat:write.public`` the bot may post into public channels it is not in; tests make it fail
+with ``fail_next(..., "not_in_channel")``. views.publish keeps each user's Home tab.
+
 Socket Mode is served for real: apps.connections.open hands out a ``ws://`` URL on this same
 server, and tests push envelopes down the socket and read back the app's acks. See the
 "Socket Mode" section of FakeSlack for how Slack's side of the protocol goes.
@@ -41,14 +49,18 @@ from aiohttp import WSCloseCode, WSMsgType, web
 
 from tests.fakes._faults import FaultQueue
 from tests.fakes._server import BackgroundServer, headers_without_auth
+from tests.fakes.slack_files import UPLOAD, UPLOAD_PATH, FileStore, FileUpload, SharedFile
 
 __all__ = [
     "APP_ID",
     "DEFAULT_APP_TOKEN",
     "DEFAULT_TOKEN",
     "RESPONSE_URL",
+    "UPLOAD",
     "FakeSlack",
+    "FileUpload",
     "ResponseUrlPost",
+    "SharedFile",
     "SlackCall",
     "SocketMessage",
 ]
@@ -66,8 +78,19 @@ APP_ID: Final = "A0APP"
 SOCKET_PATH: Final = "/link/"
 
 # slack_sdk sends these as JSON strings when it form-encodes a call; decoding them makes a
-# recorded call look the same whichever encoding the client chose.
-_JSON_FIELDS: Final = ("blocks", "attachments", "metadata")
+# recorded call look the same whichever encoding the client chose. Each with the error a
+# string that is not JSON gets.
+_JSON_FIELDS: Final = {
+    "blocks": "invalid_blocks",
+    "attachments": "invalid_attachments",
+    "metadata": "invalid_metadata",
+    "files": "invalid_arguments",  # files.completeUploadExternal
+    "view": "invalid_arguments",  # views.publish
+}
+# Slack's cap on a Home tab's (and a modal's) blocks.
+_MAX_VIEW_BLOCKS: Final = 100
+# Uploads go through aiohttp's request body limit, 1 MiB by default; Slack takes up to 1 GB.
+_MAX_BODY: Final = 64 * 1024 * 1024
 _FORM_TYPES: Final = ("application/x-www-form-urlencoded", "multipart/form-data")
 # Incoming-webhook style errors: a status code and the error string as a text/plain body.
 _WEBHOOK_STATUS: Final = {
@@ -176,6 +199,13 @@ class FakeSlack(BackgroundServer):
         self._responses: list[ResponseUrlPost] = []
         self._messages: dict[tuple[str, str], dict[str, Any]] = {}
         self._ts_counter = itertools.count(1)
+        # Channels the bot is in: joined, DMs opened, or put there by join().
+        self._members: set[str] = set()
+        self._files = FileStore()
+        # Per user, every Home tab view published, oldest first.
+        self._home_views: dict[str, list[dict[str, Any]]] = {}
+        self._view_ids: dict[str, str] = {}
+        self._dms: dict[str, str] = {}  # user id -> DM channel id
         # Socket Mode. The WebSocketResponse objects are only ever touched on the fake's
         # loop; the lock guards the containers, which test threads read too.
         self._tickets: set[str] = set()
@@ -194,6 +224,10 @@ class FakeSlack(BackgroundServer):
             "chat.update": self._update,
             "chat.postEphemeral": self._post_ephemeral,
             "conversations.join": self._join,
+            "conversations.open": self._conversations_open,
+            "files.getUploadURLExternal": self._get_upload_url,
+            "files.completeUploadExternal": self._complete_upload,
+            "views.publish": self._views_publish,
             "apps.connections.open": self._connections_open,
         }
 
@@ -213,17 +247,19 @@ class FakeSlack(BackgroundServer):
             self._token = token
 
     def fail_next(self, method: str, kind: str, times: int = 1) -> None:
-        """Fail the next ``times`` calls of ``method`` (or ``"response_url"``).
+        """Fail the next ``times`` calls of ``method`` (or ``"response_url"``, ``"upload"``).
 
         ``kind`` is "429", "500" or a Slack error string such as "not_in_channel". Web API
         errors come back as HTTP 200 ``{"ok": false, "error": kind}``; response_url errors
         the way incoming webhooks report them: a 4xx status and the error as plain text.
+        Upload posts (UPLOAD) answer a status and plain text too, 400 for an error string;
+        a failed upload keeps no bytes.
         """
         with self._lock:
             self._faults.push(kind, times, lambda subject: subject == method)
 
     def set_latency(self, method: str, low: float, high: float | None = None) -> None:
-        """Hold back the answers to ``method`` for ``low`` to ``high`` seconds (uniform).
+        """Hold back the answers to ``method`` (or UPLOAD) ``low`` to ``high`` s (uniform).
 
         ``high`` defaults to ``low``; ``0`` answers at once again. The call takes effect on
         arrival: only the answer waits (see the module docstring).
@@ -257,7 +293,11 @@ class FakeSlack(BackgroundServer):
             return copy.deepcopy(self._messages.get((channel, ts)))
 
     def posted(self, channel: str | None = None) -> list[dict[str, Any]]:
-        """Messages that chat.postMessage accepted, oldest first, as they look now."""
+        """Messages that chat.postMessage accepted, oldest first, as they look now.
+
+        File shares are messages too: ``subtype`` "file_share", ``text`` the initial
+        comment and ``files`` what was shared.
+        """
         with self._lock:
             return [
                 copy.deepcopy({**message, "channel": key[0]})
@@ -265,11 +305,41 @@ class FakeSlack(BackgroundServer):
                 if channel is None or key[0] == channel
             ]
 
+    def join(self, channel: str) -> None:
+        """Make the bot a member of ``channel``, as if it had joined before the test."""
+        with self._lock:
+            self._members.add(channel)
+
+    def files(self, channel: str | None = None) -> list[SharedFile]:
+        """Files completed by files.completeUploadExternal, oldest first.
+
+        One entry per file and channel shared into; a file completed without a channel is
+        listed once, with ``channel`` None, and only when ``channel`` is not given.
+        """
+        with self._lock:
+            return self._files.files(channel)
+
+    @property
+    def uploads(self) -> list[FileUpload]:
+        """Every POST to an upload URL, oldest first, including refused ones."""
+        with self._lock:
+            return list(self._files.uploads)
+
+    def home_view(self, user_id: str) -> dict[str, Any] | None:
+        """The Home tab last published for ``user_id``, as views.publish answered it."""
+        with self._lock:
+            views = self._home_views.get(user_id)
+            return copy.deepcopy(views[-1]) if views else None
+
     def clear(self) -> None:
-        """Forget recorded calls, responses and socket messages, and drop pending faults."""
+        """Forget recorded calls, responses, uploads and socket messages; drop faults.
+
+        What the calls did (messages, files, Home tabs, memberships) stays.
+        """
         with self._lock:
             self._calls.clear()
             self._responses.clear()
+            self._files.uploads.clear()
             self._faults.clear()
             self._socket_messages.clear()
 
@@ -304,6 +374,29 @@ class FakeSlack(BackgroundServer):
     ) -> list[ResponseUrlPost]:
         """Like wait_for_responses, but polls so the test's event loop keeps running."""
         return await _poll(lambda: self.responses, n, timeout, "response_url post")
+
+    async def await_files(
+        self,
+        n: int = 1,
+        timeout: float = 5.0,  # noqa: ASYNC109
+        *,
+        channel: str | None = None,
+    ) -> list[SharedFile]:
+        """Wait until ``files(channel)`` holds at least ``n`` files; return them all."""
+        return await _poll(lambda: self.files(channel), n, timeout, "shared file")
+
+    async def await_home_view(
+        self,
+        user_id: str,
+        timeout: float = 5.0,  # noqa: ASYNC109
+        *,
+        n: int = 1,
+    ) -> dict[str, Any]:
+        """Wait until ``n`` Home tabs were published for ``user_id``; return the last."""
+        [*_, last] = await _poll(
+            lambda: self._home_views_of(user_id), n, timeout, f"Home tab for {user_id}"
+        )
+        return last
 
     # ----- Socket Mode: test-facing API ---------------------------------------------------
 
@@ -390,9 +483,10 @@ class FakeSlack(BackgroundServer):
     # ----- application -------------------------------------------------------------------
 
     def build_app(self) -> web.Application:
-        app = web.Application()
+        app = web.Application(client_max_size=_MAX_BODY)
         app.router.add_route("GET", "/api/{method}", self._api)
         app.router.add_route("POST", "/api/{method}", self._api)
+        app.router.add_post(UPLOAD_PATH + "{file_id}", self._upload)
         app.router.add_post("/response/{key}", self._response_url)
         app.router.add_get(SOCKET_PATH, self._socket)
         # Runs inside stop(), before in-flight handlers are cancelled: the socket handlers
@@ -497,6 +591,40 @@ class FakeSlack(BackgroundServer):
         if not valid:
             return web.Response(status=400, text="invalid_payload")
         return web.Response(text="ok")
+
+    async def _upload(self, request: web.Request) -> web.Response:
+        """POST to an upload URL: files_upload_v2's second step. No token: the URL is one."""
+        file_id = request.match_info["file_id"]
+        data = await _read_upload(request)
+        with self._lock:
+            fault = self._faults.take(UPLOAD)
+            latency = self._draw_latency(UPLOAD)
+            if fault == "429":
+                response = web.Response(
+                    status=429, text="ratelimited", headers={"Retry-After": str(self.retry_after)}
+                )
+            elif fault == "500":
+                response = web.Response(status=500, text="internal_error")
+            elif fault is not None:
+                response = web.Response(status=400, text=fault)
+            elif self._files.receive(file_id, data):
+                response = web.Response(text=f"OK - {len(data)}")
+            else:
+                response = web.Response(status=404, text="file_not_found")
+            self._files.uploads.append(
+                FileUpload(
+                    file_id=file_id,
+                    size=len(data),
+                    content_type=request.headers.get("Content-Type", ""),
+                    headers=headers_without_auth(request),
+                    status=response.status,
+                    at=time.monotonic(),
+                )
+            )
+            self._changed.notify_all()
+        if latency:
+            await asyncio.sleep(latency)
+        return response
 
     async def _socket(self, request: web.Request) -> web.StreamResponse:
         with self._lock:
@@ -674,7 +802,98 @@ class FakeSlack(BackgroundServer):
         channel = params.get("channel")
         if not channel:
             return {"ok": False, "error": "channel_not_found"}
+        self._members.add(str(channel))
         return {"ok": True, "channel": {"id": channel, "is_channel": True, "is_member": True}}
+
+    def _conversations_open(self, params: Params) -> Result:
+        users, channel = params.get("users"), params.get("channel")
+        if isinstance(users, str) and users:
+            ids = [user.strip() for user in users.split(",") if user.strip()]
+            if len(ids) != 1:
+                # Slack would open a group DM; the fake has none.
+                return {
+                    "ok": False,
+                    "error": "invalid_arguments",
+                    "response_metadata": {"messages": ["FakeSlack opens one-user DMs only"]},
+                }
+            [user] = ids
+        elif isinstance(channel, str) and channel:
+            # Resuming a DM by its id.
+            found = [u for u, dm in self._dms.items() if dm == channel]
+            if not found:
+                return {"ok": False, "error": "channel_not_found"}
+            [user] = found
+        else:
+            return {"ok": False, "error": "users_list_not_supplied"}
+        already_open = user in self._dms
+        # Stable per user, as Slack's DM ids are.
+        dm = self._dms.setdefault(user, f"D{user}")
+        self._members.add(dm)
+        opened: dict[str, Any] = {"id": dm}
+        if str(params.get("return_im", "")).lower() in ("true", "1"):
+            opened.update({"is_im": True, "user": user, "is_open": True})
+        result: Result = {"ok": True, "channel": opened}
+        if already_open:
+            result.update({"no_op": True, "already_open": True})
+        return result
+
+    def _get_upload_url(self, params: Params) -> Result:
+        return self._files.get_upload_url(params, self.url)
+
+    def _complete_upload(self, params: Params) -> Result:
+        return self._files.complete(params, self._members.__contains__, self._share)
+
+    def _share(self, channel: str, fields: Params) -> str:
+        """Post the message a file share shows in ``channel``; return its ts."""
+        ts = self._next_ts()
+        message = {"type": "message", "user": BOT_USER_ID, "bot_id": BOT_ID, **fields, "ts": ts}
+        self._messages[(channel, ts)] = message
+        return ts
+
+    def _views_publish(self, params: Params) -> Result:
+        user_id, view = params.get("user_id"), params.get("view")
+        if not isinstance(user_id, str) or not user_id or not isinstance(view, dict):
+            return {"ok": False, "error": "invalid_arguments"}
+        blocks = view.get("blocks")
+        if view.get("type") != "home" or not isinstance(blocks, list):
+            return {"ok": False, "error": "invalid_arguments"}
+        if len(blocks) > _MAX_VIEW_BLOCKS:
+            message = "[ERROR] no more than 100 items allowed [json-pointer:/view/blocks]"
+            return {
+                "ok": False,
+                "error": "invalid_arguments",
+                "response_metadata": {"messages": [message]},
+            }
+        history = self._home_views.setdefault(user_id, [])
+        expected = params.get("hash")
+        if expected and history and expected != history[-1]["hash"]:
+            # Someone published in between: the caller's view is stale.
+            return {"ok": False, "error": "hash_conflict"}
+        # A user's Home tab keeps its id across publishes.
+        view_id = self._view_ids.setdefault(user_id, f"V{len(self._view_ids) + 1:08d}")
+        published = {
+            "id": view_id,
+            "team_id": self._team_id,
+            "type": "home",
+            "blocks": blocks,
+            "private_metadata": view.get("private_metadata", ""),
+            "callback_id": view.get("callback_id", ""),
+            "external_id": view.get("external_id", ""),
+            "state": {"values": {}},
+            "hash": f"{int(time.time())}.{secrets.token_hex(4)}",
+            "clear_on_close": False,
+            "notify_on_close": False,
+            "close": None,
+            "submit": None,
+            "previous_view_id": None,
+            "root_view_id": view_id,
+            "app_id": APP_ID,
+            "app_installed_team_id": self._team_id,
+            "bot_id": BOT_ID,
+        }
+        history.append(published)
+        self._changed.notify_all()
+        return {"ok": True, "view": published}
 
     def _connections_open(self, params: Params) -> Result:
         # A fresh ticket per call, like Slack; the socket endpoint accepts only these.
@@ -692,6 +911,10 @@ class FakeSlack(BackgroundServer):
 
     def _calls_to(self, method: str) -> list[SlackCall]:
         return [call for call in self._calls if call.method == method]
+
+    def _home_views_of(self, user_id: str) -> list[dict[str, Any]]:
+        with self._lock:
+            return copy.deepcopy(self._home_views.get(user_id, []))
 
     @staticmethod
     def _shortfall(what: str, wanted: int, got: list[Any]) -> str:
@@ -713,13 +936,24 @@ async def _read_params(request: web.Request) -> Params:
         elif request.content_type in _FORM_TYPES:
             form = await request.post()
             params.update({k: v for k, v in form.items() if isinstance(v, str)})
-    for field in _JSON_FIELDS:
+    for field, error in _JSON_FIELDS.items():
         if isinstance(params.get(field), str):
             try:
                 params[field] = json.loads(params[field])
             except json.JSONDecodeError:
-                raise _SlackError(f"invalid_{field}") from None
+                raise _SlackError(error) from None
     return params
+
+
+async def _read_upload(request: web.Request) -> bytes:
+    """An upload's bytes: the raw body, or the first file field of a multipart body."""
+    if request.content_type == "multipart/form-data":
+        form = await request.post()
+        for value in form.values():
+            if isinstance(value, web.FileField):
+                return value.file.read()
+        return b""
+    return await request.read()
 
 
 def _bearer(request: web.Request) -> str | None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import json
 import threading
 import time
 from collections.abc import AsyncIterator, Callable
@@ -11,7 +12,7 @@ from typing import Any
 import aiohttp
 import httpx
 import pytest
-from slack_sdk.errors import SlackApiError
+from slack_sdk.errors import SlackApiError, SlackRequestError
 from slack_sdk.http_retry.builtin_async_handlers import AsyncRateLimitErrorRetryHandler
 from slack_sdk.socket_mode.aiohttp import SocketModeClient
 from slack_sdk.socket_mode.async_client import AsyncBaseSocketModeClient
@@ -20,7 +21,14 @@ from slack_sdk.socket_mode.response import SocketModeResponse
 from slack_sdk.web.async_client import AsyncWebClient
 from slack_sdk.webhook.async_client import AsyncWebhookClient
 
-from tests.fakes.slack import DEFAULT_APP_TOKEN, DEFAULT_TOKEN, RESPONSE_URL, FakeSlack
+from tests.fakes.slack import (
+    DEFAULT_APP_TOKEN,
+    DEFAULT_TOKEN,
+    RESPONSE_URL,
+    UPLOAD,
+    FakeSlack,
+    SharedFile,
+)
 
 BLOCKS = [{"type": "section", "text": {"type": "mrkdwn", "text": "*hi*"}}]
 BEARER = {"Authorization": f"Bearer {DEFAULT_TOKEN}"}
@@ -119,7 +127,7 @@ async def test_set_token_revokes_the_old_one(fake_slack: FakeSlack, client: Asyn
 
 async def test_unknown_method(client: AsyncWebClient) -> None:
     with pytest.raises(SlackApiError) as raised:
-        await client.api_call("views.publish", json={"user_id": "U1"})
+        await client.api_call("reactions.add", json={"name": "eyes"})
 
     assert raised.value.response["error"] == "unknown_method"
 
@@ -409,6 +417,363 @@ async def test_await_helpers_keep_the_event_loop_running(
     assert responses[0].payload == {"text": "done"}
     with pytest.raises(TimeoutError):
         await fake_slack.await_responses(2, timeout=0.1)
+
+
+# ----- files_upload_v2 ----------------------------------------------------------------------
+
+# Not valid UTF-8, and with every byte value: any decoding or re-encoding would show.
+PNG = b"\x89PNG\r\n\x1a\n" + bytes(range(256)) + b"IEND\xaeB`\x82"
+
+
+async def test_files_upload_v2_shares_the_exact_bytes_and_comment_after_a_join(
+    fake_slack: FakeSlack, client: AsyncWebClient
+) -> None:
+    await client.conversations_join(channel="C1")
+
+    response = await client.files_upload_v2(
+        channel="C1", content=PNG, filename="report.png", initial_comment="Weekly report"
+    )
+
+    [shared] = await fake_slack.await_files(1, timeout=5.0)
+    assert shared == SharedFile(
+        file_id=response["file"]["id"],
+        filename="report.png",
+        title="report.png",  # slack_sdk's default title is the filename
+        channel="C1",
+        initial_comment="Weekly report",
+        thread_ts=None,
+        ts=shared.ts,
+        bytes=PNG,
+    )
+    assert response["files"] == [response["file"]]
+    assert (response["file"]["name"], response["file"]["size"]) == ("report.png", len(PNG))
+    assert response["file"]["mimetype"] == "image/png"
+    # Like Slack, the share is a message in the channel.
+    [message] = fake_slack.posted("C1")
+    assert (message["ts"], message["subtype"], message["text"]) == (
+        shared.ts,
+        "file_share",
+        "Weekly report",
+    )
+    assert [f["id"] for f in message["files"]] == [shared.file_id]
+    assert fake_slack.files("C2") == []
+
+
+async def test_what_files_upload_v2_sends_in_each_step(
+    fake_slack: FakeSlack, client: AsyncWebClient
+) -> None:
+    fake_slack.join("C1")
+
+    await client.files_upload_v2(channel="C1", content=PNG, filename="report.png")
+
+    # 1. Arguments in the query string, on an empty form-typed body.
+    [url_call] = fake_slack.calls_to("files.getUploadURLExternal")
+    assert url_call.content_type == "application/x-www-form-urlencoded"
+    assert url_call.params == {"filename": "report.png", "length": str(len(PNG))}
+    assert url_call.answer is not None
+    file_id = url_call.answer["file_id"]
+    assert url_call.answer["upload_url"] == f"{fake_slack.url}/upload/{file_id}"
+    # 2. The raw bytes, without the token.
+    [upload] = fake_slack.uploads
+    assert (upload.file_id, upload.size, upload.status) == (file_id, len(PNG), 200)
+    assert upload.content_type == "application/octet-stream"
+    # 3. The files as a JSON string in the query string (decoded when recorded).
+    [complete] = fake_slack.calls_to("files.completeUploadExternal")
+    assert complete.content_type == "application/x-www-form-urlencoded"
+    files = [{"id": file_id, "title": "report.png"}]
+    assert complete.params == {"files": files, "channel_id": "C1"}
+
+
+async def test_files_upload_v2_into_a_channel_the_bot_is_not_in_is_not_in_channel(
+    fake_slack: FakeSlack, client: AsyncWebClient
+) -> None:
+    with pytest.raises(SlackApiError) as raised:
+        await client.files_upload_v2(channel="C1", content=PNG, filename="report.png")
+
+    assert raised.value.response["error"] == "not_in_channel"
+    assert fake_slack.files() == []
+    assert fake_slack.posted() == []
+    # The upload is still there to complete once the bot is in the channel.
+    [url_call] = fake_slack.calls_to("files.getUploadURLExternal")
+    assert url_call.answer is not None
+    await client.conversations_join(channel="C1")
+    await client.files_completeUploadExternal(
+        files=[{"id": url_call.answer["file_id"], "title": "Report"}], channel_id="C1"
+    )
+    assert [(f.title, f.bytes) for f in fake_slack.files("C1")] == [("Report", PNG)]
+
+
+async def test_upload_without_a_channel_stays_private_and_threads_are_kept(
+    fake_slack: FakeSlack, client: AsyncWebClient
+) -> None:
+    fake_slack.join("C1")
+
+    await client.files_upload_v2(content=b"private", filename="a.txt")
+    await client.files_upload_v2(
+        channels=["C1"], content=b"reply", filename="b.txt", thread_ts="1700000000.000100"
+    )
+
+    private, reply = fake_slack.files()
+    assert (private.channel, private.ts, private.bytes) == (None, None, b"private")
+    assert (reply.channel, reply.thread_ts) == ("C1", "1700000000.000100")
+    assert fake_slack.files("C1") == [reply]
+    [message] = fake_slack.posted("C1")
+    assert message["thread_ts"] == "1700000000.000100"
+
+
+async def test_get_upload_url_needs_a_filename_and_a_byte_length(client: AsyncWebClient) -> None:
+    errors = []
+    for params in ({"length": 3}, {"filename": "a.txt"}, {"filename": "a.txt", "length": "3kB"}):
+        with pytest.raises(SlackApiError) as raised:
+            await client.api_call("files.getUploadURLExternal", params=params)
+        errors.append(raised.value.response["error"])
+
+    assert errors == ["invalid_arguments"] * 3
+
+
+def test_upload_url_answers_like_slack_and_keeps_multipart_files(fake_slack: FakeSlack) -> None:
+    url_of = f"{fake_slack.api_url}files.getUploadURLExternal"
+    issued = httpx.post(url_of, params={"filename": "a.bin", "length": 4}, headers=BEARER).json()
+
+    unknown = httpx.post(f"{fake_slack.url}/upload/F404", content=b"abcd")
+    uploaded = httpx.post(issued["upload_url"], files={"file": ("a.bin", b"\x00\x01\x02\x03")})
+
+    assert issued["file_id"].startswith("F")
+    assert unknown.status_code == 404
+    assert (uploaded.status_code, uploaded.text) == (200, "OK - 4")
+    assert uploaded.headers["Content-Type"].startswith("text/plain")
+    assert fake_slack.uploads[-1].content_type.startswith("multipart/form-data")
+    complete = httpx.post(
+        f"{fake_slack.api_url}files.completeUploadExternal",
+        data={"files": json.dumps([{"id": issued["file_id"]}])},
+        headers=BEARER,
+    )
+    assert complete.json()["ok"] is True
+    [shared] = fake_slack.files()
+    assert (shared.bytes, shared.title) == (b"\x00\x01\x02\x03", "a.bin")
+
+
+async def test_complete_refuses_unknown_unuploaded_and_short_files(
+    fake_slack: FakeSlack, client: AsyncWebClient
+) -> None:
+    fake_slack.join("C1")
+    never = await client.files_getUploadURLExternal(filename="a.txt", length=3)
+    short = await client.files_getUploadURLExternal(filename="b.txt", length=3)
+    async with (
+        aiohttp.ClientSession() as session,
+        session.post(short["upload_url"], data=b"ab") as answer,
+    ):
+        assert answer.status == 200
+
+    errors = []
+    for file_id in ("F-made-up", never["file_id"], short["file_id"]):
+        with pytest.raises(SlackApiError) as raised:
+            await client.files_completeUploadExternal(files=[{"id": file_id}], channel_id="C1")
+        errors.append(raised.value.response["error"])
+    with pytest.raises(SlackApiError) as raised:
+        await client.api_call("files.completeUploadExternal", params={"channel_id": "C1"})
+
+    assert errors == ["file_not_found", "file_not_found", "file_upload_size_mismatch"]
+    assert raised.value.response["error"] == "invalid_arguments"
+    assert fake_slack.files() == []
+
+
+async def test_a_completed_upload_cannot_be_completed_again(
+    fake_slack: FakeSlack, client: AsyncWebClient
+) -> None:
+    fake_slack.join("C1")
+    response = await client.files_upload_v2(channel="C1", content=b"x", filename="a.txt")
+
+    with pytest.raises(SlackApiError) as raised:
+        await client.files_completeUploadExternal(
+            files=[{"id": response["file"]["id"]}], channel_id="C1"
+        )
+
+    assert raised.value.response["error"] == "file_not_found"
+    assert len(fake_slack.files()) == 1
+
+
+async def test_fail_next_on_complete_upload_surfaces_and_shares_nothing(
+    fake_slack: FakeSlack, client: AsyncWebClient
+) -> None:
+    fake_slack.join("C1")
+    fake_slack.fail_next("files.completeUploadExternal", "500")
+
+    with pytest.raises(SlackApiError) as raised:
+        await client.files_upload_v2(channel="C1", content=PNG, filename="report.png")
+
+    assert raised.value.response.status_code == 500
+    assert fake_slack.files() == []
+    await client.files_upload_v2(channel="C1", content=PNG, filename="report.png")
+    assert len(fake_slack.files("C1")) == 1
+
+
+async def test_a_failed_upload_step_is_a_request_error_and_keeps_no_bytes(
+    fake_slack: FakeSlack, client: AsyncWebClient
+) -> None:
+    fake_slack.join("C1")
+    fake_slack.fail_next(UPLOAD, "500")
+
+    # slack_sdk checks the upload's status itself: not a SlackApiError.
+    with pytest.raises(SlackRequestError, match="status: 500"):
+        await client.files_upload_v2(channel="C1", content=PNG, filename="report.png")
+
+    [upload] = fake_slack.uploads
+    assert upload.status == 500
+    assert fake_slack.calls_to("files.completeUploadExternal") == []
+    assert fake_slack.files() == []
+
+
+async def test_latency_and_tokens_apply_to_the_upload_steps(
+    fake_slack: FakeSlack, client: AsyncWebClient
+) -> None:
+    fake_slack.join("C1")
+    fake_slack.set_latency("files.completeUploadExternal", 0.2)
+    fake_slack.set_latency(UPLOAD, 0.2)
+
+    started = time.monotonic()
+    await client.files_upload_v2(channel="C1", content=PNG, filename="report.png")
+
+    assert time.monotonic() - started >= 0.4 - 0.002
+    [complete] = fake_slack.calls_to("files.completeUploadExternal")
+    assert complete.latency == 0.2
+    wrong = AsyncWebClient(token="xoxb-wrong", base_url=fake_slack.api_url)
+    with pytest.raises(SlackApiError) as raised:
+        await wrong.files_upload_v2(channel="C1", content=PNG, filename="report.png")
+    assert raised.value.response["error"] == "invalid_auth"
+
+
+# ----- conversations.open -----------------------------------------------------------------
+
+
+async def test_conversations_open_gives_a_stable_dm_the_bot_can_share_into(
+    fake_slack: FakeSlack, client: AsyncWebClient
+) -> None:
+    with pytest.raises(SlackApiError) as raised:
+        await client.files_upload_v2(channel="DU1", content=PNG, filename="report.png")
+    assert raised.value.response["error"] == "not_in_channel"
+
+    opened = await client.conversations_open(users="U1")
+    again = await client.conversations_open(users=["U1"])
+    other = await client.conversations_open(users="U2")
+    dm = opened["channel"]["id"]
+    await client.files_upload_v2(channel=dm, content=PNG, filename="report.png")
+    await client.chat_postMessage(channel=dm, text="hello")
+
+    assert dm.startswith("D")
+    assert again["channel"]["id"] == dm and again["already_open"] is True
+    assert other["channel"]["id"] != dm
+    [shared] = fake_slack.files(dm)
+    assert shared.bytes == PNG
+    assert [m.get("subtype") for m in fake_slack.posted(dm)] == ["file_share", None]
+
+
+async def test_conversations_open_needs_users(client: AsyncWebClient) -> None:
+    with pytest.raises(SlackApiError) as raised:
+        await client.api_call("conversations.open", params={})
+
+    assert raised.value.response["error"] == "users_list_not_supplied"
+
+
+# ----- views.publish ------------------------------------------------------------------------
+
+
+def home(blocks: int) -> dict[str, Any]:
+    section = {"type": "section", "text": {"type": "mrkdwn", "text": "row"}}
+    return {"type": "home", "blocks": [section] * blocks}
+
+
+async def test_views_publish_takes_100_blocks_and_not_101(
+    fake_slack: FakeSlack, client: AsyncWebClient
+) -> None:
+    published = await client.views_publish(user_id="U1", view=home(100))
+    with pytest.raises(SlackApiError) as raised:
+        await client.views_publish(user_id="U1", view=home(101))
+
+    assert published["view"]["id"].startswith("V")
+    assert raised.value.response.data == {
+        "ok": False,
+        "error": "invalid_arguments",
+        "response_metadata": {
+            "messages": ["[ERROR] no more than 100 items allowed [json-pointer:/view/blocks]"]
+        },
+    }
+    view = fake_slack.home_view("U1")
+    assert view is not None and len(view["blocks"]) == 100
+    assert view == published["view"]
+    assert fake_slack.home_view("U2") is None
+
+
+async def test_views_publish_keeps_the_latest_view_per_user(
+    fake_slack: FakeSlack, client: AsyncWebClient
+) -> None:
+    async def bot() -> None:
+        await asyncio.sleep(0.1)
+        await client.views_publish(user_id="U1", view=home(1))
+        await client.views_publish(user_id="U1", view=home(2))
+
+    task = asyncio.create_task(bot())
+    latest = await fake_slack.await_home_view("U1", 5.0, n=2)
+    await task
+
+    assert len(latest["blocks"]) == 2
+    [first, second] = fake_slack.calls_to("views.publish")
+    assert first.content_type.startswith("application/json")
+    assert first.answer is not None and second.answer is not None
+    assert first.answer["view"]["id"] == second.answer["view"]["id"] == latest["id"]
+    with pytest.raises(TimeoutError):
+        await fake_slack.await_home_view("U2", 0.1)
+
+
+async def test_views_publish_refuses_a_missing_user_or_a_non_home_view(
+    client: AsyncWebClient,
+) -> None:
+    errors = []
+    for arguments in (
+        {"view": home(1)},
+        {"user_id": "U1", "view": {"type": "modal", "blocks": []}},
+        {"user_id": "U1"},
+    ):
+        with pytest.raises(SlackApiError) as raised:
+            await client.api_call("views.publish", json=arguments)
+        errors.append(raised.value.response["error"])
+
+    assert errors == ["invalid_arguments"] * 3
+
+
+def test_views_publish_takes_the_view_as_a_json_string_and_checks_the_hash(
+    fake_slack: FakeSlack,
+) -> None:
+    url = f"{fake_slack.api_url}views.publish"
+
+    first = httpx.post(url, data={"user_id": "U1", "view": json.dumps(home(1))}, headers=BEARER)
+    stale = {"user_id": "U1", "view": home(2), "hash": "1.stale"}
+    conflict = httpx.post(url, json=stale, headers=BEARER)
+    fresh = {**stale, "hash": first.json()["view"]["hash"]}
+    second = httpx.post(url, json=fresh, headers=BEARER)
+
+    assert first.json()["ok"] is True
+    assert conflict.json() == {"ok": False, "error": "hash_conflict"}
+    assert second.json()["ok"] is True
+    view = fake_slack.home_view("U1")
+    assert view is not None and len(view["blocks"]) == 2
+
+
+async def test_fail_next_and_latency_apply_to_views_publish(
+    fake_slack: FakeSlack, client: AsyncWebClient
+) -> None:
+    fake_slack.fail_next("views.publish", "not_enabled")
+    fake_slack.set_latency("views.publish", 0.2)
+
+    with pytest.raises(SlackApiError) as raised:
+        await client.views_publish(user_id="U1", view=home(1))
+    await client.views_publish(user_id="U1", view=home(1))
+
+    assert raised.value.response["error"] == "not_enabled"
+    failed, published = fake_slack.calls_to("views.publish")
+    assert failed.latency == published.latency == 0.2
+    assert published.answered_at is not None
+    assert published.answered_at - published.at >= 0.2 - 0.001
 
 
 # ----- Socket Mode ------------------------------------------------------------------------

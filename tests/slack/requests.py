@@ -86,3 +86,54 @@ def button_body(
         "actions": [action],
     }
     return urlencode({"payload": json.dumps(payload)})
+
+
+def home_opened_body(user: str = "U0USER", *, tab: str = "home") -> str:
+    """An Events API callback: someone opened the app's Home tab (JSON, not a form)."""
+    return json.dumps(
+        {
+            "token": "legacy-verification-token",
+            "team_id": "T0FAKE",
+            "api_app_id": "A0APP",
+            "type": "event_callback",
+            "event_id": f"Ev{abs(hash((user, tab))) % 10**8:08d}",
+            "event_time": 1,
+            "event": {
+                "type": "app_home_opened",
+                "user": user,
+                "channel": "D0HOME",
+                "tab": tab,
+                "event_ts": "1.1",
+            },
+        }
+    )
+
+
+def home_button_body(
+    action_id: str, value: str, *, user: str = "U0USER", selected_option: str | None = None
+) -> str:
+    """A block_actions payload from the Home tab: a view container, no channel and no
+    response_url, as Slack sends it."""
+    action: dict[str, Any] = {"action_id": action_id, "block_id": "home", "action_ts": "1.3"}
+    if selected_option is None:
+        action |= {"type": "button", "value": value}
+    else:
+        action |= {
+            "type": "static_select",
+            "selected_option": {
+                "text": {"type": "plain_text", "text": selected_option},
+                "value": selected_option,
+            },
+        }
+    payload: dict[str, Any] = {
+        "type": "block_actions",
+        "user": {"id": user, "username": "someone", "team_id": "T0FAKE"},
+        "api_app_id": "A0APP",
+        "token": "legacy-verification-token",
+        "container": {"type": "view", "view_id": "V0HOME"},
+        "trigger_id": "1.2.3",
+        "team": {"id": "T0FAKE", "domain": "fake"},
+        "view": {"id": "V0HOME", "type": "home", "blocks": []},
+        "actions": [action],
+    }
+    return urlencode({"payload": json.dumps(payload)})

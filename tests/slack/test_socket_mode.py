@@ -21,6 +21,8 @@ from urllib.parse import parse_qsl
 import httpx
 import pytest
 
+from bot.core.backups import Destination
+from bot.core.watches import WatchSettings
 from bot.runtime.server import BotServer
 from bot.runtime.settings import BotSettings, load
 from bot.slack.render.listing import NEXT_PAGE_ACTION
@@ -29,7 +31,7 @@ from tests.fakes.northflank import DEFAULT_TOKEN as NF_TOKEN
 from tests.fakes.northflank import FakeNorthflank, make_backup
 from tests.fakes.slack import DEFAULT_APP_TOKEN, FakeSlack, ResponseUrlPost
 from tests.fakes.slack import DEFAULT_TOKEN as SLACK_TOKEN
-from tests.slack.requests import button_body, slash_command_body
+from tests.slack.requests import button_body, home_opened_body, slash_command_body
 from tests.slack.test_backups_command import next_button, rows
 
 T0 = datetime(2026, 1, 1, tzinfo=UTC)
@@ -332,3 +334,21 @@ async def _health_until(
             return response
         await asyncio.sleep(0.05)
     raise AssertionError(f"/healthz never showed it: {response.json()}")
+
+
+async def test_the_home_tab_is_published_when_opened_over_the_socket(
+    socket_bot: BotServer, fake_slack: FakeSlack, fake_northflank: FakeNorthflank
+) -> None:
+    # The manifest subscribes to app_home_opened; in Socket Mode it comes as an
+    # events_api envelope, is acked, and the view is published through views.publish.
+    seed(fake_northflank, 3)
+    await socket_bot.store.save_watch(
+        "C0OPS", Destination("dest-1", "Primary"), WatchSettings(), "U0ADMIN", T0
+    )
+    event = json.loads(home_opened_body("U0HOME"))
+    envelope_id = fake_slack.send_envelope("events_api", event)
+    await fake_slack.await_socket_ack(envelope_id, timeout=ACK_DEADLINE)
+    view = await fake_slack.await_home_view("U0HOME", timeout=10)
+    assert view["type"] == "home"
+    assert "*Primary* `dest-1`" in json.dumps(view)
+    assert "<#C0OPS>" in json.dumps(view)

@@ -9,14 +9,22 @@ from __future__ import annotations
 
 import asyncio
 from collections import Counter
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
 from datetime import datetime
 
 from bot.core.backups import Destination
 from bot.core.watches import Event, WatchState
 from bot.store import Claim, ReplicaInfo, Store
-from tests.store.examples import HOUR, PRIMARY, SECONDARY, T0, alert, digest, posts, watching
+from tests.store.examples import (
+    HOUR,
+    PRIMARY,
+    SECONDARY,
+    T0,
+    alert,
+    digest,
+    posts,
+    replica_stores,
+    watching,
+)
 
 MINUTE = HOUR / 60
 LEASE = MINUTE
@@ -33,16 +41,6 @@ async def _watched(store: Store, *destinations: Destination) -> None:
     for destination in destinations:
         await watching(store, "C-ops", destination)
     await store.ensure_poll_rows()
-
-
-@asynccontextmanager
-async def _replica_stores(database_url: str, n: int) -> AsyncIterator[list[Store]]:
-    stores = [Store.connect(database_url) for _ in range(n)]
-    try:
-        yield stores
-    finally:
-        for opened in stores:
-            await opened.close()
 
 
 # ----- destinations ---------------------------------------------------------------------
@@ -143,7 +141,7 @@ async def test_replicas_claiming_at_once_each_get_different_destinations(
             owners[destination_id] = name
             await asyncio.sleep(0)  # let the others in between claims
 
-    async with _replica_stores(database_url, 3) as stores:
+    async with replica_stores(database_url, 3) as stores:
         await asyncio.gather(*(replica(f"replica-{i}", s) for i, s in enumerate(stores)))
 
     assert claimed == Counter({d.id: 1 for d in destinations})
@@ -262,7 +260,7 @@ async def test_replicas_delivering_at_once_each_get_different_messages(
                 await its_store.mark_delivered(item.id, now=T0, claim=_claim_for(name))
             await asyncio.sleep(0)
 
-    async with _replica_stores(database_url, 3) as stores:
+    async with replica_stores(database_url, 3) as stores:
         await asyncio.gather(*(replica(f"replica-{i}", s) for i, s in enumerate(stores)))
 
     assert delivered == Counter(dict.fromkeys(queued, 1))
@@ -273,7 +271,7 @@ async def test_replicas_recording_the_same_alerts_at_once_record_them_once(
 ) -> None:
     watch = await watching(store, "C-ops")
     batch = [digest(watch, alert(Event.FAILED, "b1"), alert(Event.FAILED, "b2"))]
-    async with _replica_stores(database_url, 3) as stores:
+    async with replica_stores(database_url, 3) as stores:
         results = await asyncio.gather(*(s.record_alerts(batch, T0) for s in stores))
 
     assert sorted(len(r.alert_ids) for r in results) == [0, 0, 2]

@@ -128,7 +128,7 @@ async def test_upgrading_again_changes_nothing(database_url: str) -> None:
         await store.close()
     assert (
         await _scalar(database_url, "SELECT version_num FROM alembic_version")
-        == "0004_trustworthy_alerts"
+        == "0005_health_reports"
     )
 
 
@@ -327,4 +327,43 @@ async def test_0004_fills_in_the_timeline_and_kept_runs_and_turns_anomaly_on_by_
     assert (
         await _scalar(database_url, "SELECT events FROM watches WHERE channel = 'C-default'")
         == "failed,aborted,expiring,stuck,missed"
+    )
+
+
+async def test_0005_gives_every_watch_its_weekly_report_and_downgrades_cleanly(
+    database_url: str,
+) -> None:
+    await _migrate(database_url, "0004_trustworthy_alerts")
+    seen = datetime(2026, 11, 3, 9, 0, tzinfo=UTC)
+    engine = engine_for(database_url)
+    try:
+        async with engine.begin() as connection:
+            await connection.execute(
+                _WATCHES_0003.insert().values(
+                    channel="C-ops",
+                    destination_id=PRIMARY.id,
+                    destination_name="Primary",
+                    events="failed",
+                    expiry_seconds=3600,
+                    stuck_seconds=3600,
+                    state="active",
+                    started_at=seen,
+                    created_by="U1",
+                    created_at=seen,
+                )
+            )
+    finally:
+        await engine.dispose()
+    await _migrate(database_url, "0005_health_reports")
+    store = Store.connect(database_url)
+    try:
+        watch = await store.watch("C-ops", PRIMARY.id)
+        assert watch is not None
+        assert watch.settings.weekly_report is True and watch.report_sent_for is None
+    finally:
+        await store.close()
+    await _migrate(database_url, "0004_trustworthy_alerts", down=True)
+    assert await _scalar(database_url, "SELECT count(*) FROM watches") == 1
+    assert await _scalar(database_url, "SELECT version_num FROM alembic_version") == (
+        "0004_trustworthy_alerts"
     )

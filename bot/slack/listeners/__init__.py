@@ -12,9 +12,10 @@ from datetime import datetime
 from slack_bolt.async_app import AsyncApp
 
 from bot.services.alert_actions import AlertActions
+from bot.services.home import HomeService
 from bot.slack.after_ack import AfterAck
 from bot.slack.answers import Answers
-from bot.slack.listeners import actions, alert_buttons, commands
+from bot.slack.listeners import actions, alert_buttons, commands, home
 from bot.slack.responder import Responder
 
 
@@ -25,11 +26,14 @@ def register(
     after_ack: AfterAck,
     alert_actions: AlertActions | None = None,
     *,
+    home_service: HomeService | None = None,
     clock: Callable[[], datetime],
 ) -> None:
     commands.register(app, answers, responder, after_ack)
     actions.register(app, answers, responder, after_ack)
     if alert_actions is not None:
         alert_buttons.register(app, alert_actions, responder, after_ack, clock=clock)
+        if home_service is not None:
+            home.register(app, home_service, alert_actions, answers, after_ack)
     # Last: it takes every button press no listener above took.
     actions.register_catch_all(app, responder, after_ack)

@@ -42,6 +42,9 @@ SHOW_BACKUPS_ACTION = "alert_show_backups"
 RETAIN_ACTION = "alert_retain"
 START_BACKUP_ACTION = "alert_start_backup"
 ABORT_ACTION = "alert_abort"
+# The same Acknowledge and Snooze, pressed on the Home tab.
+HOME_ACKNOWLEDGE_ACTION = "home_alert_acknowledge"
+HOME_SNOOZE_ACTION = "home_alert_snooze"
 ALERT_ACTIONS = frozenset(
     {
         ACKNOWLEDGE_ACTION,
@@ -169,6 +172,18 @@ def actions_block(buttons: AlertButtons, view: AlertView) -> Block | None:
     return {"type": "actions", "block_id": block_id, "elements": elements}
 
 
+def home_actions_block(alert_id: int, *, acknowledged: bool) -> Block:
+    """Acknowledge and Snooze for an open alert listed on the Home tab: the same actions,
+    under their own ids, so that the press is answered by publishing the tab again."""
+    elements: list[dict[str, Any]] = []
+    if not acknowledged:
+        elements.append(
+            _button(HOME_ACKNOWLEDGE_ACTION, "Acknowledge", str(alert_id), style="primary")
+        )
+    elements.append(_snooze_menu(alert_id, HOME_SNOOZE_ACTION))
+    return {"type": "actions", "block_id": f"home_alert:{alert_id}", "elements": elements}
+
+
 # ----- reading values back ------------------------------------------------------------------
 
 
@@ -218,10 +233,10 @@ def _button(
     return button
 
 
-def _snooze_menu(alert_id: int) -> dict[str, Any]:
+def _snooze_menu(alert_id: int, action_id: str = SNOOZE_ACTION) -> dict[str, Any]:
     return {
         "type": "static_select",
-        "action_id": SNOOZE_ACTION,
+        "action_id": action_id,
         "placeholder": {"type": "plain_text", "text": "Snooze…"},
         "options": [
             {

@@ -11,11 +11,13 @@ from bot.core.messages import (
     PreparedMessage,
     RecoveryNote,
     ReminderNote,
+    ReportMessage,
     WatchAnnouncement,
     WriteResultNote,
 )
 from bot.slack.render.alert_message import alert_message
 from bot.slack.render.kit import Reply
+from bot.slack.render.report import report_reply
 from bot.slack.render.thread_notes import note_reply, recovery_reply
 from bot.slack.render.watch_replies import watch_announcement
 
@@ -30,6 +32,9 @@ def channel_message(message: ChannelMessage, now: datetime) -> Reply:
             return watch_announcement(destination, settings, user_id)
         case ReminderNote() | WriteResultNote():
             return note_reply(message)
+        case ReportMessage():
+            # Posted as a message only when it has no chart to carry it (an empty period).
+            return report_reply(message)
         case PreparedMessage(payload):
             # Rendered by the version that queued it: posted as it is.
             return payload

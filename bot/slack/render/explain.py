@@ -7,6 +7,7 @@ from collections.abc import Collection
 from bot.core import humanize
 from bot.core.audit import AuditAction
 from bot.core.failures import Failure, FailureKind
+from bot.core.reports import HealthReport, ReportSource
 from bot.slack.render.mrkdwn import code, escape, mention, truncate
 
 
@@ -121,3 +122,14 @@ def _when_retry(failure: Failure) -> str:
     if failure.retry_after:
         return f"in {humanize.duration(failure.retry_after)}"
     return "in a few minutes"
+
+
+def report_posted(report: HealthReport) -> str:
+    """The private answer once a report is in the channel."""
+    where = "from what I have stored" if report.source is ReportSource.STORE else "from Northflank"
+    if report.is_empty:
+        return f"Posted: no backups of *{escape(report.destination_name)}* in those days."
+    return (
+        f"Posted the report of the last {report.days} days for "
+        f"*{escape(report.destination_name)}* ({report.total:,} backups, {where})."
+    )

@@ -30,12 +30,16 @@ HELP_TEXT = "\n".join(
         "`/backups watch DEST quiet=22:00-07:00 tz=Europe/Berlin` — hold alerts during those "
         "hours and post them together when they end (`tz=` is a time zone name, UTC if left "
         "out); `/backups watch DEST quiet=off` removes them",
+        "`/backups watch DEST report=off` — no weekly report (by default one comes every "
+        "Monday 09:00, in the `tz=` of quiet hours or UTC)",
         "`/backups watching` — what this channel watches, with its settings and the last poll",
         "`/backups unwatch DEST` — stop watching it here",
         "`/backups mute DEST 8h` — no alerts from it here for 8 hours (1m to 30d)",
         "`/backups unmute DEST` — alerts again now",
         "`/backups audit` — the last 20 changes and button actions in this channel: who, "
         "what and when",
+        "`/backups report DEST days=30` — post a summary and a chart of the last 30 days "
+        "here (1 to 90 days)",
         "`/backups help` — this message",
         "",
         "*On each alert*",

@@ -23,6 +23,7 @@ from bot.core.watches import (
     WatchSettings,
     WatchState,
 )
+from bot.core.weekly_reports import next_report_time
 from bot.services.watching import (
     AuditTrail,
     Muted,
@@ -56,8 +57,9 @@ _STATUS = 30
 _ID = 40
 _REASON = 160
 _ERROR = 160
-# `watching` for many watches: the section texts together stay under this.
-_WATCHING_BUDGET = 9000
+# `watching` for many watches: the section texts together stay under this (fifty
+# ordinary watches fit in full; Slack refuses a message at about 13k).
+_WATCHING_BUDGET = 9600
 _SUMMARY_LIST_SHOWN = 10
 CANNOT_POST_HERE = (
     ":warning: I couldn't post in this channel (a private channel I'm not in?). "
@@ -275,7 +277,7 @@ def _watch_entry(watch: Watch, status: PollStatus | None, now: datetime) -> str:
     elif watch.state is WatchState.DISABLED:
         reason = clip(watch.state_reason, _REASON) if watch.state_reason else "no reason given"
         lines.append(f":no_entry: Disabled, I no longer poll for this channel: {reason}")
-    lines.append(_last_poll_words(status, now))
+    lines.append(f"{_last_poll_words(status, now)} · {_weekly_report_words(watch, now)}")
     if status is not None and status.consecutive_failures > 0:
         failures = status.consecutive_failures
         since = f" since {date(status.failing_since)}" if status.failing_since else ""
@@ -297,6 +299,15 @@ def _watch_line(watch: Watch, status: PollStatus | None, now: datetime) -> str:
         flags.append(":warning: polls failing")
     flags.append(_last_poll_words(status, now))
     return " · ".join([_watch_title(watch), *flags])
+
+
+def _weekly_report_words(watch: Watch, now: datetime) -> str:
+    upcoming = next_report_time(watch, now)
+    if upcoming is None:
+        return "no weekly report"
+    # In UTC words rather than a date token: fifty entries must still fit one message.
+    muted = " (skipped if still muted)" if watch.muted(now) else ""
+    return f"next weekly report {humanize.utc(upcoming)}{muted}"
 
 
 def _watch_title(watch: Watch) -> str:

@@ -133,7 +133,17 @@ def settings_sentence(settings: WatchSettings) -> str:
         )
     elif reminded:
         sentence += " I won't send reminders about open alerts."
-    return sentence + _quiet_words(settings)
+    return sentence + _quiet_words(settings) + _report_words(settings)
+
+
+def _report_words(settings: WatchSettings) -> str:
+    if not settings.weekly_report:
+        return ""
+    zone = settings.quiet.timezone if settings.quiet else "UTC"
+    return (
+        f" Every Monday at 09:00 {escape(zone)} I'll post a report of the week, "
+        "all good or not (`report=off` stops it)."
+    )
 
 
 def _quiet_words(settings: WatchSettings) -> str:

@@ -10,6 +10,9 @@ from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from slack_sdk.models.blocks import Block
+from slack_sdk.models.views import View
+
 from bot.core.alerts import Alert
 from bot.core.backups import Backup, BackupStatus, Destination, Ref, Schedule, ScheduleInterval
 from bot.core.messages import AlertContext, AlertView
@@ -181,9 +184,20 @@ def assert_inert(reply: Reply, allowed_mentions: tuple[str, ...] = ()) -> None:
         assert "&" not in _ENTITY.sub("", rest), text
 
 
+def assert_valid_for_slack_sdk(blocks: list[dict[str, Any]], *, view: str | None = None) -> None:
+    """slack_sdk's own model classes accept every block, with their length validation
+    (a message's blocks; with `view`, a whole view of that type, 100 blocks at most)."""
+    for model in Block.parse_all(blocks):
+        assert model is not None
+        model.validate_json()
+    if view is not None:
+        View(type=view, blocks=blocks).validate_json()
+
+
 def assert_within_limits(reply: Reply, total: int = 12_000) -> None:
     blocks = reply["blocks"]
     assert 0 < len(blocks) <= 50
+    assert_valid_for_slack_sdk(blocks)
     for block in blocks:
         if block["type"] == "section":
             assert len(block["text"]["text"]) <= 3000
