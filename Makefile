@@ -35,6 +35,8 @@ bench: $(STAMP)
 	$(BIN)/python -m bench.poll_cost
 	$(BIN)/python -m bench.poll_replicas
 	$(BIN)/python -m bench.button_latency
+	$(BIN)/python -m bench.report_render
+	$(BIN)/python -m bench.report_ack
 
 clean:
 	rm -rf $(VENV) .mypy_cache .pytest_cache .ruff_cache

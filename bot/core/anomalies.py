@@ -139,7 +139,7 @@ class Anomaly:
 
 def anomaly_of(run: CompletedRun, earlier: Sequence[CompletedRun]) -> Anomaly | None:
     """What is unusual about `run` against the completed backups before it (oldest first)."""
-    baseline = list(earlier)[-BASELINE_SIZE:]
+    baseline = list(earlier[-BASELINE_SIZE:])  # only the last ones: never copy the history
     sizes = [r.size_bytes for r in baseline if r.size_bytes is not None]
     durations = [d.total_seconds() for r in baseline if (d := r.duration) is not None]
     median_size = statistics.median(sizes) if len(sizes) >= BASELINE_MINIMUM else None

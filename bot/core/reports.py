@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import bisect
 import dataclasses
+import heapq
 import itertools
 import statistics
 from collections import defaultdict
@@ -30,7 +31,7 @@ MIN_DAYS = 1
 MAX_DAYS = 90
 # The runs an anomaly is judged against may come from before the period.
 BASELINE_LOOKBACK = timedelta(days=14)
-# The chart's duration panel shows this many addons, the biggest by stored size.
+# The chart's duration panel shows this many addons: those whose newest backup is biggest.
 CHART_ADDONS = 5
 NEXT_EXPIRIES = 3
 
@@ -155,7 +156,8 @@ def build_report(
     period (a baseline for the anomaly rule, a good backup before the first gap)."""
     since, until = period(until, days)
     everything = sorted(backups, key=lambda b: (b.created_at, b.id))
-    in_period = [b for b in everything if since <= b.created_at <= until]
+    # Half-open, [since, until): a backup on the boundary is in one report, not two.
+    in_period = [b for b in everything if since <= b.created_at < until]
     by_addon: dict[str, list[Backup]] = defaultdict(list)
     for backup in everything:
         by_addon[_addon_name(backup)].append(backup)
@@ -237,7 +239,7 @@ def _backup_problems(
 ) -> Iterable[Problem]:
     for item in judged:
         backup = item.backup
-        if not since <= backup.created_at <= until:
+        if not since <= backup.created_at < until:
             continue
         if backup.status is BackupStatus.FAILED:
             yield Problem(ProblemKind.FAILED, addon, backup.created_at, backup.name)
@@ -280,7 +282,7 @@ def _missed_runs(
 def _addon_health(
     addon: str, judged: Sequence[_Judged], since: datetime, covered_from: datetime, until: datetime
 ) -> AddonHealth:
-    in_period = [j.backup for j in judged if since <= j.backup.created_at <= until]
+    in_period = [j.backup for j in judged if since <= j.backup.created_at < until]
     good = [
         j.backup.created_at
         for j in judged
@@ -323,15 +325,18 @@ def _stored_at(backups: Sequence[Backup], moment: datetime) -> int:
 
 
 def _next_expiries(backups: Sequence[Backup], after: datetime) -> tuple[Expiry, ...]:
-    upcoming = sorted(
-        (b for b in backups if b.status is BackupStatus.COMPLETED and b.expires_at is not None),
-        key=lambda b: (b.expires_at, b.id),
+    upcoming = heapq.nsmallest(
+        NEXT_EXPIRIES,
+        (
+            (b.expires_at, b.id, b)
+            for b in backups
+            if b.status is BackupStatus.COMPLETED
+            and b.expires_at is not None
+            and b.expires_at > after
+        ),
+        key=lambda item: (item[0], item[1]),
     )
-    return tuple(
-        Expiry(_addon_name(b), b.name, b.expires_at)
-        for b in upcoming
-        if b.expires_at is not None and b.expires_at > after
-    )[:NEXT_EXPIRIES]
+    return tuple(Expiry(_addon_name(b), b.name, expires) for expires, _, b in upcoming)
 
 
 _BUCKETS = {
@@ -344,9 +349,12 @@ _BUCKETS = {
 def _daily(backups: Sequence[Backup], since: datetime, until: datetime) -> tuple[DayTotals, ...]:
     """Each UTC day of the period (a partial first and last day included), with its backups."""
     first = since.date()
+    # The last day is the one holding the period's last moment: a period ending at
+    # midnight does not end with an empty day.
+    last = (until - timedelta(microseconds=1)).date()
     days = {
         first + timedelta(days=i): DayTotals(first + timedelta(days=i))
-        for i in range((until.date() - first).days + 1)
+        for i in range((last - first).days + 1)
     }
     for backup in backups:
         totals = days[backup.created_at.date()]

@@ -266,3 +266,15 @@ def test_past_ten_problems_the_rest_are_counted() -> None:
     listed = [line for line in lines if line.startswith("• failed")]
     assert len(listed) == PROBLEMS_LISTED
     assert "• and 3 more." in lines
+
+
+def test_the_period_is_half_open_so_consecutive_reports_never_count_a_backup_twice() -> None:
+    midnight = datetime(2026, 12, 7, tzinfo=UTC)
+    on_the_line = b("edge", midnight - 7 * DAY)
+    this_week = report([on_the_line, b("end", midnight)], until=midnight)
+    last_week = report([on_the_line], until=midnight - 7 * DAY)
+    assert this_week.total == 1 and last_week.total == 0  # "edge" counted once, "end" next week
+    # Ending at midnight, seven whole days and no empty eighth.
+    assert [d.day.isoformat() for d in this_week.daily] == [
+        f"2026-11-{day}" for day in range(30, 31)
+    ] + [f"2026-12-0{day}" for day in range(1, 7)]
