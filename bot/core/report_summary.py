@@ -27,10 +27,14 @@ def summary_lines(report: HealthReport) -> list[str]:
             )
         )
     if report.is_empty:
-        lines.append(f"No backups were made in these {span}.")
+        lines.append(
+            f"No backups were made in these {span}."
+            if report.days != 1
+            else "No backups were made in the last day."
+        )
         return lines
     rate = report.success_rate
-    headline = f"{report.total:,} backups"
+    headline = f"{report.total:,} backup{'s' if report.total != 1 else ''}"
     if rate is not None:
         headline += f", {rate:.1%} successful"
     if not report.problems:

@@ -19,7 +19,7 @@ import statistics
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from enum import StrEnum
 
 from bot.core.anomalies import CompletedRun, anomaly_of, describe
@@ -154,7 +154,9 @@ def build_report(
 ) -> HealthReport:
     """The report of the `days` before `until`. `backups` may reach back before the
     period (a baseline for the anomaly rule, a good backup before the first gap)."""
-    since, until = period(until, days)
+    # The days are UTC days, and the times are shown as UTC, whatever zone we are given.
+    since, until = period(until.astimezone(UTC), days)
+    read_since = read_since.astimezone(UTC) if read_since else None
     everything = sorted(backups, key=lambda b: (b.created_at, b.id))
     # Half-open, [since, until): a backup on the boundary is in one report, not two.
     in_period = [b for b in everything if since <= b.created_at < until]
@@ -254,9 +256,11 @@ def _missed_runs(
 ) -> Iterable[Problem]:
     """Runs the addon's schedules expected in the period that no backup answered.
 
-    A run is answered by a backup created from EARLY_TOLERANCE before it until the
-    next run; it counts as missed once its grace has passed by `until`. Runs due
-    before the addon's first known backup are not counted: its schedule may be newer.
+    A backup answers one run: the first due at most EARLY_TOLERANCE after it was
+    created (runs closer together than twice that split the time between them), so a
+    run that started early does not also answer the run before it. A run counts as
+    missed once its grace has passed by `until`. Runs due before the addon's first
+    known backup are not counted: its schedule may be newer.
     """
     schedules = next((b.schedules for b in reversed(history) if b.schedules), ())
     if not schedules or not history:
@@ -264,18 +268,26 @@ def _missed_runs(
     created = [b.created_at for b in history]
     # Before the addon's first known backup its schedule may not have existed yet.
     since = max(since, created[0] - EARLY_TOLERANCE)
-    dues: set[datetime] = set()
+    # Each run due (whether its grace has passed by `until`), those still within their
+    # grace included: an early backup for one of them is not an answer to the run before.
+    dues: dict[datetime, bool] = {}
     for schedule in schedules:
         grace = missed_grace(schedule)
-        moment = until - grace
+        moment = until + EARLY_TOLERANCE
         while (due := last_due(schedule, moment)) is not None and due >= since:
-            dues.add(due)
+            dues[due] = dues.get(due, False) or due + grace <= until
             moment = due - timedelta(microseconds=1)
     ordered = sorted(dues)
+    opens = [due - EARLY_TOLERANCE for due in ordered[:1]] + [
+        due - min(EARLY_TOLERANCE, (due - before) / 2)
+        for before, due in itertools.pairwise(ordered)
+    ]
     for index, due in enumerate(ordered):
-        answer_by = ordered[index + 1] if index + 1 < len(ordered) else until
-        first = bisect.bisect_left(created, due - EARLY_TOLERANCE)
-        if first >= len(created) or created[first] >= answer_by:
+        if not dues[due]:
+            continue
+        closes = min(opens[index + 1], until) if index + 1 < len(ordered) else until
+        first = bisect.bisect_left(created, opens[index])
+        if first >= len(created) or created[first] >= closes:
             yield Problem(ProblemKind.MISSED, addon, due)
 
 
@@ -333,6 +345,8 @@ def _next_expiries(backups: Sequence[Backup], after: datetime) -> tuple[Expiry, 
             if b.status is BackupStatus.COMPLETED
             and b.expires_at is not None
             and b.expires_at > after
+            # Held at `after`: not one made since (a report on a period that ended earlier).
+            and (b.completed_at or b.created_at) <= after
         ),
         key=lambda item: (item[0], item[1]),
     )
@@ -357,7 +371,7 @@ def _daily(backups: Sequence[Backup], since: datetime, until: datetime) -> tuple
         for i in range((last - first).days + 1)
     }
     for backup in backups:
-        totals = days[backup.created_at.date()]
+        totals = days[backup.created_at.astimezone(UTC).date()]
         bucket = _BUCKETS.get(backup.status, "other")
         changes = {bucket: getattr(totals, bucket) + 1}
         if backup.status is BackupStatus.COMPLETED:

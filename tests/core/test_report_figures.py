@@ -278,3 +278,12 @@ def test_the_period_is_half_open_so_consecutive_reports_never_count_a_backup_twi
     assert [d.day.isoformat() for d in this_week.daily] == [
         f"2026-11-{day}" for day in range(30, 31)
     ] + [f"2026-12-0{day}" for day in range(1, 7)]
+
+
+def test_one_backup_and_one_day_read_as_english() -> None:
+    one = summary_lines(report([b("x", UNTIL - timedelta(hours=1))], days=1))
+    assert one[:2] == [
+        "Backup report for Primary: the last 1 day",
+        "1 backup, 100.0% successful, all good.",
+    ]
+    assert summary_lines(report([], days=1))[1] == "No backups were made in the last day."
