@@ -148,8 +148,10 @@ async def _in_port_terms(work: Awaitable[str]) -> str:
     except SlackApiError as exc:
         raise chat_error(exc) from exc
     except SlackRequestError as exc:
-        # The upload step of files_upload_v2 answered with something other than 200.
-        raise Unavailable("upload_failed", f"the file upload failed: {exc}") from exc
+        # The upload step of files_upload_v2 answered with something other than 200. Its
+        # text carries Slack's response body and the file's title (a destination name):
+        # the code says enough for the outbox row and the log line.
+        raise Unavailable("upload_failed", "the file upload to Slack failed") from exc
     except (aiohttp.ClientError, TimeoutError) as exc:
         raise Unavailable("network", f"network: {type(exc).__name__}") from exc
 

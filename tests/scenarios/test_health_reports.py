@@ -24,6 +24,7 @@ from bot.slack.render.alert_buttons import HOME_ACKNOWLEDGE_ACTION
 from bot.slack.render.home import HOME_REPORT_ACTION
 from bot.store import Store
 from tests.fakes.northflank import make_backup
+from tests.fakes.slack import UPLOAD
 from tests.scenarios.conftest import ADMIN, CHANNEL, Scenario, reply_text
 from tests.slack.render.examples import assert_valid_for_slack_sdk
 from tests.slack.requests import home_button_body, home_opened_body, sign
@@ -269,3 +270,14 @@ async def press_home(world: Scenario, action_id: str, value: str, *, user: str) 
 
 def _utc(year: int, month: int, day: int) -> datetime:
     return datetime(year, month, day, tzinfo=UTC)
+
+
+async def test_a_failed_upload_is_explained_and_nothing_is_shared(scenario: Scenario) -> None:
+    await watched_with_history(scenario, fail_on=frozenset())
+    scenario.slack.fail_next(UPLOAD, "500")
+    answer = await scenario.slash(f"report {DEST}")
+    assert "Slack did not take the report (upload_failed). Please try again." in answer
+    assert scenario.slack.files() == []
+    # Asked again, it goes out.
+    assert "Posted the report" in await scenario.slash(f"report {DEST}")
+    assert len(scenario.slack.files(CHANNEL)) == 1
