@@ -17,8 +17,8 @@ import statistics
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager
+from collections.abc import AsyncIterator, Iterator
+from contextlib import asynccontextmanager, contextmanager
 
 import httpx
 
@@ -26,6 +26,7 @@ from tests.processes import REPO, bot_env, clean_env, free_port
 from tests.slack.requests import sign, slash_command_body
 
 CONCURRENCY = 50
+FLOOR = "floor (bare Bolt app)"
 
 
 @contextmanager
@@ -83,14 +84,16 @@ def env_for(urls: dict[str, str], port: int) -> dict[str, str]:
     )
 
 
-async def measure(rounds: int) -> dict[str, list[float]]:
-    fakes_env = clean_env()
-    with process(["-m", "bench.serve_fakes"], fakes_env) as fakes:
+@asynccontextmanager
+async def bot_and_floor(*fake_args: str) -> AsyncIterator[tuple[dict[str, str], dict[str, str]]]:
+    """The fakes, the bot and the bare Bolt floor app, each a process, all answering:
+    (the fakes' URLs, each app's /slack/events URL by name)."""
+    with process(["-m", "bench.serve_fakes", *fake_args], clean_env()) as fakes:
         assert fakes.stdout is not None
         urls = json.loads(fakes.stdout.readline())
         bot_port, floor_port = free_port(), free_port()
         targets = {
-            "floor (bare Bolt app)": f"http://127.0.0.1:{floor_port}/slack/events",
+            FLOOR: f"http://127.0.0.1:{floor_port}/slack/events",
             "backup-bot": f"http://127.0.0.1:{bot_port}/slack/events",
         }
         with (
@@ -99,14 +102,19 @@ async def measure(rounds: int) -> dict[str, list[float]]:
         ):
             for url in targets.values():
                 await wait_healthy(url)
-            samples: dict[str, list[float]] = {name: [] for name in targets}
-            limits = httpx.Limits(max_connections=CONCURRENCY)
-            async with httpx.AsyncClient(limits=limits, timeout=10) as http:
-                for name, url in targets.items():  # warm-up: auth.test, imports, connections
-                    await one_round(http, url, urls["slack"], f"warm-{name[:4]}")
-                for r in range(rounds):
-                    for name, url in targets.items():
-                        samples[name] += await one_round(http, url, urls["slack"], f"{r}")
+            yield urls, targets
+
+
+async def measure(rounds: int) -> dict[str, list[float]]:
+    async with bot_and_floor() as (urls, targets):
+        samples: dict[str, list[float]] = {name: [] for name in targets}
+        limits = httpx.Limits(max_connections=CONCURRENCY)
+        async with httpx.AsyncClient(limits=limits, timeout=10) as http:
+            for name, url in targets.items():  # warm-up: auth.test, imports, connections
+                await one_round(http, url, urls["slack"], f"warm-{name[:4]}")
+            for r in range(rounds):
+                for name, url in targets.items():
+                    samples[name] += await one_round(http, url, urls["slack"], f"{r}")
     return samples
 
 
@@ -115,7 +123,7 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=20)
     args = parser.parse_args()
     samples = asyncio.run(measure(args.rounds))
-    floor = samples["floor (bare Bolt app)"]
+    floor = samples[FLOOR]
     print(f"ack latency, {CONCURRENCY} concurrent `/backups list`, {args.rounds} rounds")
     print(f"{'app':<24}{'requests':>10}{'p50 ms':>10}{'p99 ms':>10}{'p99 / floor':>13}")
     for name, values in samples.items():

@@ -15,13 +15,11 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import json
 import time
 
 import httpx
 
-from bench.ack_latency import CONCURRENCY, env_for, percentile, process, wait_healthy
-from tests.processes import clean_env, free_port
+from bench.ack_latency import CONCURRENCY, FLOOR, bot_and_floor, percentile
 from tests.slack.requests import sign, slash_command_body
 
 REPORTS = 5
@@ -53,34 +51,21 @@ async def one_round(
 
 
 async def measure(rounds: int) -> tuple[dict[str, list[float]], dict[str, list[float]]]:
-    with process(["-m", "bench.serve_fakes", "--recent"], clean_env()) as fakes:
-        assert fakes.stdout is not None
-        urls = json.loads(fakes.stdout.readline())
-        bot_port, floor_port = free_port(), free_port()
-        targets = {
-            "floor (bare Bolt app)": f"http://127.0.0.1:{floor_port}/slack/events",
-            "backup-bot": f"http://127.0.0.1:{bot_port}/slack/events",
-        }
-        with (
-            process(["-m", "bot", "run"], env_for(urls, bot_port)),
-            process(["-m", "bench.floor_app"], env_for(urls, floor_port)),
-        ):
-            for url in targets.values():
-                await wait_healthy(url)
-            lists: dict[str, list[float]] = {name: [] for name in targets}
-            reports: dict[str, list[float]] = {name: [] for name in targets}
-            limits = httpx.Limits(max_connections=CONCURRENCY + REPORTS)
-            async with httpx.AsyncClient(limits=limits, timeout=30) as http:
-                for name, url in targets.items():  # warm-up: imports, matplotlib's fonts
-                    await one_round(http, url, urls["slack"], f"warm-{name[:4]}")
-                for r in range(rounds):
-                    for name, url in targets.items():
-                        got_lists, got_reports = await one_round(
-                            http, url, urls["slack"], f"{r}-{name[:4]}"
-                        )
-                        lists[name] += got_lists
-                        reports[name] += got_reports
-                        await asyncio.sleep(3)  # let the round's reports finish
+    async with bot_and_floor("--recent") as (urls, targets):
+        lists: dict[str, list[float]] = {name: [] for name in targets}
+        reports: dict[str, list[float]] = {name: [] for name in targets}
+        limits = httpx.Limits(max_connections=CONCURRENCY + REPORTS)
+        async with httpx.AsyncClient(limits=limits, timeout=30) as http:
+            for name, url in targets.items():  # warm-up: imports, matplotlib's fonts
+                await one_round(http, url, urls["slack"], f"warm-{name[:4]}")
+            for r in range(rounds):
+                for name, url in targets.items():
+                    got_lists, got_reports = await one_round(
+                        http, url, urls["slack"], f"{r}-{name[:4]}"
+                    )
+                    lists[name] += got_lists
+                    reports[name] += got_reports
+                    await asyncio.sleep(3)  # let the round's reports finish
     return lists, reports
 
 
@@ -89,7 +74,7 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=10)
     args = parser.parse_args()
     lists, reports = asyncio.run(measure(args.rounds))
-    floor = lists["floor (bare Bolt app)"]
+    floor = lists[FLOOR]
     print(
         f"ack latency of {CONCURRENCY} concurrent `/backups list` while {REPORTS} reports "
         f"render, {args.rounds} rounds"

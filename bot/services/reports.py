@@ -13,7 +13,6 @@ import asyncio
 import functools
 from collections.abc import Callable
 from datetime import datetime, timedelta
-from typing import Any
 
 from bot.core.backups import Backup, Destination
 from bot.core.reports import BASELINE_LOOKBACK, HealthReport, ReportSource, build_report
@@ -89,15 +88,7 @@ class ReportService:
         read_since = (
             None if scan.complete else await self._store.oldest_backup_created_at(destination.id)
         )
-        return await _figures(
-            backups,
-            destination_id=destination.id,
-            destination_name=destination.name,
-            until=until,
-            days=days,
-            source=ReportSource.STORE,
-            read_since=read_since,
-        )
+        return await _figures(backups, destination, until, days, ReportSource.STORE, read_since)
 
     async def from_api(self, destination: Destination, days: int) -> HealthReport:
         assert self._lister is not None
@@ -107,18 +98,27 @@ class ReportService:
         read_since = None
         if not reached:
             read_since = min((b.created_at for b in backups), default=until)
-        return await _figures(
-            backups,
-            destination_id=destination.id,
-            destination_name=destination.name,
-            until=until,
-            days=days,
-            source=ReportSource.API,
-            read_since=read_since,
-        )
+        return await _figures(backups, destination, until, days, ReportSource.API, read_since)
 
 
-async def _figures(backups: list[Backup], **period: Any) -> HealthReport:
+async def _figures(
+    backups: list[Backup],
+    destination: Destination,
+    until: datetime,
+    days: int,
+    source: ReportSource,
+    read_since: datetime | None,
+) -> HealthReport:
     # 90 days of hourly backups of 20 addons is about a second of CPU (bench.report_render):
     # worked out in a thread, so the event loop keeps acking meanwhile.
-    return await asyncio.to_thread(functools.partial(build_report, backups, **period))
+    work = functools.partial(
+        build_report,
+        backups,
+        destination_id=destination.id,
+        destination_name=destination.name,
+        until=until,
+        days=days,
+        source=source,
+        read_since=read_since,
+    )
+    return await asyncio.to_thread(work)

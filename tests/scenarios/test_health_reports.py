@@ -10,7 +10,7 @@ from __future__ import annotations
 import asyncio
 import io
 from collections import Counter
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 import httpx
@@ -266,10 +266,6 @@ async def press_home(world: Scenario, action_id: str, value: str, *, user: str) 
     assert answer.status_code == 200
     await world.bot.after_ack.drained()
     await world.deliver()
-
-
-def _utc(year: int, month: int, day: int) -> datetime:
-    return datetime(year, month, day, tzinfo=UTC)
 
 
 async def test_a_failed_upload_is_explained_and_nothing_is_shared(scenario: Scenario) -> None:
