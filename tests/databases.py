@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 import secrets
+import subprocess
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -92,3 +93,27 @@ def _give_up(reason: str) -> NoReturn:
     if os.environ.get("REQUIRE_POSTGRES") == "1":
         pytest.fail(reason, pytrace=False)
     pytest.skip(reason)
+
+
+def raw_contents(database_url: str) -> bytes:
+    """Everything the database holds, as its files or a dump: what a stolen copy shows.
+
+    SQLite: the file and its journal files, byte for byte. PostgreSQL: `pg_dump` of the
+    test's schema (data and all), as an operator's backup of the database would hold it.
+    """
+    url = make_url(database_url)
+    if url.get_backend_name() == "sqlite":
+        path = Path(str(url.database))
+        files = [path, path.with_name(path.name + "-wal"), path.with_name(path.name + "-journal")]
+        return b"".join(f.read_bytes() for f in files if f.exists())
+    parts = urlsplit(database_url)
+    options = dict(parse_qsl(parts.query)).get("options", "")
+    schema = options.removeprefix("-csearch_path=")
+    server = urlunsplit(parts._replace(query=""))
+    dumped = subprocess.run(
+        ["pg_dump", "--schema", schema, "--dbname", server],
+        capture_output=True,
+        check=True,
+        timeout=60,
+    )
+    return dumped.stdout

@@ -205,6 +205,9 @@ class FakeSlack(BackgroundServer):
         # Per user, every Home tab view published, oldest first.
         self._home_views: dict[str, list[dict[str, Any]]] = {}
         self._view_ids: dict[str, str] = {}
+        # Modals opened with views.open, by view id, as last opened or updated.
+        self._modals: dict[str, dict[str, Any]] = {}
+        self._expired_triggers: set[str] = set()
         self._dms: dict[str, str] = {}  # user id -> DM channel id
         # Socket Mode. The WebSocketResponse objects are only ever touched on the fake's
         # loop; the lock guards the containers, which test threads read too.
@@ -228,6 +231,8 @@ class FakeSlack(BackgroundServer):
             "files.getUploadURLExternal": self._get_upload_url,
             "files.completeUploadExternal": self._complete_upload,
             "views.publish": self._views_publish,
+            "views.open": self._views_open,
+            "views.update": self._views_update,
             "apps.connections.open": self._connections_open,
         }
 
@@ -384,6 +389,26 @@ class FakeSlack(BackgroundServer):
     ) -> list[SharedFile]:
         """Wait until ``files(channel)`` holds at least ``n`` files; return them all."""
         return await _poll(lambda: self.files(channel), n, timeout, "shared file")
+
+    def expire_trigger(self, trigger_id: str) -> None:
+        """views.open with this trigger answers expired_trigger_id (3 s went by)."""
+        with self._lock:
+            self._expired_triggers.add(trigger_id)
+
+    def modals(self) -> list[dict[str, Any]]:
+        """Every modal opened, in the order opened, each as last opened or updated."""
+        with self._lock:
+            return copy.deepcopy(list(self._modals.values()))
+
+    async def await_modal(
+        self,
+        timeout: float = 5.0,  # noqa: ASYNC109
+        *,
+        n: int = 1,
+    ) -> dict[str, Any]:
+        """Wait until ``n`` modals were opened; return the last as it is now."""
+        [*_, last] = await _poll(self.modals, n, timeout, "modal")
+        return last
 
     async def await_home_view(
         self,
@@ -895,6 +920,45 @@ class FakeSlack(BackgroundServer):
         self._changed.notify_all()
         return {"ok": True, "view": published}
 
+    def _views_open(self, params: Params) -> Result:
+        trigger_id, view = params.get("trigger_id"), params.get("view")
+        if isinstance(view, str):
+            view = json.loads(view)
+        if not isinstance(trigger_id, str) or not trigger_id or not isinstance(view, dict):
+            return {"ok": False, "error": "invalid_arguments"}
+        if not _is_modal(view):
+            return {"ok": False, "error": "invalid_arguments"}
+        if trigger_id in self._expired_triggers:
+            return {"ok": False, "error": "expired_trigger_id"}
+        view_id = f"VM{len(self._modals) + 1:07d}"
+        self._modals[view_id] = self._modal(view_id, view)
+        self._changed.notify_all()
+        return {"ok": True, "view": self._modals[view_id]}
+
+    def _views_update(self, params: Params) -> Result:
+        view_id, view = params.get("view_id"), params.get("view")
+        if isinstance(view, str):
+            view = json.loads(view)
+        if not isinstance(view, dict) or not _is_modal(view):
+            return {"ok": False, "error": "invalid_arguments"}
+        if view_id not in self._modals:
+            return {"ok": False, "error": "not_found"}
+        self._modals[view_id] = self._modal(str(view_id), view)
+        self._changed.notify_all()
+        return {"ok": True, "view": self._modals[view_id]}
+
+    def _modal(self, view_id: str, view: dict[str, Any]) -> dict[str, Any]:
+        return {
+            **view,
+            "id": view_id,
+            "team_id": self._team_id,
+            "state": {"values": {}},
+            "hash": f"{int(time.time())}.{secrets.token_hex(4)}",
+            "root_view_id": view_id,
+            "app_id": APP_ID,
+            "bot_id": BOT_ID,
+        }
+
     def _connections_open(self, params: Params) -> Result:
         # A fresh ticket per call, like Slack; the socket endpoint accepts only these.
         ticket = secrets.token_urlsafe(16)
@@ -919,6 +983,15 @@ class FakeSlack(BackgroundServer):
     @staticmethod
     def _shortfall(what: str, wanted: int, got: list[Any]) -> str:
         return f"expected {wanted} {what}(s), got {len(got)}: {got!r}"
+
+
+def _is_modal(view: Any) -> bool:
+    return (
+        isinstance(view, dict)
+        and view.get("type") == "modal"
+        and isinstance(view.get("blocks"), list)
+        and isinstance(view.get("title"), dict)
+    )
 
 
 async def _read_params(request: web.Request) -> Params:
