@@ -20,6 +20,8 @@ CONTRACT_PREFIXES = (
     "BOT_",
     "LOG_",
     "LEASE_",
+    "RETENTION_",
+    "ENCRYPTION_",
 )
 
 

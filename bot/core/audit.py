@@ -29,6 +29,10 @@ class AuditAction(StrEnum):
     RETAIN = "retain"
     START_BACKUP = "start-backup"
     ABORT = "abort"
+    # Northflank connections (bot/core/connections.py).
+    CONNECT = "connect"
+    USE = "use"
+    DISCONNECT = "disconnect"
 
 
 class AuditOutcome(StrEnum):

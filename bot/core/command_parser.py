@@ -11,22 +11,31 @@ import shlex
 
 from bot.core.commands import (
     AUDIT_USAGE,
+    CONNECT_USAGE,
+    CONNECTION_VERBS,
+    CONNECTIONS_USAGE,
+    DISCONNECT_USAGE,
     LIST_USAGE,
     MAX_TEXT_LENGTH,
     REPORT_USAGE,
     UNMUTE_USAGE,
     UNWATCH_USAGE,
+    USE_USAGE,
     VERBS,
     WATCHING_USAGE,
     AuditCommand,
     Command,
     CommandError,
+    ConnectCommand,
+    ConnectionsCommand,
     DestinationsCommand,
+    DisconnectCommand,
     HelpCommand,
     ListCommand,
     ReportCommand,
     UnmuteCommand,
     UnwatchCommand,
+    UseCommand,
     WatchingCommand,
     only_destination,
     parse_addon,
@@ -34,6 +43,7 @@ from bot.core.commands import (
     valid_destination,
     valid_limit,
 )
+from bot.core.connections import ENVIRONMENT_NAME, ConnectionNameError, valid_connection_name
 from bot.core.listing import DEFAULT_LIMIT, BackupFilter
 from bot.core.quoting import quote
 from bot.core.reports import DEFAULT_DAYS, MAX_DAYS, MIN_DAYS
@@ -77,11 +87,43 @@ def parse(text: str) -> Command:
         return AuditCommand()
     if verb == "report":
         return _parse_report(args)
+    if verb in ("connect", "connections"):
+        if args:
+            usage = CONNECT_USAGE if verb == "connect" else CONNECTIONS_USAGE
+            raise CommandError(
+                f"`{usage}` takes no arguments"
+                + (
+                    "; the form it opens asks for the name and the token."
+                    if verb == "connect"
+                    else "."
+                )
+            )
+        return ConnectCommand() if verb == "connect" else ConnectionsCommand()
+    if verb == "use":
+        return UseCommand(_connection_name("use", args, USE_USAGE))
+    if verb == "disconnect":
+        return DisconnectCommand(_connection_name("disconnect", args, DISCONNECT_USAGE))
+    channel_verbs = [v for v in VERBS if v not in CONNECTION_VERBS]
     raise CommandError(
         f"I don't know the command {quote(verb, 40)}. "
-        f"The commands are {', '.join(VERBS[:-1])} and {VERBS[-1]}; "
-        "`/backups help` shows how to use each."
+        f"The commands are {', '.join(channel_verbs[:-1])} and {channel_verbs[-1]}, "
+        f"and for Northflank connections {', '.join(CONNECTION_VERBS[:-1])} and "
+        f"{CONNECTION_VERBS[-1]}; `/backups help` shows how to use each."
     )
+
+
+def _connection_name(verb: str, args: list[str], usage: str) -> str:
+    if len(args) != 1:
+        raise CommandError(
+            f"`{verb}` takes one connection name, as `/backups connections` lists them. "
+            f"Usage: `{usage}`"
+        )
+    try:
+        if args[0].strip().lower() == ENVIRONMENT_NAME:
+            return ENVIRONMENT_NAME
+        return valid_connection_name(args[0])
+    except ConnectionNameError as exc:
+        raise CommandError(f"{exc} Usage: `{usage}`") from None
 
 
 def _split(text: str) -> list[str]:

@@ -33,6 +33,10 @@ WATCHING_USAGE = "/backups watching"
 MUTE_USAGE = "/backups mute DEST DURATION"
 UNMUTE_USAGE = "/backups unmute DEST"
 AUDIT_USAGE = "/backups audit"
+CONNECT_USAGE = "/backups connect"
+CONNECTIONS_USAGE = "/backups connections"
+USE_USAGE = "/backups use NAME"
+DISCONNECT_USAGE = "/backups disconnect NAME"
 # The commands that change a channel's configuration; BOT_ADMINS gates them.
 WATCH_VERBS = frozenset({"watch", "unwatch", "mute", "unmute"})
 # In the order people meet them; `audit` last: it reports what watch, unwatch,
@@ -48,7 +52,13 @@ VERBS = (
     "unmute",
     "audit",
     "report",
+    "connect",
+    "connections",
+    "use",
+    "disconnect",
 )
+
+CONNECTION_VERBS = ("connect", "connections", "use", "disconnect")
 
 _STATUS_WORDS = tuple(s.value for s in BackupStatus if s is not BackupStatus.UNKNOWN)
 
@@ -130,6 +140,26 @@ class UnmuteCommand:
     destination: str
 
 
+@dataclass(frozen=True, slots=True)
+class ConnectCommand:
+    """Opens the modal that asks for a Northflank token (it needs the command's trigger)."""
+
+
+@dataclass(frozen=True, slots=True)
+class ConnectionsCommand:
+    pass
+
+
+@dataclass(frozen=True, slots=True)
+class UseCommand:
+    name: str
+
+
+@dataclass(frozen=True, slots=True)
+class DisconnectCommand:
+    name: str
+
+
 Command = (
     HelpCommand
     | DestinationsCommand
@@ -141,6 +171,10 @@ Command = (
     | UnmuteCommand
     | AuditCommand
     | ReportCommand
+    | ConnectCommand
+    | ConnectionsCommand
+    | UseCommand
+    | DisconnectCommand
 )
 
 

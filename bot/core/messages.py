@@ -150,6 +150,15 @@ class WeeklyReportNote:
     week_ending: datetime
 
 
+@dataclass(frozen=True, slots=True)
+class DisconnectedNote:
+    """A connection this channel used was removed: its watches stopped (`disconnect`)."""
+
+    connection: str
+    destinations: tuple[str, ...]  # the names of the watches that stopped here
+    user_id: str
+
+
 # Notes threaded under an alert's message.
 Note = ReminderNote | WriteResultNote
 ChannelMessage = (
@@ -160,13 +169,21 @@ ChannelMessage = (
     | WriteResultNote
     | PreparedMessage
     | ReportMessage
+    | DisconnectedNote
 )
 
 
 # ----- notes as JSON, for the outbox ------------------------------------------------------
 
 
-def note_to_json(note: Note | WeeklyReportNote) -> dict[str, Any]:
+def note_to_json(note: Note | WeeklyReportNote | DisconnectedNote) -> dict[str, Any]:
+    if isinstance(note, DisconnectedNote):
+        return {
+            "note": "disconnected",
+            "connection": note.connection,
+            "destinations": list(note.destinations),
+            "user_id": note.user_id,
+        }
     if isinstance(note, WeeklyReportNote):
         return {
             "note": "weekly-report",
@@ -193,8 +210,16 @@ def note_to_json(note: Note | WeeklyReportNote) -> dict[str, Any]:
     }
 
 
-def note_from_json(data: dict[str, Any]) -> Note | WeeklyReportNote | PreparedMessage:
+def note_from_json(
+    data: dict[str, Any],
+) -> Note | WeeklyReportNote | DisconnectedNote | PreparedMessage:
     kind = data.get("note")
+    if kind == "disconnected":
+        return DisconnectedNote(
+            connection=data["connection"],
+            destinations=tuple(data["destinations"]),
+            user_id=data["user_id"],
+        )
     if kind == "reminder":
         return ReminderNote(
             alerts=tuple(alert_from_json(alert) for alert in data["alerts"]),

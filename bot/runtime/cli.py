@@ -30,10 +30,12 @@ from bot.runtime.settings import (
     PollSettings,
     load,
 )
+from bot.services.connections import NorthflankConnections
 from bot.services.listing import BackupLister
 from bot.services.poller import Poller
 from bot.services.reports import ReportService
 from bot.store import SchemaNotReadyError, Store, check_schema, upgrade
+from bot.store.encryption import EncryptionKeyError, TokenVault, generate_key
 
 EXIT_CONFIG = 2
 EXIT_API = 1
@@ -50,6 +52,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             return _run()
         if command == "db":
             return _db(args)
+        if command == "keys":
+            return _keys(args)
         if command == "check":
             return asyncio.run(_check(_configured(PollSettings), args))
         if command == "report":
@@ -72,6 +76,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         return EXIT_API
     except SchemaNotReadyError as exc:
         print(f"error: {exc}", file=sys.stderr)
+        return EXIT_CONFIG
+    except EncryptionKeyError as exc:
+        # One line that names ENCRYPTION_KEY; no key and no token is in it.
+        print(f"backup-bot cannot start: {exc}", file=sys.stderr)
         return EXIT_CONFIG
     except KeyboardInterrupt:
         return 130
@@ -145,21 +153,62 @@ def _db(args: argparse.Namespace) -> int:
     return 0
 
 
+def _keys(args: argparse.Namespace) -> int:
+    if args.keys_command == "generate":
+        # Needs no configuration at all: it is how the configuration gets its key.
+        print(generate_key())
+        print(
+            "Set ENCRYPTION_KEY to it. To rotate, put the new key first and keep the old one "
+            "after it (ENCRYPTION_KEY=new,old), run `keys rotate`, then drop the old one.",
+            file=sys.stderr,
+        )
+        return 0
+    settings = _configured(DatabaseSettings)
+    vault = settings.token_vault()
+    if vault is None:
+        raise ConfigurationError(
+            "backup-bot cannot rotate keys: ENCRYPTION_KEY is not set. Set it to the new key "
+            "followed by the old one(s), comma-separated (ENCRYPTION_KEY=new,old)."
+        )
+    rotated = asyncio.run(_rotate(settings.database_url, vault))
+    print(
+        f"re-encrypted {rotated} stored Northflank token{'s' if rotated != 1 else ''} with the "
+        "newest key; the older keys may now be removed from ENCRYPTION_KEY"
+    )
+    return 0
+
+
+async def _rotate(database_url: str, vault: TokenVault) -> int:
+    await check_schema(database_url)
+    store = Store.connect(database_url, vault=vault)
+    try:
+        return await store.rotate_stored_tokens()
+    finally:
+        await store.close()
+
+
 async def _check(settings: PollSettings, args: argparse.Namespace) -> int:
     """One poll against the store, inside a transaction that is rolled back."""
     await check_schema(settings.database_url)
-    store = Store.connect(settings.database_url)
+    store = Store.connect(settings.database_url, vault=settings.token_vault())
     try:
         async with settings.northflank_client() as client, store.dry_run() as scratch:
             now = datetime.now(UTC)
-            poller = Poller(
-                scratch, client, clock=lambda: now, poll_interval=settings.poll_interval
+            # Every connection's watches, each through its own token, as `run` polls them.
+            connections = NorthflankConnections(
+                scratch, environment=client, client_for_token=settings.northflank_client_for
             )
-            only = await _watched_destination(scratch, args.dest) if args.dest else None
-            if args.dest and only is None:
-                print(f"error: no channel watches {args.dest!r}", file=sys.stderr)
-                return EXIT_CONFIG
-            report = await poller.poll_all(only=only, force=True)
+            poller = Poller(
+                scratch, connections, clock=lambda: now, poll_interval=settings.poll_interval
+            )
+            try:
+                only = await _watched_destination(scratch, args.dest) if args.dest else None
+                if args.dest and only is None:
+                    print(f"error: no channel watches {args.dest!r}", file=sys.stderr)
+                    return EXIT_CONFIG
+                report = await poller.poll_all(only=only, force=True)
+            finally:
+                await connections.aclose(include_environment=False)
     finally:
         await store.close()
     failures = [(d.destination_id, d.error) for d in report.destinations if d.error]
@@ -195,7 +244,8 @@ async def _read_report(settings: PollSettings, args: argparse.Namespace) -> Heal
     store = await _store_if_ready(settings.database_url)
     try:
         async with settings.northflank_client() as client:
-            service = ReportService(store, BackupLister(client), clock=lambda: datetime.now(UTC))
+            connections = NorthflankConnections(None, environment=client)
+            service = ReportService(store, connections, clock=lambda: datetime.now(UTC))
             report = await service.report(args.destination, args.days)
     finally:
         if store is not None:
@@ -265,6 +315,12 @@ def _parser() -> argparse.ArgumentParser:
     db_parser = sub.add_parser("db", help="database maintenance")
     db_sub = db_parser.add_subparsers(dest="db_command", required=True)
     db_sub.add_parser("upgrade", help="apply database migrations (run also does this at start)")
+    keys_parser = sub.add_parser("keys", help="ENCRYPTION_KEY: the key to stored tokens")
+    keys_sub = keys_parser.add_subparsers(dest="keys_command", required=True)
+    keys_sub.add_parser("generate", help="print a new key")
+    keys_sub.add_parser(
+        "rotate", help="re-encrypt every stored token with the newest key in ENCRYPTION_KEY"
+    )
     return parser
 
 

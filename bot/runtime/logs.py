@@ -62,11 +62,14 @@ class Redactor:
     """Replaces known secret values, token shapes and Authorization values."""
 
     def __init__(self, secrets: Iterable[str] = ()) -> None:
-        plain = {s for s in secrets if len(s) >= _MIN_SECRET_LENGTH}
-        # Each secret as it appears after JSON or repr() quoting, too.
-        variants = {form for s in plain for form in _quoted_forms(s)}
-        # Longest first, so a secret that contains another is replaced whole.
-        self._secrets = sorted(variants, key=len, reverse=True)
+        self._plain = {s for s in secrets if len(s) >= _MIN_SECRET_LENGTH}
+        self._secrets = _variants(self._plain)
+
+    def add(self, secret: str) -> None:
+        """A secret learned while running (a connection's token): redacted from now on."""
+        if len(secret) >= _MIN_SECRET_LENGTH and secret not in self._plain:
+            self._plain.add(secret)
+            self._secrets = _variants(self._plain)
 
     def text(self, text: str) -> str:
         for secret in self._secrets:
@@ -96,6 +99,22 @@ class Redactor:
         return self.value(value)
 
 
+def _variants(plain: set[str]) -> list[str]:
+    # Each secret as it appears after JSON or repr() quoting, too; longest first,
+    # so a secret that contains another is replaced whole.
+    variants = {form for s in plain for form in _quoted_forms(s)}
+    return sorted(variants, key=len, reverse=True)
+
+
+def add_secret(secret: str) -> None:
+    """Redact `secret` from every line logged from now on: the Northflank tokens of
+    stored connections, which no setting lists, become known only while running."""
+    for handler in logging.getLogger().handlers:
+        redactor = getattr(handler.formatter, "redactor", None)
+        if isinstance(redactor, Redactor):
+            redactor.add(secret)
+
+
 def redact(text: str, secrets: Iterable[str]) -> str:
     return Redactor(secrets).text(text)
 
@@ -113,18 +132,18 @@ class RedactingFormatter(logging.Formatter):
 
     def __init__(self, secrets: Iterable[str] = (), fmt: str | None = None) -> None:
         super().__init__(fmt or "%(asctime)s %(levelname)s %(name)s: %(message)s")
-        self._redactor = Redactor(secrets)
+        self.redactor = Redactor(secrets)
 
     def format(self, record: logging.LogRecord) -> str:
         text = super().format(record)
         # The context passed with `extra=` (destination, channel, counts) is what
         # makes a line useful at 3 a.m.; the default formatter drops it.
-        context = self._redactor.value(extra_fields(record))
+        context = self.redactor.value(extra_fields(record))
         if context:
             pairs = " ".join(f"{key}={value!r}" for key, value in context.items())
             head, newline, rest = text.partition("\n")
             text = f"{head} [{pairs}]{newline}{rest}"
-        return self._redactor.text(text)
+        return self.redactor.text(text)
 
 
 class JsonRedactingFormatter(JsonFormatter):
@@ -133,7 +152,7 @@ class JsonRedactingFormatter(JsonFormatter):
 
     def __init__(self, secrets: Iterable[str] = ()) -> None:
         super().__init__()
-        self._redactor = Redactor(secrets)
+        self.redactor = Redactor(secrets)
 
     def add_fields(
         self, log_data: dict[str, Any], record: logging.LogRecord, message_dict: dict[str, Any]
@@ -150,12 +169,12 @@ class JsonRedactingFormatter(JsonFormatter):
             log_data.setdefault(key, value)  # the four fields above always win
 
     def process_log_record(self, log_data: dict[str, Any]) -> dict[str, Any]:
-        redacted: dict[str, Any] = self._redactor.value(log_data)
+        redacted: dict[str, Any] = self.redactor.value(log_data)
         return redacted
 
     def serialize_log_record(self, log_data: dict[str, Any]) -> str:
         line = super().serialize_log_record(log_data)
-        cleaned = self._redactor.text(line)
+        cleaned = self.redactor.text(line)
         if cleaned == line or _is_json(cleaned):
             return cleaned
         # Only a secret that matched across JSON escaping gets here: say so, validly.

@@ -19,15 +19,16 @@ from slack_bolt.async_app import AsyncApp
 
 from bot.northflank.client import NorthflankClient
 from bot.northflank.errors import NorthflankError
-from bot.runtime import health
+from bot.runtime import health, logs
 from bot.runtime.metrics import CONTENT_TYPE_LATEST, Metrics, Sources
 from bot.runtime.scheduler import PollScheduler
 from bot.runtime.settings import BotSettings
 from bot.services.alert_actions import AlertActions
+from bot.services.connecting import ConnectionAdmin
+from bot.services.connections import ClientFactory, NorthflankConnections
 from bot.services.delivery import PER_CHANNEL_INTERVAL, Delivery
 from bot.services.followups import Followups
 from bot.services.home import HomeService
-from bot.services.listing import BackupLister
 from bot.services.poller import Poller
 from bot.services.replica import Replica
 from bot.services.reports import ReportService
@@ -77,6 +78,7 @@ class BotServer:
         background_delivery: bool = True,
         pace_per_channel: float = PER_CHANNEL_INTERVAL,
         northflank: NorthflankClient | None = None,
+        northflank_for_token: ClientFactory | None = None,
     ) -> None:
         self.settings = settings
         # Tests pass a client with short retry delays and timeouts; its
@@ -85,7 +87,14 @@ class BotServer:
         self.metrics = Metrics()
         self.responder = Responder()
         self.after_ack = after_ack or AfterAck(observe_reply=self.metrics.reply_seconds.observe)
-        self.store = Store.connect(settings.database_url)
+        self.store = Store.connect(settings.database_url, vault=settings.token_vault())
+        # The environment's token is connection 0; `/backups connect` adds more.
+        self.connections = NorthflankConnections(
+            self.store,
+            environment=self.northflank,
+            client_for_token=northflank_for_token or settings.northflank_client_for,
+            on_token=logs.add_secret,
+        )
         # One or many: the same code runs either way, on SQLite as the only replica.
         self.replica = Replica(self.store, lease_seconds=settings.lease_seconds, clock=clock)
         # Delivery and the reports a command posts share one sender: the same channel
@@ -109,7 +118,7 @@ class BotServer:
         self._background_delivery = background_delivery
         self.poller = Poller(
             self.store,
-            self.northflank,
+            self.connections,
             clock=clock,
             poll_interval=settings.poll_interval,
             on_alerts=self.delivery.wake,
@@ -134,20 +143,18 @@ class BotServer:
             else None
         )
         self._clock = clock
-        lister = BackupLister(self.northflank)
         watches = WatchService(
             self.store,
-            lister,
+            self.connections,
             self.poller,
             admins=settings.bot_admins,
             clock=clock,
             announce=self.delivery.announce,
         )
-        reports = ReportService(self.store, lister, clock=clock)
+        reports = ReportService(self.store, self.connections, clock=clock)
         self.alert_actions = AlertActions(
             self.store,
-            lister,
-            self.northflank,
+            self.connections,
             admins=settings.bot_admins,
             clock=clock,
             wake=self.delivery.wake,
@@ -162,16 +169,32 @@ class BotServer:
                 alert_buttons=self.alert_actions.presses,
             )
         )
+        self.connection_admin = ConnectionAdmin(
+            self.store,
+            self.connections,
+            northflank_for_token or settings.northflank_client_for,
+            admins=settings.bot_admins,
+            clock=clock,
+            on_token=logs.add_secret,
+        )
         secret = settings.slack_signing_secret
         self.app: AsyncApp = build_app(
             build_web_client(settings.slack_bot_token.get_secret_value(), settings.slack_api_url),
             # Socket Mode requests are not signed; Bolt skips verification for them.
             signing_secret=secret.get_secret_value() if secret else "",
-            answers=Answers(lister, watches, reports=reports, poster=self.sender, clock=clock),
+            answers=Answers(
+                self.connections,
+                watches,
+                reports=reports,
+                poster=self.sender,
+                connection_admin=self.connection_admin,
+                clock=clock,
+            ),
             responder=self.responder,
             after_ack=self.after_ack,
             alert_actions=self.alert_actions,
             home_service=HomeService(self.store, reports, clock=clock),
+            connection_admin=self.connection_admin,
             clock=clock,
         )
         self._delivery_task: asyncio.Task[None] | None = None
@@ -205,6 +228,9 @@ class BotServer:
     async def start(self) -> None:
         # Migrations first: nothing may touch a schema that is not there yet.
         await upgrade(self.settings.database_url)
+        # A missing or wrong ENCRYPTION_KEY stops start-up here, naming the variable,
+        # rather than failing every poll of every stored connection later.
+        await self.store.check_stored_tokens()
         await self.replica.start()
         self.after_ack.start()
         if self._background_delivery:
@@ -263,7 +289,7 @@ class BotServer:
             await self._runner.cleanup()
         await self.after_ack.stop()
         await self.responder.aclose()
-        await self.northflank.aclose()
+        await self.connections.aclose()
         await self.store.close()
 
     # ----- /healthz and /metrics ------------------------------------------------------

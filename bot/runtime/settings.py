@@ -25,6 +25,7 @@ from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 from bot.core.users import is_user_id
 from bot.northflank.client import NorthflankClient
 from bot.runtime.logs import LogFormat
+from bot.store.encryption import EncryptionKeyError, TokenVault
 
 # How to fix each variable, shown next to its name when it is missing or wrong.
 _HINTS: dict[str, str] = {
@@ -45,6 +46,8 @@ _HINTS: dict[str, str] = {
     "LOG_LEVEL": "DEBUG, INFO (the default), WARNING or ERROR",
     "LEASE_SECONDS": "a number of seconds between 5 and 3600 (default 60)",
     "RETENTION_DAYS": "a number of days between 7 and 3650 (default 90)",
+    "ENCRYPTION_KEY": "one or more Fernet keys, comma-separated, the newest first; "
+    "`python -m bot keys generate` prints one",
 }
 
 LogLevel = Literal["DEBUG", "INFO", "WARNING", "ERROR"]
@@ -114,17 +117,40 @@ class NorthflankSettings(LoggingSettings):
 
     def northflank_client(self) -> NorthflankClient:
         """A client for this token and base URL; the caller closes it (`aclose`)."""
+        return self.northflank_client_for(
+            self.northflank_api_token.get_secret_value(), self.northflank_team_id
+        )
+
+    def northflank_client_for(self, api_token: str, team_id: str | None) -> NorthflankClient:
+        """A client for another token (a stored connection) on the same API."""
         return NorthflankClient(
-            api_token=self.northflank_api_token.get_secret_value(),
-            base_url=self.northflank_api_base_url,
-            team_id=self.northflank_team_id,
+            api_token=api_token, base_url=self.northflank_api_base_url, team_id=team_id
         )
 
 
 class DatabaseSettings(LoggingSettings):
-    """What `db upgrade` needs: only where the database is."""
+    """What `db upgrade` needs: where the database is, and the key to its stored tokens."""
 
     database_url: str = "sqlite:///data/backup-bot.db"
+    # Fernet key(s) for the Northflank tokens `/backups connect` stores (bot/store/encryption.py).
+    encryption_key: SecretStr | None = None
+
+    @field_validator("encryption_key")
+    @classmethod
+    def _keys_are_fernet_keys(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is None or not value.get_secret_value().strip():
+            return None
+        try:
+            TokenVault.from_keys(value.get_secret_value())
+        except EncryptionKeyError as exc:
+            raise ValueError(str(exc).replace("ENCRYPTION_KEY", "it")) from None
+        return value
+
+    def token_vault(self) -> TokenVault | None:
+        """The vault for ENCRYPTION_KEY, or None when it is unset."""
+        if self.encryption_key is None:
+            return None
+        return TokenVault.from_keys(self.encryption_key.get_secret_value())
 
     @field_validator("database_url")
     @classmethod
@@ -137,7 +163,8 @@ class DatabaseSettings(LoggingSettings):
         # A driver's error can quote the URL; the password must not follow it into a log.
         password = urlsplit(self.database_url).password
         encoded = [password, unquote(password)] if password else []
-        return [*super().secrets(), *encoded]
+        keys = self.encryption_key.get_secret_value().split(",") if self.encryption_key else []
+        return [*super().secrets(), *encoded, *(k.strip() for k in keys if k.strip())]
 
 
 class PollSettings(NorthflankSettings, DatabaseSettings):

@@ -23,6 +23,7 @@ from datetime import datetime, timedelta
 from bot.core.alerts import Alert
 from bot.core.audit import AuditAction, AuditOutcome, Requester
 from bot.core.backups import Destination
+from bot.core.connections import shown_id
 from bot.core.durations import format_duration
 from bot.core.failures import Failure, FailureKind
 from bot.core.handling import Snooze, StoredAlert, WriteState
@@ -30,8 +31,7 @@ from bot.core.listing import BackupFilter
 from bot.core.messages import WriteResultNote, note_to_json
 from bot.core.watches import Event
 from bot.core.write_actions import write_target
-from bot.northflank.client import NorthflankClient
-from bot.northflank.errors import NorthflankError
+from bot.northflank.errors import AuthenticationError, NorthflankError
 from bot.services.alert_outcomes import (
     Acknowledged,
     ActionOutcome,
@@ -48,7 +48,7 @@ from bot.services.alert_outcomes import (
     WriteRefused,
     WriteUnderWay,
 )
-from bot.services.listing import BackupLister
+from bot.services.connections import NorthflankAccess, NorthflankConnections
 from bot.store import Store
 
 log = logging.getLogger(__name__)
@@ -64,16 +64,15 @@ class AlertActions:
     def __init__(
         self,
         store: Store,
-        lister: BackupLister,
-        northflank: NorthflankClient,
+        connections: NorthflankConnections,
         *,
         admins: Collection[str],
         clock: Callable[[], datetime],
         wake: Callable[[], None] | None = None,
     ) -> None:
         self._store = store
-        self._lister = lister
-        self._northflank = northflank
+        # The alert's destination key names the connection every call goes through.
+        self._connections = connections
         self._admins = frozenset(admins)
         self._clock = clock
         self._wake = wake
@@ -158,13 +157,21 @@ class AlertActions:
         addon = alert.addon_id
         backup_filter = BackupFilter(addon=addon) if addon else BackupFilter()
         try:
-            page = await self._lister.page(destination, backup_filter=backup_filter)
+            page = await (await self._access(stored)).lister.page(
+                destination, backup_filter=backup_filter
+            )
         except NorthflankError as exc:
             log.warning("listing for Show backups failed: %s", exc)
             self._count(SHOW_BACKUPS, "failed")
             return ListingFailed(exc.failure(), stored.destination_id)
         self._count(SHOW_BACKUPS, "done")
         return BackupsShown(page, backup_filter)
+
+    async def _access(self, stored: StoredAlert) -> NorthflankAccess:
+        access = await self._connections.for_key(stored.destination_id)
+        if access is None:
+            raise AuthenticationError("the Northflank connection was removed", status=401)
+        return access
 
     # ----- BOT_ADMINS only ---------------------------------------------------------------
 
@@ -206,21 +213,24 @@ class AlertActions:
         project_id, addon_id, backup_id = where.project_id, where.addon_id, where.backup_id
         started: str | None = None
         try:
+            northflank = (await self._access(stored)).client
             if action is AuditAction.RETAIN:
                 assert backup_id is not None
-                await self._northflank.retain_backup(
+                await northflank.retain_backup(
                     project_id=project_id, addon_id=addon_id, backup_id=backup_id
                 )
                 result = "retained"
             elif action is AuditAction.ABORT:
                 assert backup_id is not None
-                await self._northflank.abort_backup(
+                await northflank.abort_backup(
                     project_id=project_id, addon_id=addon_id, backup_id=backup_id
                 )
                 result = "abort requested"
             else:
-                new = await self._northflank.start_backup(
-                    project_id=project_id, addon_id=addon_id, destination_id=stored.destination_id
+                new = await northflank.start_backup(
+                    project_id=project_id,
+                    addon_id=addon_id,
+                    destination_id=shown_id(stored.destination_id),
                 )
                 started = f"{new.name} ({new.id})" if new.name != new.id else new.id
                 result = f"started backup {started}"
@@ -286,19 +296,19 @@ def _subject(alert: Alert) -> str:
         return f"{alert.event.value} {alert.backup.name}"
     if alert.addon is not None:
         return f"{alert.event.value} {alert.addon.name}"
-    return f"{alert.event.value} {alert.destination_id}"
+    return f"{alert.event.value} {shown_id(alert.destination_id)}"
 
 
 def _snooze_scope(alert: Alert) -> str:
     """What a snooze covers, in words (unescaped): that event, that addon, this channel."""
     if alert.addon is not None:
         return f"{alert.event.value} alerts for addon {alert.addon.name}"
-    return f"{alert.event.value} alerts for destination {alert.destination_id}"
+    return f"{alert.event.value} alerts for destination {shown_id(alert.destination_id)}"
 
 
 def _write_subject(action: AuditAction, alert: Alert) -> str:
     """What a write is about, for the audit trail (unescaped)."""
     if action is AuditAction.START_BACKUP:
         addon = alert.addon or (alert.backup.addon if alert.backup else None)
-        return f"addon {addon.name}" if addon else f"destination {alert.destination_id}"
+        return f"addon {addon.name}" if addon else f"destination {shown_id(alert.destination_id)}"
     return f"backup {alert.backup.name}" if alert.backup else alert.subject

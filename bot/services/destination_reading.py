@@ -14,6 +14,7 @@ from dataclasses import replace
 from datetime import datetime, timedelta
 
 from bot.core import paging
+from bot.core.connections import shown_id
 from bot.northflank.client import MAX_PER_PAGE, NorthflankClient
 from bot.northflank.errors import BadRequestError
 from bot.services.poll_reports import DestinationReport
@@ -37,18 +38,26 @@ class DestinationReader:
     def __init__(
         self,
         store: Store,
-        client: NorthflankClient,
         *,
         clock: Callable[[], datetime],
         per_page: int = MAX_PER_PAGE,
     ) -> None:
         self._store = store
-        self._client = client
         self._clock = clock
         self._per_page = per_page
 
-    async def read(self, destination_id: str, pool: PagePool, report: DestinationReport) -> None:
-        """Read the pages that may hold news, save them, forget what is no longer listed."""
+    async def read(
+        self,
+        destination_id: str,
+        pool: PagePool,
+        report: DestinationReport,
+        client: NorthflankClient,
+    ) -> None:
+        """Read the pages that may hold news, save them, forget what is no longer listed.
+
+        `destination_id` is the store's destination key; `client` is its connection's.
+        """
+        northflank_id = shown_id(destination_id)
         now = self._clock()
         state = await self._store.destination_state(
             destination_id, now, lookback=timedelta(0), horizon=timedelta(0)
@@ -70,8 +79,8 @@ class DestinationReader:
         resumed_from: str | None = None
         while True:
             try:
-                page = await self._client.list_backups_page(
-                    destination_id, cursor=cursor, per_page=self._per_page
+                page = await client.list_backups_page(
+                    northflank_id, cursor=cursor, per_page=self._per_page
                 )
             except BadRequestError:
                 if cursor is None or cursor != resumed_from:

@@ -11,12 +11,13 @@ from __future__ import annotations
 import asyncio
 import time
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 
 from cachetools import TTLCache
 
 from bot.core.backups import Backup, BackupPage, Destination
+from bot.core.connections import ENVIRONMENT, destination_key, split_destination_key
 from bot.core.listing import (
     DEFAULT_LIMIT,
     DESTINATION_ID,
@@ -92,7 +93,13 @@ class WhichDestination:
 
 
 class BackupLister:
-    """The service behind every listing: resolves names, pages and filters."""
+    """The service behind every listing: resolves names, pages and filters.
+
+    One per Northflank connection, each with its own cache. The destinations it
+    returns carry destination keys (bot/core/connections.py): Northflank's id
+    for the environment's token, `id@N` for connection N. Only here, at the API's
+    edge, do keys turn back into Northflank's ids.
+    """
 
     def __init__(
         self,
@@ -100,8 +107,10 @@ class BackupLister:
         *,
         page_cache: PageCache | None = None,
         destinations_ttl: float = 300.0,
+        connection_id: int = ENVIRONMENT,
     ) -> None:
         self._client = client
+        self.connection_id = connection_id
         self._pages = page_cache or PageCache()
         self._destinations: TTLCache[str, tuple[Destination, ...]] = TTLCache(
             maxsize=1, ttl=destinations_ttl
@@ -110,7 +119,7 @@ class BackupLister:
     async def destinations(self) -> tuple[Destination, ...]:
         cached = self._destinations.get("all")
         if cached is None:
-            cached = tuple(await self._client.list_destinations())
+            cached = tuple(self._keyed(d) for d in await self._client.list_destinations())
             self._destinations["all"] = cached
         return cached
 
@@ -138,19 +147,19 @@ class BackupLister:
             # A role may read one destination without listing them all.
             known = ()
         for destination in known:
-            if destination.id == reference:
-                return _addressable(destination)
+            if destination.id == reference or self._northflank_id(destination.id) == reference:
+                return self._addressable(destination)
         folded = reference.casefold()
         named = [d for d in known if d.name.casefold() == folded]
         if len(named) == 1:
-            return _addressable(named[0])
+            return self._addressable(named[0])
         if not DESTINATION_ID.fullmatch(reference):
             # Only a plain id ever goes into a URL path: "..", "/" or "?" in
             # user text must not be able to reach another API route.
             raise NotFoundError(f"no destination is named {reference!r}", status=404)
         # The list may be scoped differently from the token's direct access,
         # so ask for the id itself before giving up.
-        return await self._client.get_destination(reference)
+        return self._keyed(await self._client.get_destination(reference))
 
     async def page(
         self,
@@ -164,7 +173,7 @@ class BackupLister:
     ) -> ListingPage:
         """Up to `limit` matching backups from `start`, and where to go on from."""
         # A watched destination comes from the store, not from resolve(): check it too.
-        _addressable(destination)
+        self._addressable(destination)
         limit = max(1, limit)
         per_page = per_page or per_page_for(backup_filter, limit)
         found: list[Backup] = []
@@ -199,7 +208,7 @@ class BackupLister:
     ) -> tuple[list[Backup], bool]:
         """The backups created since `since`, newest first, in pages of the most the API
         gives, within a filtered listing's page budget; and whether they reach `since`."""
-        _addressable(destination)
+        self._addressable(destination)
         found: list[Backup] = []
         cursor: str | None = None
         for _ in range(max_pages):
@@ -211,7 +220,8 @@ class BackupLister:
             cursor = page.next_cursor
         return found, False
 
-    async def _fetch(self, destination_id: str, cursor: str | None, per_page: int) -> BackupPage:
+    async def _fetch(self, key: str, cursor: str | None, per_page: int) -> BackupPage:
+        destination_id = self._northflank_id(key)
         return await self._pages.get(
             (destination_id, cursor, per_page),
             lambda: self._client.list_backups_page(
@@ -219,18 +229,35 @@ class BackupLister:
             ),
         )
 
+    def _keyed(self, destination: Destination) -> Destination:
+        key = destination_key(destination.id, self.connection_id)
+        return replace(destination, id=key) if key != destination.id else destination
 
-def _addressable(destination: Destination) -> Destination:
-    """The destination, if its id can go into a URL path as it is.
+    def _northflank_id(self, key: str) -> str:
+        """Northflank's id of a destination key of this connection's; refused otherwise.
 
-    The SDK quotes `/`, `?` and `#`, but not dots: an id of `..` that
-    Northflank itself listed would still turn `/backup-destinations/../backups`
-    into `/backups`, another route. Northflank's ids are slugs; anything else
-    is refused before a request is made.
-    """
-    if not DESTINATION_ID.fullmatch(destination.id):
-        raise NotFoundError(f"destination id {destination.id!r} is not a plain id", status=404)
-    return destination
+        A key of another connection must never reach this token's API: it
+        would read another team's destination of the same name.
+        """
+        destination_id, connection_id = split_destination_key(key)
+        if connection_id != self.connection_id:
+            raise NotFoundError(
+                f"destination {destination_id!r} belongs to another connection", status=404
+            )
+        return destination_id
+
+    def _addressable(self, destination: Destination) -> Destination:
+        """The destination, if its id can go into a URL path as it is.
+
+        The SDK quotes `/`, `?` and `#`, but not dots: an id of `..` that
+        Northflank itself listed would still turn `/backup-destinations/../backups`
+        into `/backups`, another route. Northflank's ids are slugs; anything else
+        is refused before a request is made.
+        """
+        destination_id = self._northflank_id(destination.id)
+        if not DESTINATION_ID.fullmatch(destination_id):
+            raise NotFoundError(f"destination id {destination_id!r} is not a plain id", status=404)
+        return destination
 
 
 def _after(page: BackupPage, cursor: str | None, taken: int) -> Position | None:

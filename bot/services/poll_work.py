@@ -70,6 +70,7 @@ class LeasedWork:
         quota: int,
         due_before: datetime | None,
         only: str | None,
+        among: Sequence[str] | None = None,
         clock: Callable[[], datetime],
     ) -> None:
         self._store = store
@@ -80,6 +81,8 @@ class LeasedWork:
         self._asking = 0
         self._due_before = due_before
         self._only = only
+        # One connection's destinations, when the cycle serves several.
+        self._among = among
         # Failed inside the bot this cycle: still due, and not to be retried at once.
         self._crashed: set[str] = set()
         self.quota_reached = quota <= 0
@@ -100,6 +103,7 @@ class LeasedWork:
                 until=now + self._replica.lease,
                 due_before=self._due_before,
                 only=self._only,
+                among=self._among,
                 exclude=self._crashed,
             )
         finally:

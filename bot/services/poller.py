@@ -16,11 +16,13 @@ from collections.abc import Callable, Sequence
 from datetime import datetime, timedelta
 
 from bot.core import budget, rules
+from bot.core.connections import split_destination_key
 from bot.core.digests import group_for_digest
 from bot.core.failures import problem_words
 from bot.core.watches import PollStatus, Watch, WatchState
 from bot.northflank.client import MAX_PER_PAGE, NorthflankClient
-from bot.northflank.errors import NorthflankError
+from bot.northflank.errors import AuthenticationError, NorthflankError
+from bot.services.connections import NorthflankAccess, NorthflankConnections
 from bot.services.destination_reading import MAX_PAGES_PER_DESTINATION, DestinationReader
 from bot.services.poll_reports import DestinationReport, PollReport
 from bot.services.poll_work import GivenWork, LeasedWork, PagePool, Work
@@ -39,7 +41,7 @@ class Poller:
     def __init__(
         self,
         store: Store,
-        client: NorthflankClient,
+        connections: NorthflankConnections | NorthflankClient,
         *,
         clock: Callable[[], datetime],
         poll_interval: float,
@@ -48,11 +50,14 @@ class Poller:
         replica: Replica | None = None,
     ) -> None:
         self._store = store
-        self._client = client
+        if isinstance(connections, NorthflankClient):
+            # One token, no stored connections: the CLI's `check`, benches, tests.
+            connections = NorthflankConnections(None, environment=connections)
+        self._connections = connections
         self._clock = clock
         self._poll_interval = poll_interval
         self._on_alerts = on_alerts
-        self._reader = DestinationReader(store, client, clock=clock, per_page=per_page)
+        self._reader = DestinationReader(store, clock=clock, per_page=per_page)
         self._replica = replica
         self._stopping = False
 
@@ -76,14 +81,51 @@ class Poller:
             # The least recently polled first, so a stretched cycle is fair.
             key=lambda d: _last_poll(statuses.get(d)),
         )
+        # Each connection spends its own budget: one team's exhausted budget or
+        # slow API never holds back another's polls.
+        by_connection: dict[int, list[str]] = defaultdict(list)
+        for key in due:
+            by_connection[split_destination_key(key)[1]].append(key)
         report = PollReport()
-        plan = budget.plan_cycle(
-            self._budget_reading(),
-            destinations=len(due),
-            poll_interval=self._poll_interval,
-            replicas=self._replica.live_count if self._replica else 1,
+        if self._replica is not None:
+            await self._store.ensure_poll_rows()
+        several = len(by_connection) > 1
+        await asyncio.gather(
+            *(
+                self._poll_connection(
+                    connection_id,
+                    keys,
+                    by_destination,
+                    report,
+                    force=force,
+                    only=only,
+                    among=keys if several else None,
+                )
+                for connection_id, keys in by_connection.items()
+            )
         )
-        report.plan = plan
+        if report.plan is None:
+            report.plan = self._plan(self._connections.environment, 0)
+        if report.alerts and self._on_alerts is not None:
+            self._on_alerts()
+        return report
+
+    async def _poll_connection(
+        self,
+        connection_id: int,
+        due: list[str],
+        by_destination: dict[str, list[Watch]],
+        report: PollReport,
+        *,
+        force: bool,
+        only: str | None,
+        among: list[str] | None,
+    ) -> None:
+        """One connection's share of a cycle, within that connection's budget."""
+        now = self._clock()
+        plan = self._plan(await self._connections.access(connection_id), len(due))
+        if report.plan is None or plan.stretched:
+            report.plan = plan
         if plan.stretched:
             log.warning("polling less often to stay within the API budget: %s", plan.reason)
         quota = min(len(due), plan.requests)
@@ -91,13 +133,13 @@ class Poller:
         if self._replica is None:
             work: Work = GivenWork(due[:quota])
         else:
-            await self._store.ensure_poll_rows()
             work = LeasedWork(
                 self._store,
                 self._replica,
                 quota=quota,
                 due_before=None if force else now - self._due_after(),
                 only=only,
+                among=among,
                 clock=self._clock,
             )
 
@@ -115,6 +157,8 @@ class Poller:
                     destination_id, error=f"internal: {exc!r}"[:300], crashed=True
                 )
 
+        polled: list[DestinationReport] = []
+
         async def worker() -> None:
             while not self._stopping and (destination_id := await work.take()) is not None:
                 crashed = True
@@ -124,18 +168,29 @@ class Poller:
                 finally:
                     # Even when cancelled: the lease goes back rather than run out.
                     await work.done(destination_id, crashed=crashed)
-                report.destinations.append(result)
+                polled.append(result)
 
         await asyncio.gather(*(worker() for _ in range(CONCURRENCY)))
-        polled = {d.destination_id for d in report.destinations}
-        report.skipped = [d for d in due if d not in polled][: len(due) - quota]
+        report.destinations.extend(polled)
+        names = {d.destination_id for d in polled}
+        report.skipped.extend([d for d in due if d not in names][: len(due) - quota])
         if self._replica is not None and not self._stopping and not work.quota_reached:
-            report.retry_at = await self._store.next_lease_expiry(
-                self._replica.id, now=self._clock(), due_before=self._clock() - self._due_after()
+            retry_at = await self._store.next_lease_expiry(
+                self._replica.id,
+                now=self._clock(),
+                due_before=self._clock() - self._due_after(),
+                among=among,
             )
-        if report.alerts and self._on_alerts is not None:
-            self._on_alerts()
-        return report
+            if retry_at is not None and (report.retry_at is None or retry_at < report.retry_at):
+                report.retry_at = retry_at
+
+    def _plan(self, access: NorthflankAccess | None, destinations: int) -> budget.CyclePlan:
+        return budget.plan_cycle(
+            self._budget_reading(access.client if access is not None else None),
+            destinations=destinations,
+            poll_interval=self._poll_interval,
+            replicas=self._replica.live_count if self._replica else 1,
+        )
 
     def stop_claiming(self) -> None:
         """Shutting down: destinations being polled finish, no new one is taken."""
@@ -151,7 +206,10 @@ class Poller:
         report = DestinationReport(destination_id)
         try:
             await self._reader.read(
-                destination_id, pool or PagePool(MAX_PAGES_PER_DESTINATION), report
+                destination_id,
+                pool or PagePool(MAX_PAGES_PER_DESTINATION),
+                report,
+                await self._client_for(destination_id),
             )
         except NorthflankError as exc:
             report.error = str(exc)
@@ -179,9 +237,17 @@ class Poller:
         and to have something to summarise.
         """
         report = DestinationReport(destination_id)
-        await self._reader.read(destination_id, PagePool(max_pages - 1), report)
+        client = await self._client_for(destination_id)
+        await self._reader.read(destination_id, PagePool(max_pages - 1), report, client)
         await self._store.record_poll_success(destination_id, self._clock())
         return report
+
+    async def _client_for(self, destination_id: str) -> NorthflankClient:
+        access = await self._connections.for_key(destination_id)
+        if access is None:
+            # Removed by another replica while this poll ran (its watches went with it).
+            raise AuthenticationError("the Northflank connection was removed", status=401)
+        return access.client
 
     async def evaluate(self, destination_id: str) -> DestinationReport:
         """Run the rules for every channel watching a destination, without reading it."""
@@ -271,8 +337,10 @@ class Poller:
             return True
         return now - status.last_poll_at >= self._due_after()
 
-    def _budget_reading(self) -> budget.BudgetReading:
-        state = self._client.rate_limit
+    def _budget_reading(self, client: NorthflankClient | None) -> budget.BudgetReading:
+        if client is None:
+            return budget.BudgetReading(None, None, None)
+        state = client.rate_limit
         if state.window_over(budget.DEFAULT_WINDOW_SECONDS):
             # The window the last response described is over, and a new one starts
             # full. Nothing else would tell us: a poll held back for want of budget

@@ -15,8 +15,10 @@ from collections.abc import Callable
 from datetime import datetime, timedelta
 
 from bot.core.backups import Backup, Destination
+from bot.core.connections import shown_id
 from bot.core.reports import BASELINE_LOOKBACK, HealthReport, ReportSource, build_report
 from bot.core.weekly_reports import WEEKLY_DAYS
+from bot.services.connections import NorthflankConnections
 from bot.services.listing import BackupLister, NoDestinations, WhichDestination
 from bot.store import Store
 
@@ -25,12 +27,12 @@ class ReportService:
     def __init__(
         self,
         store: Store | None,
-        lister: BackupLister | None,
+        connections: NorthflankConnections | None,
         *,
         clock: Callable[[], datetime],
     ) -> None:
         self._store = store
-        self._lister = lister
+        self._connections = connections
         self._clock = clock
 
     async def report(
@@ -41,14 +43,21 @@ class ReportService:
         watched = await self.watched_destination(reference, channel)
         if watched is not None:
             return await self.from_store(watched, days)
-        if self._lister is None:
+        if self._connections is None:
             raise LookupError(
                 "no Northflank client in this process, and the destination is not watched"
             )
-        destination = await self._lister.choose(reference)
+        access = (
+            await self._connections.require(channel)
+            if channel is not None
+            else self._connections.environment
+        )
+        if access is None:
+            raise LookupError("no Northflank token in this process")
+        destination = await access.lister.choose(reference)
         if isinstance(destination, NoDestinations | WhichDestination):
             return destination
-        return await self.from_api(destination, days)
+        return await self.from_api(destination, days, access.lister)
 
     async def weekly(self, destination_id: str, name: str, week_ending: datetime) -> HealthReport:
         return await self.from_store(
@@ -68,7 +77,7 @@ class ReportService:
                 return None
             return Destination(id=watches[0].destination_id, name=watches[0].destination_name)
         watches = await self._store.all_watches()
-        by_id = [w for w in watches if w.destination_id == reference]
+        by_id = [w for w in watches if reference in (w.destination_id, shown_id(w.destination_id))]
         folded = reference.casefold()
         named = {w.destination_id: w for w in watches if w.destination_name.casefold() == folded}
         chosen = by_id[0] if by_id else (next(iter(named.values())) if len(named) == 1 else None)
@@ -90,11 +99,12 @@ class ReportService:
         )
         return await _figures(backups, destination, until, days, ReportSource.STORE, read_since)
 
-    async def from_api(self, destination: Destination, days: int) -> HealthReport:
-        assert self._lister is not None
+    async def from_api(
+        self, destination: Destination, days: int, lister: BackupLister
+    ) -> HealthReport:
         until = self._clock()
         since = until - timedelta(days=days)
-        backups, reached = await self._lister.read_back(destination, since - BASELINE_LOOKBACK)
+        backups, reached = await lister.read_back(destination, since - BASELINE_LOOKBACK)
         read_since = None
         if not reached:
             read_since = min((b.created_at for b in backups), default=until)

@@ -17,11 +17,12 @@ from datetime import datetime, timedelta
 from bot.core.audit import AuditAction, AuditEntry, AuditOutcome, Requester
 from bot.core.backups import Destination
 from bot.core.commands import MuteCommand, UnmuteCommand, UnwatchCommand, WatchCommand
+from bot.core.connections import shown_id
 from bot.core.durations import format_duration
 from bot.core.messages import WatchAnnouncement
 from bot.core.rules import missed_runs
 from bot.core.watches import DestinationSummary, PollStatus, Watch, WatchSettings
-from bot.services.listing import BackupLister
+from bot.services.connections import NorthflankConnections
 from bot.services.poller import Poller
 from bot.store import Store, TooManyWatchesError
 
@@ -125,7 +126,7 @@ class WatchService:
     def __init__(
         self,
         store: Store,
-        lister: BackupLister,
+        connections: NorthflankConnections,
         poller: Poller,
         *,
         admins: Collection[str],
@@ -133,7 +134,7 @@ class WatchService:
         announce: Announce | None = None,
     ) -> None:
         self._store = store
-        self._lister = lister
+        self._connections = connections
         self._poller = poller
         self._admins = frozenset(admins)
         self._clock = clock
@@ -143,7 +144,9 @@ class WatchService:
         refusal = await self._refuse_unless_admin(who, AuditAction.WATCH, command.destination)
         if refusal is not None:
             return refusal
-        destination = await self._lister.resolve(command.destination)
+        access = await self._connections.require(who.channel_id)
+        # Its id is the store's destination key for this connection (bot/core/connections.py).
+        destination = await access.lister.resolve(command.destination)
         existing = await self._store.watch(who.channel_id, destination.id)
         if existing is None:
             count = await self._store.count_channel_watches(who.channel_id)
@@ -261,7 +264,9 @@ class WatchService:
         watches = await self._store.channel_watches(who.channel_id)
         watch = _find(watches, reference)
         if watch is None:
-            return NotWatched(reference, tuple(w.destination_id for w in watches[:WATCHED_NAMED]))
+            return NotWatched(
+                reference, tuple(shown_id(w.destination_id) for w in watches[:WATCHED_NAMED])
+            )
         return watch
 
     async def _refuse_unless_admin(
@@ -278,7 +283,7 @@ class WatchService:
 def _find(watches: Collection[Watch], reference: str) -> Watch | None:
     """A watch by destination id, or by its name when exactly one has that name."""
     for watch in watches:
-        if watch.destination_id == reference:
+        if reference in (watch.destination_id, shown_id(watch.destination_id)):
             return watch
     folded = reference.casefold()
     named = [w for w in watches if w.destination_name.casefold() == folded]
@@ -287,6 +292,7 @@ def _find(watches: Collection[Watch], reference: str) -> Watch | None:
 
 def _named(name: str, destination_id: str) -> str:
     """ "nightly (dest-1)", or just the id when the name is the id (unescaped)."""
+    destination_id = shown_id(destination_id)
     return destination_id if name == destination_id else f"{name} ({destination_id})"
 
 

@@ -19,13 +19,17 @@ from bot.core.commands import (
     AuditCommand,
     Command,
     CommandError,
+    ConnectCommand,
+    ConnectionsCommand,
     DestinationsCommand,
+    DisconnectCommand,
     HelpCommand,
     ListCommand,
     MuteCommand,
     ReportCommand,
     UnmuteCommand,
     UnwatchCommand,
+    UseCommand,
     WatchCommand,
     WatchingCommand,
 )
@@ -34,10 +38,20 @@ from bot.core.messages import ReportMessage
 from bot.core.reports import HealthReport
 from bot.northflank.errors import NorthflankError
 from bot.services.chat import CannotJoin, ChatError, ChatSender
-from bot.services.listing import BackupLister, NoDestinations, WhichDestination
+from bot.services.connecting import ConnectionAdmin, NotAllowed, UnknownConnection
+from bot.services.connections import NoConnection, NorthflankConnections
+from bot.services.listing import NoDestinations, WhichDestination
 from bot.services.reports import ReportService
 from bot.services.watching import WatchOutcome, WatchService
 from bot.slack.render import explain, kit
+from bot.slack.render.connections import (
+    connections_reply,
+    disconnect_confirmation,
+    disconnected_reply,
+    not_allowed,
+    unknown_connection,
+    use_reply,
+)
 from bot.slack.render.help import help_reply
 from bot.slack.render.kit import Reply
 from bot.slack.render.listing import destinations, listing, read_next_page_value
@@ -45,6 +59,8 @@ from bot.slack.render.mrkdwn import escape
 from bot.slack.render.watch_replies import watch_reply
 
 log = logging.getLogger(__name__)
+
+_CONNECTION_COMMANDS = (ConnectCommand, ConnectionsCommand, UseCommand, DisconnectCommand)
 
 
 def utc_now() -> datetime:
@@ -54,54 +70,93 @@ def utc_now() -> datetime:
 class Answers:
     def __init__(
         self,
-        lister: BackupLister,
+        connections: NorthflankConnections,
         watches: WatchService | None = None,
         *,
         reports: ReportService | None = None,
         poster: ChatSender | None = None,
+        connection_admin: ConnectionAdmin | None = None,
         clock: Callable[[], datetime] = utc_now,
     ) -> None:
-        self._lister = lister
+        # Each channel lists through its own connection (bot/services/connections.py).
+        self._connections = connections
         self._watches = watches
         # Reports are posted in the channel, as a file: through the chat sender.
         self._reports = reports
         self._poster = poster
+        self._admin = connection_admin
         self._clock = clock
 
     async def for_command(self, command: Command, who: Requester) -> Reply:
         if isinstance(command, HelpCommand):
             return help_reply()
         if isinstance(command, DestinationsCommand):
-            return await self._guarded(self._destinations(), None)
+            return await self._guarded(self._destinations(who), None)
         if isinstance(command, ListCommand):
-            return await self._guarded(self._list(command, who=who), command.destination)
+            return await self._guarded(self._list(command, START, who), command.destination)
         if isinstance(command, ReportCommand):
             return await self._guarded(self._report(command, who), command.destination)
+        if isinstance(
+            command, ConnectCommand | ConnectionsCommand | UseCommand | DisconnectCommand
+        ):
+            return await self._guarded(self._connection_work(command, who), None)
         if self._watches is None:
             return kit.message("Watching is not available in this process.")
         outcome, destination = _watch_work(self._watches, command, who)
         return await self._guarded(self._watch_reply(outcome), destination)
 
-    async def for_next_page(self, button_value: str) -> Reply:
+    async def for_next_page(self, button_value: str, who: Requester) -> Reply:
         try:
             command, position = read_next_page_value(button_value)
         except CommandError as exc:
             return kit.plain_message(str(exc))
-        return await self._guarded(self._list(command, position), command.destination)
+        return await self._guarded(self._list(command, position, who), command.destination)
 
-    async def _destinations(self) -> Reply:
-        return destinations(await self._lister.destinations())
+    async def for_disconnect_button(self, name: str, who: Requester) -> Reply:
+        """The confirmed Disconnect button: what `disconnect NAME` offered to do."""
+        work = self._connection_work(DisconnectCommand(name), who, confirmed=True)
+        return await self._guarded(work, None)
+
+    async def _connection_work(
+        self, command: Command, who: Requester, *, confirmed: bool = False
+    ) -> Reply:
+        if self._admin is None:
+            return kit.message("Connections are not available in this process.")
+        match command:
+            case ConnectCommand():
+                # Only reached where no modal can be opened (the listener opens it).
+                return kit.message("`/backups connect` opens a form; please try it again.")
+            case ConnectionsCommand():
+                return connections_reply(await self._admin.overview(who.channel_id))
+            case UseCommand(name):
+                return use_reply(await self._admin.use(name, who))
+            case DisconnectCommand(name) if not confirmed:
+                if not self._admin.may_connect(who.user_id):
+                    return not_allowed(self._admin.refusal(), "disconnect Northflank")
+                return disconnect_confirmation(name)
+        assert isinstance(command, DisconnectCommand)
+        outcome = await self._admin.disconnect(command.name, who)
+        if isinstance(outcome, NotAllowed):
+            return not_allowed(outcome, "disconnect Northflank")
+        if isinstance(outcome, UnknownConnection):
+            return unknown_connection(outcome)
+        return disconnected_reply(outcome)
+
+    async def _destinations(self, who: Requester) -> Reply:
+        access = await self._connections.require(who.channel_id)
+        return destinations(await access.lister.destinations())
 
     async def _watch_reply(self, outcome: Awaitable[WatchOutcome]) -> Reply:
         return watch_reply(await outcome, self._clock())
 
-    async def _list(
-        self, command: ListCommand, start: Position = START, who: Requester | None = None
-    ) -> Reply:
+    async def _list(self, command: ListCommand, start: Position, who: Requester) -> Reply:
+        access = await self._connections.require(who.channel_id)
         watched = None
-        if command.destination is None and who is not None and self._watches is not None:
+        if command.destination is None and self._watches is not None:
             watched = await self._watches.only_watched_destination(who.channel_id)
-        destination = await self._lister.choose(command.destination, watched=watched)
+            if watched is not None and not access.owns(watched.id):
+                watched = None  # watched through another connection than the channel's
+        destination = await access.lister.choose(command.destination, watched=watched)
         if isinstance(destination, NoDestinations):
             return destinations(())  # explains how to get one
         if isinstance(destination, WhichDestination):
@@ -110,7 +165,7 @@ class Answers:
                 f"{destination.count} and this channel doesn't watch exactly one, so name one: "
                 f"`{LIST_USAGE}`. `/backups destinations` lists them."
             )
-        page = await self._lister.page(
+        page = await access.lister.page(
             destination, backup_filter=command.backup_filter, limit=command.limit, start=start
         )
         return listing(
@@ -152,6 +207,8 @@ class Answers:
     async def _guarded(self, work: Awaitable[Reply], destination: str | None) -> Reply:
         try:
             return await work
+        except NoConnection as exc:
+            return kit.message(explain.choose_connection(exc.names))
         except NorthflankError as exc:
             log.warning("northflank request failed: %s", exc, extra={"error": type(exc).__name__})
             return kit.message(explain.northflank_failure(exc.failure(), destination=destination))

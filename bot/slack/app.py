@@ -16,6 +16,7 @@ from slack_sdk.http_retry.builtin_async_handlers import (
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.services.alert_actions import AlertActions
+from bot.services.connecting import ConnectionAdmin
 from bot.services.home import HomeService
 from bot.slack import listeners
 from bot.slack.after_ack import AfterAck
@@ -57,6 +58,7 @@ def build_app(
     after_ack: AfterAck,
     alert_actions: AlertActions | None = None,
     home_service: HomeService | None = None,
+    connection_admin: ConnectionAdmin | None = None,
     clock: Callable[[], datetime],
 ) -> AsyncApp:
     bolt_logger = logging.getLogger("bot.slack.bolt")
@@ -69,6 +71,13 @@ def build_app(
         logger=bolt_logger,
     )
     listeners.register(
-        app, answers, responder, after_ack, alert_actions, home_service=home_service, clock=clock
+        app,
+        answers,
+        responder,
+        after_ack,
+        alert_actions,
+        home_service=home_service,
+        connection_admin=connection_admin,
+        clock=clock,
     )
     return app

@@ -64,12 +64,15 @@ class LeaseQueries(UsesSessions):
         until: datetime,
         due_before: datetime | None,
         only: str | None = None,
+        among: Collection[str] | None = None,
         exclude: Collection[str] = (),
     ) -> str | None:
         """Lease the watched destination polled longest ago that is due and free; its id.
 
         `due_before=None` takes any free destination, due or not (a forced poll).
-        `exclude` names destinations this replica already tried this cycle.
+        `among` limits the claim to one connection's destinations (each connection
+        is claimed within its own budget); `exclude` names destinations this
+        replica already tried this cycle.
         """
         query = (
             select(PollStatusRow.destination_id)
@@ -79,6 +82,8 @@ class LeaseQueries(UsesSessions):
         )
         if only is not None:
             query = query.where(PollStatusRow.destination_id == only)
+        if among is not None:
+            query = query.where(PollStatusRow.destination_id.in_(among))
         if exclude:
             query = query.where(PollStatusRow.destination_id.not_in(exclude))
         # Never polled first, then the longest ago. Two queries rather than one
@@ -113,22 +118,28 @@ class LeaseQueries(UsesSessions):
             )
 
     async def next_lease_expiry(
-        self, owner: str, *, now: datetime, due_before: datetime
+        self,
+        owner: str,
+        *,
+        now: datetime,
+        due_before: datetime,
+        among: Collection[str] | None = None,
     ) -> datetime | None:
         """When the first due destination leased by another replica becomes free.
 
         A replica that died holds its leases until then; the scheduler looks
         again at that moment rather than a whole interval later.
         """
+        query = select(func.min(PollStatusRow.lease_expires_at)).where(
+            _watched(),
+            _due(due_before),
+            PollStatusRow.lease_expires_at > now,
+            PollStatusRow.lease_owner != owner,
+        )
+        if among is not None:
+            query = query.where(PollStatusRow.destination_id.in_(among))
         async with self._sessions.read() as session:
-            expiry: datetime | None = await session.scalar(
-                select(func.min(PollStatusRow.lease_expires_at)).where(
-                    _watched(),
-                    _due(due_before),
-                    PollStatusRow.lease_expires_at > now,
-                    PollStatusRow.lease_owner != owner,
-                )
-            )
+            expiry: datetime | None = await session.scalar(query)
             return expiry
 
     async def leases(self) -> dict[str, tuple[str, datetime]]:

@@ -10,7 +10,9 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from bot.store.audit import AuditQueries
 from bot.store.backups import BackupQueries
+from bot.store.connections import ConnectionQueries
 from bot.store.database import engine_for
+from bot.store.encryption import TokenVault
 from bot.store.followups import FollowupQueries
 from bot.store.interactions import InteractionQueries
 from bot.store.jobs import JobQueries
@@ -37,19 +39,29 @@ class Store(
     AuditQueries,
     JobQueries,
     RetentionQueries,
+    ConnectionQueries,
 ):
     """Every read and write the bot makes. Each write is a transaction of its own."""
 
-    def __init__(self, engine: AsyncEngine, sessions: Sessions, *, owns_engine: bool) -> None:
+    def __init__(
+        self,
+        engine: AsyncEngine,
+        sessions: Sessions,
+        *,
+        owns_engine: bool,
+        vault: TokenVault | None = None,
+    ) -> None:
         self._engine = engine
         self._sessions = sessions
         self._owns_engine = owns_engine
+        # Encrypts Northflank tokens at rest (ENCRYPTION_KEY); None: none can be stored.
+        self._vault = vault
 
     @classmethod
-    def connect(cls, database_url: str) -> Store:
+    def connect(cls, database_url: str, *, vault: TokenVault | None = None) -> Store:
         """A store on DATABASE_URL. Connects lazily: nothing is opened until the first call."""
         engine = engine_for(database_url)
-        return cls(engine, Sessions.for_engine(engine), owns_engine=True)
+        return cls(engine, Sessions.for_engine(engine), owns_engine=True, vault=vault)
 
     async def ping(self) -> None:
         """A round trip to the database (`/healthz`); raises when it cannot be reached."""
@@ -71,6 +83,11 @@ class Store(
         async with self._engine.connect() as connection:
             transaction = await connection.begin()
             try:
-                yield Store(self._engine, Sessions.for_dry_run(connection), owns_engine=False)
+                yield Store(
+                    self._engine,
+                    Sessions.for_dry_run(connection),
+                    owns_engine=False,
+                    vault=self._vault,
+                )
             finally:
                 await transaction.rollback()

@@ -323,3 +323,36 @@ class JobRunRow(Base):
     last_run_at: Mapped[datetime | None]
     claimed_by: Mapped[str | None]
     claimed_until: Mapped[datetime | None]
+
+
+class ConnectionRow(Base):
+    """A Northflank token added with `/backups connect`, encrypted (bot/store/encryption.py).
+
+    The environment's token (NORTHFLANK_API_TOKEN) is connection 0 and has no row.
+    """
+
+    __tablename__ = "connections"
+    __table_args__ = (UniqueConstraint("name"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    name: Mapped[str]
+    # A Fernet token: never the API token in clear.
+    token_encrypted: Mapped[str]
+    northflank_team_id: Mapped[str | None]
+    created_by: Mapped[str]
+    created_at: Mapped[datetime]
+
+
+class ChannelConnectionRow(Base):
+    """The connection a channel chose with `/backups use NAME` (0: the environment's token).
+
+    No foreign key: 0 has no row. Disconnecting deletes the choices of that connection.
+    """
+
+    __tablename__ = "channel_connections"
+    __table_args__ = (Index(None, "connection_id"),)
+
+    channel: Mapped[str] = mapped_column(primary_key=True)
+    connection_id: Mapped[int] = mapped_column(Integer)
+    chosen_by: Mapped[str]
+    chosen_at: Mapped[datetime]

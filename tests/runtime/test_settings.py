@@ -32,6 +32,7 @@ CONTRACT_VARIABLES = (
     "LOG_LEVEL",
     "LEASE_SECONDS",
     "RETENTION_DAYS",
+    "ENCRYPTION_KEY",
 )
 # The settings of each entry point: run, check, list/destinations, db upgrade.
 EVERY_ENTRY_POINT = (BotSettings, PollSettings, NorthflankSettings, DatabaseSettings)

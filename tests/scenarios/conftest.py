@@ -21,6 +21,7 @@ import pytest
 
 from bot.northflank.client import NorthflankClient
 from bot.runtime.server import BotServer
+from bot.services.connections import ClientFactory
 from bot.services.delivery import Outcome
 from bot.services.poll_reports import PollReport
 from tests.clock import FakeClock
@@ -50,6 +51,10 @@ class Scenario:
         """None: the bot builds its own from the settings, as in production."""
         return None
 
+    def northflank_for_token(self) -> ClientFactory | None:
+        """How the bot builds a stored connection's client; None: from the settings."""
+        return None
+
     @property
     def bot(self) -> BotServer:
         assert self.server is not None, "the bot is not running"
@@ -71,6 +76,7 @@ class Scenario:
             background_delivery=False,
             pace_per_channel=0.0,
             northflank=self.northflank_client(),
+            northflank_for_token=self.northflank_for_token(),
         )
         await self.server.start()
         self._http = httpx.AsyncClient(timeout=10.0)

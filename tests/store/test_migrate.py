@@ -127,8 +127,7 @@ async def test_upgrading_again_changes_nothing(database_url: str) -> None:
     finally:
         await store.close()
     assert (
-        await _scalar(database_url, "SELECT version_num FROM alembic_version")
-        == "0005_health_reports"
+        await _scalar(database_url, "SELECT version_num FROM alembic_version") == "0006_connections"
     )
 
 

@@ -12,10 +12,12 @@ from datetime import datetime
 from slack_bolt.async_app import AsyncApp
 
 from bot.services.alert_actions import AlertActions
+from bot.services.connecting import ConnectionAdmin
 from bot.services.home import HomeService
 from bot.slack.after_ack import AfterAck
 from bot.slack.answers import Answers
-from bot.slack.listeners import actions, alert_buttons, commands, home
+from bot.slack.listeners import actions, alert_buttons, commands, connections, home
+from bot.slack.listeners.connections import ConnectForm
 from bot.slack.responder import Responder
 
 
@@ -27,9 +29,13 @@ def register(
     alert_actions: AlertActions | None = None,
     *,
     home_service: HomeService | None = None,
+    connection_admin: ConnectionAdmin | None = None,
     clock: Callable[[], datetime],
 ) -> None:
-    commands.register(app, answers, responder, after_ack)
+    connect_form = ConnectForm(connection_admin) if connection_admin is not None else None
+    commands.register(app, answers, responder, after_ack, connect_form)
+    if connection_admin is not None:
+        connections.register(app, connection_admin, answers, responder, after_ack)
     actions.register(app, answers, responder, after_ack)
     if alert_actions is not None:
         alert_buttons.register(app, alert_actions, responder, after_ack, clock=clock)

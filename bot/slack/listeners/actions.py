@@ -11,9 +11,11 @@ from slack_bolt.middleware.async_middleware import AsyncMiddleware
 from slack_bolt.request.async_request import AsyncBoltRequest
 from slack_bolt.response import BoltResponse
 
+from bot.core.audit import Requester
 from bot.slack.after_ack import AfterAck, Job
 from bot.slack.answers import Answers
 from bot.slack.listeners.acking import queue_reply_then_ack
+from bot.slack.listeners.who import requester_of
 from bot.slack.render import kit
 from bot.slack.render.listing import NEXT_PAGE_ACTION
 from bot.slack.responder import Responder
@@ -31,7 +33,8 @@ def register(app: AsyncApp, answers: Answers, responder: Responder, after_ack: A
         response_url = str(body.get("response_url", ""))
 
         async def reply() -> None:
-            answer = await answers.for_next_page(value if isinstance(value, str) else "")
+            who = requester_of(body) or Requester(user_id="", channel_id="")
+            answer = await answers.for_next_page(value if isinstance(value, str) else "", who)
             # The listing is ephemeral; replacing it keeps one page on screen at a time.
             await responder.send(response_url, answer, replace_original=True)
 

@@ -21,6 +21,7 @@ from bot.services.alert_actions import AlertActions
 from bot.services.alert_outcomes import ActionOutcome
 from bot.slack.after_ack import AfterAck
 from bot.slack.listeners.acking import queue_reply_then_ack
+from bot.slack.listeners.who import requester_of
 from bot.slack.render import explain, kit
 from bot.slack.render.action_replies import action_reply
 from bot.slack.render.alert_buttons import (
@@ -50,7 +51,7 @@ def register(
         ack: AsyncAck, action: dict[str, Any], body: dict[str, Any]
     ) -> None:
         response_url = body.get("response_url")
-        who = _requester(body)
+        who = requester_of(body)
 
         async def reply() -> None:
             answer: Reply | None
@@ -99,17 +100,3 @@ async def _press(
     if write is None:
         return kit.UNKNOWN_BUTTON_TEXT
     return await alert_actions.write(write, alert_id, who)
-
-
-def _requester(body: dict[str, Any]) -> Requester | None:
-    """Who pressed it, and in which channel; None if the payload does not say."""
-    user = body.get("user")
-    channel = body.get("channel")
-    container = body.get("container")
-    user_id = user.get("id") if isinstance(user, dict) else None
-    channel_id = channel.get("id") if isinstance(channel, dict) else None
-    if channel_id is None and isinstance(container, dict):
-        channel_id = container.get("channel_id")
-    if not isinstance(user_id, str) or not isinstance(channel_id, str):
-        return None
-    return Requester(user_id=user_id, channel_id=channel_id)

@@ -17,6 +17,7 @@ from datetime import datetime
 from bot.core import humanize
 from bot.core.alerts import Alert
 from bot.core.anomalies import describe
+from bot.core.connections import shown_id
 from bot.core.messages import AlertContext, AlertView
 from bot.core.watches import Event
 from bot.slack.render import kit
@@ -176,7 +177,8 @@ def _problem_lines(alert: Alert, context: AlertContext, now: datetime) -> list[s
         "What to check: that `NORTHFLANK_API_TOKEN` is still valid; that its API role has "
         # Our own `>` escaped too: Slack asks for it in every mrkdwn text.
         "*Account &gt; BackupDestinations &gt; General &gt; Read*; that destination "
-        f"{code(context.destination_id, _ID)} still exists; and Northflank's status page, "
+        f"{code(shown_id(context.destination_id), _ID)} still exists; "
+        "and Northflank's status page, "
         "status.northflank.com. I keep polling and will say here when it works again.",
     ]
 
@@ -184,7 +186,7 @@ def _problem_lines(alert: Alert, context: AlertContext, now: datetime) -> list[s
 def _alert_context_line(context: AlertContext) -> str:
     destination = (
         f"destination *{clip(context.destination_name, _DESTINATION_NAME)}* "
-        f"{code(context.destination_id, _ID)}"
+        f"{code(shown_id(context.destination_id), _ID)}"
     )
     if context.settings is None:
         return f"{destination} · no longer watched in this channel"

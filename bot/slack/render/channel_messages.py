@@ -8,6 +8,7 @@ from typing import assert_never
 from bot.core.messages import (
     AlertDigest,
     ChannelMessage,
+    DisconnectedNote,
     PreparedMessage,
     RecoveryNote,
     ReminderNote,
@@ -16,6 +17,7 @@ from bot.core.messages import (
     WriteResultNote,
 )
 from bot.slack.render.alert_message import alert_message
+from bot.slack.render.connections import disconnected_note
 from bot.slack.render.kit import Reply
 from bot.slack.render.report import report_reply
 from bot.slack.render.thread_notes import note_reply, recovery_reply
@@ -35,6 +37,8 @@ def channel_message(message: ChannelMessage, now: datetime) -> Reply:
         case ReportMessage():
             # Posted as a message only when it has no chart to carry it (an empty period).
             return report_reply(message)
+        case DisconnectedNote():
+            return disconnected_note(message)
         case PreparedMessage(payload):
             # Rendered by the version that queued it: posted as it is.
             return payload

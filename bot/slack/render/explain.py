@@ -133,3 +133,17 @@ def report_posted(report: HealthReport) -> str:
         f"Posted the report of the last {report.days} days for "
         f"*{escape(report.destination_name)}* ({report.total:,} backups, {where})."
     )
+
+
+def choose_connection(names: tuple[str, ...]) -> str:
+    """Why a command could not reach Northflank: the channel has no connection to use."""
+    if not names:
+        return (
+            "This channel has no Northflank connection to use. "
+            "An admin adds one with `/backups connect`."
+        )
+    listed = ", ".join(code(name) for name in names[:10])
+    return (
+        f"This workspace has several Northflank connections ({listed}) and this channel "
+        "hasn't chosen one. Choose with `/backups use NAME`; `/backups connections` lists them."
+    )

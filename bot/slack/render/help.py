@@ -41,6 +41,8 @@ HELP_TEXT = "\n".join(
         "`/backups report DEST days=30` — post a summary and a chart of the last 30 days "
         "here (1 to 90 days)",
         "`/backups help` — this message",
+        "`/backups connect` (admins: a form takes a Northflank token), `/backups connections`, "
+        "`/backups use NAME` (this channel's), `/backups disconnect NAME`",
         "",
         "*On each alert*",
         "*Acknowledge* — you're on it: says so on the alert and stops its reminders",

@@ -13,6 +13,7 @@ from datetime import datetime
 from typing import Any
 
 from bot.core import humanize
+from bot.core.connections import shown_id
 from bot.core.handling import StoredAlert
 from bot.services.home import ChannelWatches, DestinationHealth, HomeOverview
 from bot.slack.render import kit
@@ -97,7 +98,7 @@ def _destination_block(health: DestinationHealth, now: datetime) -> Block:
     else:
         count = health.open_problems
         state = f":red_circle: {count} open problem{'s' if count != 1 else ''}"
-    parts = [f"*{name}* {code(watch.destination_id, 40)}", state, _last_poll(health, now)]
+    parts = [f"*{name}* {code(shown_id(watch.destination_id), 40)}", state, _last_poll(health, now)]
     if health.success_rate is not None:
         parts.append(f"7 days: {health.success_rate:.1%} of {health.backups:,} good")
     elif health.backups == 0:

@@ -14,6 +14,7 @@ from datetime import datetime
 from bot.core import humanize
 from bot.core.backups import Backup, Destination
 from bot.core.commands import CommandError, ListCommand, parse_addon
+from bot.core.connections import shown_id
 from bot.core.listing import (
     MAX_LIMIT,
     BackupFilter,
@@ -92,7 +93,7 @@ def destinations(items: Sequence[Destination]) -> Reply:
             "*Account > BackupDestinations > General > Read*."
         )
     lines = [
-        f"• *{escape(truncate(d.name, _MAX_NAME))}*  {code(d.id)}"
+        f"• *{escape(truncate(d.name, _MAX_NAME))}*  {code(shown_id(d.id))}"
         + (f"  _{escape(d.type)}_" if d.type else "")
         for d in items[:_MAX_DESTINATIONS_SHOWN]
     ]
@@ -154,7 +155,7 @@ def _listing_context(page: ListingPage, backup_filter: BackupFilter) -> str:
     if page.skipped:
         count = len(page.skipped)
         parts.append(f"{count} unreadable backup{'s' if count != 1 else ''} skipped")
-    parts.append(f"destination {code(page.destination.id)}")
+    parts.append(f"destination {code(shown_id(page.destination.id))}")
     return " · ".join(parts)
 
 

@@ -8,6 +8,7 @@ as a message, since an empty chart says nothing.
 
 from __future__ import annotations
 
+from bot.core.connections import shown_id
 from bot.core.messages import ReportMessage
 from bot.core.report_summary import summary_lines
 from bot.core.reports import HealthReport
@@ -35,7 +36,7 @@ def report_reply(message: ReportMessage) -> Reply:
 
 def report_filename(report: HealthReport) -> str:
     # Only the id's safe characters: the name of a file people download.
-    safe = "".join(c for c in report.destination_id if c.isalnum() or c in "-_")[:60]
+    safe = "".join(c for c in shown_id(report.destination_id) if c.isalnum() or c in "-_")[:60]
     return f"backup-report-{safe or 'destination'}-{report.until:%Y-%m-%d}.png"
 
 

@@ -14,6 +14,7 @@ from typing import assert_never
 from bot.core import humanize
 from bot.core.anomalies import THRESHOLDS
 from bot.core.backups import Backup, Destination
+from bot.core.connections import shown_id
 from bot.core.destination_state import MissedRun
 from bot.core.watches import (
     DestinationSummary,
@@ -93,13 +94,13 @@ def watch_reply(outcome: WatchOutcome, now: datetime) -> Reply:
         case Unwatched(watch):
             return kit.message(
                 f"This channel no longer watches *{escape(watch.destination_name)}* "
-                f"{code(watch.destination_id)}. Alerts already posted stay as they are."
+                f"{code(shown_id(watch.destination_id))}. Alerts already posted stay as they are."
             )
         case Muted(watch, until):
             return kit.message(
                 f"Muted *{escape(watch.destination_name)}* in this channel until {date(until)}. "
                 "Alerts due meanwhile are recorded but not posted. "
-                f"`/backups unmute {watch.destination_id}` ends it early."
+                f"`/backups unmute {shown_id(watch.destination_id)}` ends it early."
             )
         case NotMuted(watch):
             return kit.message(f"*{escape(watch.destination_name)}* is not muted here.")
@@ -125,7 +126,7 @@ def watch_summary(
 ) -> Reply:
     """The ephemeral reply to `/backups watch`: what the channel will hear, and how things are."""
     name = clip(destination.name, _DESTINATION_NAME)
-    dest = f"*{name}* {code(destination.id, _ID)}"
+    dest = f"*{name}* {code(shown_id(destination.id), _ID)}"
     title = (
         f"This channel now watches {dest}."
         if created
@@ -312,7 +313,7 @@ def _weekly_report_words(watch: Watch, now: datetime) -> str:
 
 def _watch_title(watch: Watch) -> str:
     name = clip(watch.destination_name, _DESTINATION_NAME)
-    return f"*{name}* {code(watch.destination_id, _ID)}"
+    return f"*{name}* {code(shown_id(watch.destination_id), _ID)}"
 
 
 def _last_poll_words(status: PollStatus | None, now: datetime) -> str:
