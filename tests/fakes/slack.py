@@ -32,8 +32,10 @@ client that went away first), in the same ``time.monotonic()`` clock as its arri
 from __future__ import annotations
 
 import asyncio
+import base64
 import contextlib
 import copy
+import dataclasses
 import itertools
 import json
 import random
@@ -133,6 +135,33 @@ class SlackCall:
     # time.monotonic() when the answer went back; None while held back, or when the client
     # went away before it could be sent.
     answered_at: float | None = None
+    # The bearer token it came with (fake tokens only), so a test can tell which
+    # workspace's bot token posted what.
+    token: str | None = dataclasses.field(default=None, repr=False)
+
+
+@dataclass(frozen=True)
+class Installed:
+    """One workspace's install of the app, as oauth.v2.access hands it out."""
+
+    team_id: str
+    team_name: str
+    bot_token: str
+    bot_user_id: str
+    bot_id: str
+    installer: str
+    refresh_token: str | None = None
+
+    def token_fields(self) -> dict[str, Any]:
+        fields: dict[str, Any] = {
+            "access_token": self.bot_token,
+            "token_type": "bot",
+            "scope": "commands,chat:write,chat:write.public,channels:join,files:write,im:write",
+            "bot_user_id": self.bot_user_id,
+        }
+        if self.refresh_token is not None:
+            fields |= {"refresh_token": self.refresh_token, "expires_in": 43200}
+        return fields
 
 
 @dataclass(frozen=True)
@@ -208,6 +237,14 @@ class FakeSlack(BackgroundServer):
         # Modals opened with views.open, by view id, as last opened or updated.
         self._modals: dict[str, dict[str, Any]] = {}
         self._expired_triggers: set[str] = set()
+        # OAuth (a distributable app): codes waiting for oauth.v2.access, the workspaces
+        # installed (bot token -> its workspace), refresh tokens, and revoked tokens.
+        self.oauth_client = ("C0CLIENT.ID", "fake-client-secret-0123456789")
+        self._codes: dict[str, Installed] = {}
+        self._installed: dict[str, Installed] = {}
+        self._refresh: dict[str, Installed] = {}
+        self._revoked: set[str] = set()
+        self._rotations = itertools.count(1)
         self._dms: dict[str, str] = {}  # user id -> DM channel id
         # Socket Mode. The WebSocketResponse objects are only ever touched on the fake's
         # loop; the lock guards the containers, which test threads read too.
@@ -233,6 +270,7 @@ class FakeSlack(BackgroundServer):
             "views.publish": self._views_publish,
             "views.open": self._views_open,
             "views.update": self._views_update,
+            "oauth.v2.access": self._oauth_v2_access,
             "apps.connections.open": self._connections_open,
         }
 
@@ -390,6 +428,42 @@ class FakeSlack(BackgroundServer):
         """Wait until ``files(channel)`` holds at least ``n`` files; return them all."""
         return await _poll(lambda: self.files(channel), n, timeout, "shared file")
 
+    def add_installation_code(
+        self,
+        code: str,
+        *,
+        team_id: str,
+        bot_token: str,
+        team_name: str = "Some Team",
+        installer: str = "U0INSTALLER",
+        rotating: bool = False,
+    ) -> None:
+        """oauth.v2.access with `code` installs the app in `team_id` (once)."""
+        with self._lock:
+            self._codes[code] = Installed(
+                team_id=team_id,
+                team_name=team_name,
+                bot_token=bot_token,
+                bot_user_id=f"U0BOT{team_id}",
+                bot_id=f"B0BOT{team_id}",
+                installer=installer,
+                refresh_token=f"xoxe-1-refresh-0-{team_id}" if rotating else None,
+            )
+
+    def revoke_token(self, token: str) -> None:
+        """Calls with `token` now answer token_revoked, as after an uninstall."""
+        with self._lock:
+            self._revoked.add(token)
+
+    def posted_with(self, token: str) -> list[dict[str, Any]]:
+        """chat.postMessage calls made with `token`, their parameters, in order."""
+        with self._lock:
+            return [
+                copy.deepcopy(c.params)
+                for c in self._calls
+                if c.method == "chat.postMessage" and c.token == token
+            ]
+
     def expire_trigger(self, trigger_id: str) -> None:
         """views.open with this trigger answers expired_trigger_id (3 s went by)."""
         with self._lock:
@@ -526,6 +600,9 @@ class FakeSlack(BackgroundServer):
         except _SlackError as exc:
             return _slack_error(exc.error)
         token = _bearer(request) or params.pop("token", None)
+        if method == "oauth.v2.access":
+            # slack_sdk sends the app's credentials as HTTP Basic auth.
+            params.update(_basic(request))
         with self._lock:
             token_error = self._token_error(method, token)
             call = SlackCall(
@@ -537,10 +614,13 @@ class FakeSlack(BackgroundServer):
                 token_valid=token_error is None,
                 at=time.monotonic(),
                 latency=self._draw_latency(method),
+                token=token,
             )
             self._calls.append(call)
             self._changed.notify_all()
             fault = self._faults.take(method)
+        if method == "auth.test":
+            params["_token"] = token  # after recording: which workspace is asking
         status, answer, headers = self._answer(method, params, fault, token_error)
         call = self._amend(call, answer=answer)
         if call.latency:
@@ -757,6 +837,12 @@ class FakeSlack(BackgroundServer):
             ]
 
     def _token_error(self, method: str, token: str | None) -> str | None:
+        if method == "oauth.v2.access":
+            return None  # the app's client id and secret, checked by the method
+        if token in self._revoked:
+            return "token_revoked"
+        if token in self._installed:
+            return None
         if not token:
             return "not_authed"
         # Socket Mode connections take the app-level token and nothing else.
@@ -769,6 +855,18 @@ class FakeSlack(BackgroundServer):
     # ----- methods; called with the lock held ---------------------------------------------
 
     def _auth_test(self, params: Params) -> Result:
+        installed = self._installed.get(str(params.get("_token")))
+        if installed is not None:
+            return {
+                "ok": True,
+                "url": f"https://{installed.team_id.lower()}.slack.com/",
+                "team": installed.team_name,
+                "user": "backup-bot",
+                "team_id": installed.team_id,
+                "user_id": installed.bot_user_id,
+                "bot_id": installed.bot_id,
+                "is_enterprise_install": False,
+            }
         return {
             "ok": True,
             "url": "https://fake-team.slack.com/",
@@ -920,6 +1018,38 @@ class FakeSlack(BackgroundServer):
         self._changed.notify_all()
         return {"ok": True, "view": published}
 
+    def _oauth_v2_access(self, params: Params) -> Result:
+        if (params.get("client_id"), params.get("client_secret")) != self.oauth_client:
+            return {"ok": False, "error": "invalid_client_id"}
+        if params.get("grant_type") == "refresh_token":
+            old = self._refresh.pop(str(params.get("refresh_token")), None)
+            if old is None:
+                return {"ok": False, "error": "invalid_refresh_token"}
+            n = next(self._rotations)
+            rotated = replace(
+                old,
+                bot_token=f"xoxe.xoxb-rotated-{n}-{old.team_id}",
+                refresh_token=f"xoxe-1-refresh-{n}-{old.team_id}",
+            )
+            self._installed[rotated.bot_token] = rotated
+            self._refresh[str(rotated.refresh_token)] = rotated
+            return {"ok": True, **rotated.token_fields()}
+        installed = self._codes.pop(str(params.get("code")), None)
+        if installed is None:
+            return {"ok": False, "error": "invalid_code"}
+        self._installed[installed.bot_token] = installed
+        if installed.refresh_token is not None:
+            self._refresh[installed.refresh_token] = installed
+        return {
+            "ok": True,
+            **installed.token_fields(),
+            "app_id": APP_ID,
+            "team": {"id": installed.team_id, "name": installed.team_name},
+            "enterprise": None,
+            "authed_user": {"id": installed.installer},
+            "is_enterprise_install": False,
+        }
+
     def _views_open(self, params: Params) -> Result:
         trigger_id, view = params.get("trigger_id"), params.get("view")
         if isinstance(view, str):
@@ -1027,6 +1157,14 @@ async def _read_upload(request: web.Request) -> bytes:
                 return value.file.read()
         return b""
     return await request.read()
+
+
+def _basic(request: web.Request) -> dict[str, str]:
+    scheme, _, credentials = request.headers.get("Authorization", "").partition(" ")
+    if scheme.lower() != "basic":
+        return {}
+    client_id, _, secret = base64.b64decode(credentials).decode().partition(":")
+    return {"client_id": client_id, "client_secret": secret}
 
 
 def _bearer(request: web.Request) -> str | None:

@@ -26,12 +26,17 @@ def sign(
 
 
 def slash_command_body(
-    text: str, response_url: str, *, user: str = "U0USER", channel: str = "C0CHAN"
+    text: str,
+    response_url: str,
+    *,
+    user: str = "U0USER",
+    channel: str = "C0CHAN",
+    team: str = "T0FAKE",
 ) -> str:
     return urlencode(
         {
             "token": "legacy-verification-token",
-            "team_id": "T0FAKE",
+            "team_id": team,
             "team_domain": "fake",
             "channel_id": channel,
             "channel_name": "ops",
@@ -56,6 +61,7 @@ def button_body(
     message_ts: str = "1.1",
     block_id: str = "backups_paging",
     selected_option: str | None = None,
+    team: str = "T0FAKE",
 ) -> str:
     """A block_actions payload: a button press, or with `selected_option` a static_select choice."""
     action: dict[str, Any] = {
@@ -75,12 +81,12 @@ def button_body(
         }
     payload: dict[str, Any] = {
         "type": "block_actions",
-        "user": {"id": user, "username": "someone", "team_id": "T0FAKE"},
+        "user": {"id": user, "username": "someone", "team_id": team},
         "api_app_id": "A0APP",
         "token": "legacy-verification-token",
         "container": {"type": "message", "message_ts": message_ts, "channel_id": channel},
         "trigger_id": "1.2.3",
-        "team": {"id": "T0FAKE", "domain": "fake"},
+        "team": {"id": team, "domain": "fake"},
         "channel": {"id": channel, "name": "ops"},
         "response_url": response_url,
         "actions": [action],
@@ -88,12 +94,12 @@ def button_body(
     return urlencode({"payload": json.dumps(payload)})
 
 
-def home_opened_body(user: str = "U0USER", *, tab: str = "home") -> str:
+def home_opened_body(user: str = "U0USER", *, tab: str = "home", team: str = "T0FAKE") -> str:
     """An Events API callback: someone opened the app's Home tab (JSON, not a form)."""
     return json.dumps(
         {
             "token": "legacy-verification-token",
-            "team_id": "T0FAKE",
+            "team_id": team,
             "api_app_id": "A0APP",
             "type": "event_callback",
             "event_id": f"Ev{abs(hash((user, tab))) % 10**8:08d}",
@@ -110,7 +116,12 @@ def home_opened_body(user: str = "U0USER", *, tab: str = "home") -> str:
 
 
 def home_button_body(
-    action_id: str, value: str, *, user: str = "U0USER", selected_option: str | None = None
+    action_id: str,
+    value: str,
+    *,
+    user: str = "U0USER",
+    selected_option: str | None = None,
+    team: str = "T0FAKE",
 ) -> str:
     """A block_actions payload from the Home tab: a view container, no channel and no
     response_url, as Slack sends it."""
@@ -127,12 +138,12 @@ def home_button_body(
         }
     payload: dict[str, Any] = {
         "type": "block_actions",
-        "user": {"id": user, "username": "someone", "team_id": "T0FAKE"},
+        "user": {"id": user, "username": "someone", "team_id": team},
         "api_app_id": "A0APP",
         "token": "legacy-verification-token",
         "container": {"type": "view", "view_id": "V0HOME"},
         "trigger_id": "1.2.3",
-        "team": {"id": "T0FAKE", "domain": "fake"},
+        "team": {"id": team, "domain": "fake"},
         "view": {"id": "V0HOME", "type": "home", "blocks": []},
         "actions": [action],
     }
@@ -175,3 +186,18 @@ def view_submission_body(
         "response_urls": [],
     }
     return urlencode({"payload": json.dumps(payload)})
+
+
+def event_body(event: dict[str, Any], *, team: str = "T0FAKE") -> str:
+    """An Events API callback (JSON): `app_uninstalled`, `tokens_revoked`, ..."""
+    return json.dumps(
+        {
+            "token": "legacy-verification-token",
+            "team_id": team,
+            "api_app_id": "A0APP",
+            "type": "event_callback",
+            "event_id": f"Ev{abs(hash((team, json.dumps(event)))) % 10**8:08d}",
+            "event_time": 1,
+            "event": event,
+        }
+    )
