@@ -157,3 +157,37 @@ def test_no_secret_goes_into_the_image() -> None:
     ignored = (REPO / ".dockerignore").read_text().split()
     # Every .env, deploy/.env (the compose example's settings) included.
     assert "**/.env" in ignored and "data" in ignored
+
+
+# ----- the distributable app's manifest ---------------------------------------------------
+
+
+def load_distributed_manifest() -> dict[str, Any]:
+    manifest = yaml.safe_load((REPO / "manifest.distributed.yml").read_text())
+    assert isinstance(manifest, dict)
+    return manifest
+
+
+def test_both_manifests_ask_for_the_scopes_the_oauth_flow_asks_for() -> None:
+    from bot.slack.app import SCOPES
+
+    for manifest in (load_manifest(), load_distributed_manifest()):
+        assert set(manifest["oauth_config"]["scopes"]["bot"]) == set(SCOPES)
+
+
+def test_the_distributed_manifest_is_http_mode_with_a_redirect_and_uninstall_events() -> None:
+    manifest = load_distributed_manifest()
+    settings = manifest["settings"]
+    assert settings["socket_mode_enabled"] is False
+    assert [url.rsplit("/", 2)[-2:] for url in manifest["oauth_config"]["redirect_urls"]] == [
+        ["slack", "oauth_redirect"]
+    ]
+    events = settings["event_subscriptions"]
+    assert {"app_home_opened", "app_uninstalled", "tokens_revoked"} <= set(events["bot_events"])
+    urls = [
+        events["request_url"],
+        settings["interactivity"]["request_url"],
+        manifest["features"]["slash_commands"][0]["url"],
+    ]
+    assert all(url.startswith("https://") and url.endswith("/slack/events") for url in urls)
+    assert "connect" in manifest["features"]["slash_commands"][0]["usage_hint"]

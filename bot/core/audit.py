@@ -33,6 +33,11 @@ class AuditAction(StrEnum):
     CONNECT = "connect"
     USE = "use"
     DISCONNECT = "disconnect"
+    # The app was uninstalled from a workspace, or its bot token revoked.
+    UNINSTALL = "uninstall"
+    # A distributable app's admins of a workspace.
+    ADMIN_ADD = "admin-add"
+    ADMIN_REMOVE = "admin-remove"
 
 
 class AuditOutcome(StrEnum):

@@ -7,9 +7,11 @@ quoted (bot.core.quoting); the surface showing it escapes it for its markup.
 
 from __future__ import annotations
 
+import re
 import shlex
 
 from bot.core.commands import (
+    ADMINS_USAGE,
     AUDIT_USAGE,
     CONNECT_USAGE,
     CONNECTION_VERBS,
@@ -23,6 +25,7 @@ from bot.core.commands import (
     USE_USAGE,
     VERBS,
     WATCHING_USAGE,
+    AdminsCommand,
     AuditCommand,
     Command,
     CommandError,
@@ -47,6 +50,7 @@ from bot.core.connections import ENVIRONMENT_NAME, ConnectionNameError, valid_co
 from bot.core.listing import DEFAULT_LIMIT, BackupFilter
 from bot.core.quoting import quote
 from bot.core.reports import DEFAULT_DAYS, MAX_DAYS, MIN_DAYS
+from bot.core.users import is_user_id
 from bot.core.watch_options import parse_mute, parse_watch
 
 # Slack clients turn straight quotes into curly ones as people type.
@@ -103,11 +107,13 @@ def parse(text: str) -> Command:
         return UseCommand(_connection_name("use", args, USE_USAGE))
     if verb == "disconnect":
         return DisconnectCommand(_connection_name("disconnect", args, DISCONNECT_USAGE))
+    if verb == "admins":
+        return _parse_admins(args)
     channel_verbs = [v for v in VERBS if v not in CONNECTION_VERBS]
     raise CommandError(
         f"I don't know the command {quote(verb, 40)}. "
         f"The commands are {', '.join(channel_verbs[:-1])} and {channel_verbs[-1]}, "
-        f"and for Northflank connections {', '.join(CONNECTION_VERBS[:-1])} and "
+        f"and for Northflank connections and admins {', '.join(CONNECTION_VERBS[:-1])} and "
         f"{CONNECTION_VERBS[-1]}; `/backups help` shows how to use each."
     )
 
@@ -124,6 +130,27 @@ def _connection_name(verb: str, args: list[str], usage: str) -> str:
         return valid_connection_name(args[0])
     except ConnectionNameError as exc:
         raise CommandError(f"{exc} Usage: `{usage}`") from None
+
+
+# `<@U123>`, `<@U123|name>` (how Slack sends a mention) or the bare member id.
+_MENTION = re.compile(r"<@([UW][A-Z0-9]+)(?:\|[^>]*)?>|([UW][A-Z0-9]+)")
+
+
+def _parse_admins(args: list[str]) -> AdminsCommand:
+    if not args:
+        return AdminsCommand()
+    change = args[0].lower()
+    if change not in ("add", "remove") or len(args) != 2:
+        raise CommandError(f"Usage: `{ADMINS_USAGE}`, one person at a time.")
+    found = _MENTION.fullmatch(args[1])
+    user_id = (found.group(1) or found.group(2)) if found else None
+    if user_id is None or not is_user_id(user_id):
+        raise CommandError(
+            f"I need a mention (`@someone`, picked from Slack's list) or a member id "
+            f"(`U0123ABCD`, from their profile's ⋮ menu), not {quote(args[1], 40)}. "
+            f"Usage: `{ADMINS_USAGE}`"
+        )
+    return AdminsCommand(change, user_id)
 
 
 def _split(text: str) -> list[str]:

@@ -37,6 +37,7 @@ CONNECT_USAGE = "/backups connect"
 CONNECTIONS_USAGE = "/backups connections"
 USE_USAGE = "/backups use NAME"
 DISCONNECT_USAGE = "/backups disconnect NAME"
+ADMINS_USAGE = "/backups admins [add|remove @someone]"
 # The commands that change a channel's configuration; BOT_ADMINS gates them.
 WATCH_VERBS = frozenset({"watch", "unwatch", "mute", "unmute"})
 # In the order people meet them; `audit` last: it reports what watch, unwatch,
@@ -56,9 +57,10 @@ VERBS = (
     "connections",
     "use",
     "disconnect",
+    "admins",
 )
 
-CONNECTION_VERBS = ("connect", "connections", "use", "disconnect")
+CONNECTION_VERBS = ("connect", "connections", "use", "disconnect", "admins")
 
 _STATUS_WORDS = tuple(s.value for s in BackupStatus if s is not BackupStatus.UNKNOWN)
 
@@ -160,6 +162,14 @@ class DisconnectCommand:
     name: str
 
 
+@dataclass(frozen=True, slots=True)
+class AdminsCommand:
+    """`admins` lists them; `admins add|remove USER` changes them (a distributable app)."""
+
+    change: str | None = None  # "add" or "remove"
+    user_id: str | None = None
+
+
 Command = (
     HelpCommand
     | DestinationsCommand
@@ -175,6 +185,7 @@ Command = (
     | ConnectionsCommand
     | UseCommand
     | DisconnectCommand
+    | AdminsCommand
 )
 
 

@@ -81,6 +81,8 @@ class Connection:
     northflank_team_id: str | None
     created_by: str
     created_at: datetime
+    # The Slack workspace that connected it (bot/core/tenancy.py); '' for a single one.
+    slack_team: str = ""
 
 
 @dataclass(frozen=True, slots=True)

@@ -5,12 +5,14 @@ from __future__ import annotations
 import argparse
 import asyncio
 import logging
+import os
 import sys
 from collections.abc import Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import TypeVar
 
+from dotenv import dotenv_values
 from sqlalchemy.engine import make_url
 
 from bot.charts.report_chart import render_report_png
@@ -22,12 +24,12 @@ from bot.northflank.client import MAX_PER_PAGE
 from bot.northflank.errors import NorthflankError, NotFoundError
 from bot.runtime import logs, terminal
 from bot.runtime.settings import (
-    BotSettings,
     ConfigurationError,
     DatabaseSettings,
     LoggingSettings,
     NorthflankSettings,
     PollSettings,
+    bot_settings_class,
     load,
 )
 from bot.services.connections import NorthflankConnections
@@ -100,8 +102,10 @@ def _configured(cls: type[ConfiguredT]) -> ConfiguredT:
 
 
 def _run() -> int:
-    settings = _configured(BotSettings)
-    from bot.runtime.server import serve  # the Slack stack is only loaded when it is needed
+    # One workspace, or a distributable app (SLACK_CLIENT_ID without SLACK_BOT_TOKEN).
+    dotenv = {k: v for k, v in dotenv_values(".env").items() if v is not None}
+    settings = _configured(bot_settings_class({**dotenv, **os.environ}))
+    from bot.runtime.serve import serve  # the Slack stack is only loaded when it is needed
 
     asyncio.run(serve(settings))
     return 0

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import signal
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 
@@ -23,6 +22,12 @@ from bot.runtime import health, logs
 from bot.runtime.metrics import CONTENT_TYPE_LATEST, Metrics, Sources
 from bot.runtime.scheduler import PollScheduler
 from bot.runtime.settings import BotSettings
+from bot.runtime.slack_wiring import (
+    admins_for,
+    app_client,
+    delivery_workspaces,
+    installs_for,
+)
 from bot.services.alert_actions import AlertActions
 from bot.services.connecting import ConnectionAdmin
 from bot.services.connections import ClientFactory, NorthflankConnections
@@ -36,8 +41,9 @@ from bot.services.retention import Retention
 from bot.services.watching import WatchService
 from bot.slack.after_ack import AfterAck
 from bot.slack.answers import Answers
-from bot.slack.app import build_app, build_web_client
+from bot.slack.app import build_app
 from bot.slack.http_endpoint import slack_events_handler
+from bot.slack.oauth_endpoints import oauth_routes
 from bot.slack.responder import Responder
 from bot.slack.sender import SlackSender
 from bot.slack.socket_mode import TimedSocketModeHandler
@@ -97,23 +103,20 @@ class BotServer:
         )
         # One or many: the same code runs either way, on SQLite as the only replica.
         self.replica = Replica(self.store, lease_seconds=settings.lease_seconds, clock=clock)
+        # One workspace (SLACK_BOT_TOKEN), or a distributable app installed per workspace.
+        self.admins = admins_for(settings, self.store, clock=clock)
+        self.installs = installs_for(settings, self.store, self.admins, clock=clock)
+        self.workspaces = delivery_workspaces(settings, self.installs)
         # Delivery and the reports a command posts share one sender: the same channel
-        # joins, the same reading of Slack's refusals.
-        self.sender = SlackSender(
-            build_web_client(
-                settings.slack_bot_token.get_secret_value(),
-                settings.slack_api_url,
-                wait_out_errors=False,
-            ),
-            clock=clock,
-        )
+        # joins, the same reading of Slack's refusals, each workspace's own token.
+        self.sender = SlackSender(self.workspaces, clock=clock)
         self.delivery = Delivery(
             self.store,
             self.sender,
             clock=clock,
             per_channel_interval=pace_per_channel,
             replica=self.replica,
-            write_buttons=bool(settings.bot_admins),
+            write_buttons=bool(settings.bot_admins) or settings.distributed,
         )
         self._background_delivery = background_delivery
         self.poller = Poller(
@@ -147,7 +150,7 @@ class BotServer:
             self.store,
             self.connections,
             self.poller,
-            admins=settings.bot_admins,
+            admins=self.admins.directory,
             clock=clock,
             announce=self.delivery.announce,
         )
@@ -155,7 +158,7 @@ class BotServer:
         self.alert_actions = AlertActions(
             self.store,
             self.connections,
-            admins=settings.bot_admins,
+            admins=self.admins.directory,
             clock=clock,
             wake=self.delivery.wake,
         )
@@ -173,13 +176,13 @@ class BotServer:
             self.store,
             self.connections,
             northflank_for_token or settings.northflank_client_for,
-            admins=settings.bot_admins,
+            admins=self.admins.directory,
             clock=clock,
             on_token=logs.add_secret,
         )
         secret = settings.slack_signing_secret
         self.app: AsyncApp = build_app(
-            build_web_client(settings.slack_bot_token.get_secret_value(), settings.slack_api_url),
+            app_client(settings),
             # Socket Mode requests are not signed; Bolt skips verification for them.
             signing_secret=secret.get_secret_value() if secret else "",
             answers=Answers(
@@ -188,6 +191,7 @@ class BotServer:
                 reports=reports,
                 poster=self.sender,
                 connection_admin=self.connection_admin,
+                admin_service=self.admins,
                 clock=clock,
             ),
             responder=self.responder,
@@ -195,6 +199,8 @@ class BotServer:
             alert_actions=self.alert_actions,
             home_service=HomeService(self.store, reports, clock=clock),
             connection_admin=self.connection_admin,
+            workspaces=self.workspaces,
+            installs=self.installs,
             clock=clock,
         )
         self._delivery_task: asyncio.Task[None] | None = None
@@ -221,6 +227,9 @@ class BotServer:
                     observe=self._observe_ack,
                 ),
             )
+            # A distributable app: /slack/install and /slack/oauth_redirect.
+            for path, handler in oauth_routes(self.app):
+                web_app.router.add_get(path, handler)
         web_app.router.add_get("/healthz", self._healthz)
         web_app.router.add_get("/metrics", self._metrics)
         return web_app
@@ -375,20 +384,3 @@ class BotServer:
 
     def _observe_ack(self, kind: str, seconds: float) -> None:
         self.metrics.ack_seconds.labels(kind=kind).observe(seconds)
-
-
-async def serve(settings: BotSettings) -> None:
-    """Run until SIGINT or SIGTERM."""
-    server = BotServer(settings)
-    stop = asyncio.Event()
-    loop = asyncio.get_running_loop()
-    for sig in (signal.SIGINT, signal.SIGTERM):
-        loop.add_signal_handler(sig, stop.set)
-    try:
-        # Inside the try: a start that fails half-way (the port taken, say) must
-        # still close what it opened.
-        await server.start()
-        await stop.wait()
-    finally:
-        log.info("shutting down")
-        await server.stop()

@@ -9,6 +9,7 @@ secret).
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Annotated, Any, Literal, TypeVar
 from urllib.parse import unquote, urlsplit
 
@@ -35,6 +36,8 @@ _HINTS: dict[str, str] = {
     "SLACK_SIGNING_SECRET": "the signing secret from your Slack app's Basic Information page "
     "(required in HTTP mode, i.e. when SLACK_APP_TOKEN is unset)",
     "SLACK_API_URL": "an http(s) URL such as https://slack.com/api/",
+    "SLACK_CLIENT_ID": "the Client ID from your Slack app's Basic Information page",
+    "SLACK_CLIENT_SECRET": "the Client Secret from your Slack app's Basic Information page",
     "NORTHFLANK_API_TOKEN": "a Northflank API token whose role can read backup destinations",
     "NORTHFLANK_API_BASE_URL": "an http(s) URL such as https://api.northflank.com",
     "NORTHFLANK_TEAM_ID": "your Northflank team id (needed by organisation tokens), or unset",
@@ -176,7 +179,9 @@ class PollSettings(NorthflankSettings, DatabaseSettings):
 class BotSettings(PollSettings):
     """Everything `backup-bot run` needs."""
 
-    slack_bot_token: SecretStr
+    # Required here; None only in a distributable app (DistributedBotSettings below),
+    # whose workspaces' tokens come from their installations.
+    slack_bot_token: SecretStr | None
     slack_app_token: SecretStr | None = None
     slack_signing_secret: SecretStr | None = None
     slack_api_url: str = "https://slack.com/api/"
@@ -193,8 +198,8 @@ class BotSettings(PollSettings):
 
     @field_validator("slack_bot_token")
     @classmethod
-    def _bot_token_shape(cls, value: SecretStr) -> SecretStr:
-        if not value.get_secret_value().startswith("xoxb-"):
+    def _bot_token_shape(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is not None and not value.get_secret_value().startswith("xoxb-"):
             raise ValueError("must start with xoxb-")
         return value
 
@@ -234,6 +239,17 @@ class BotSettings(PollSettings):
         return value
 
     @model_validator(mode="after")
+    def _one_workspace_needs_its_token(self) -> BotSettings:
+        if self.slack_bot_token is None and not self.distributed:
+            raise ValueError("SLACK_BOT_TOKEN: not set")
+        return self
+
+    @property
+    def distributed(self) -> bool:
+        """Several workspaces, installed through OAuth, rather than one bot token."""
+        return False
+
+    @model_validator(mode="after")
     def _http_mode_needs_signing_secret(self) -> BotSettings:
         secret = self.slack_signing_secret
         if self.slack_app_token is None and (secret is None or not secret.get_secret_value()):
@@ -247,6 +263,52 @@ class BotSettings(PollSettings):
     def secrets(self) -> list[str]:
         values = [self.slack_bot_token, self.slack_app_token, self.slack_signing_secret]
         return [*super().secrets(), *(v.get_secret_value() for v in values if v is not None)]
+
+
+class DistributedBotSettings(BotSettings):
+    """A distributable app: installed per workspace through `/slack/install`.
+
+    Chosen when SLACK_CLIENT_ID is set and SLACK_BOT_TOKEN is not
+    (`bot_settings_class`). HTTP mode only, and ENCRYPTION_KEY is required: the
+    app stores every workspace's bot token, encrypted.
+    """
+
+    slack_bot_token: SecretStr | None = None
+    slack_client_id: str
+    slack_client_secret: SecretStr
+
+    @model_validator(mode="after")
+    def _distributed_needs_http_and_a_key(self) -> DistributedBotSettings:
+        if self.slack_app_token is not None:
+            raise ValueError(
+                "SLACK_APP_TOKEN: a distributable app runs in HTTP mode; unset it "
+                "(or set SLACK_BOT_TOKEN for one workspace in Socket Mode)"
+            )
+        if self.encryption_key is None:
+            raise ValueError(
+                "ENCRYPTION_KEY: not set (a distributable app stores each workspace's "
+                "bot token, encrypted)"
+            )
+        if self.slack_bot_token is not None:
+            raise ValueError("SLACK_BOT_TOKEN: leave it unset for a distributable app")
+        return self
+
+    @property
+    def distributed(self) -> bool:
+        return True
+
+    def secrets(self) -> list[str]:
+        return [*super().secrets(), self.slack_client_secret.get_secret_value()]
+
+
+def bot_settings_class(environ: Mapping[str, str]) -> type[BotSettings]:
+    """One workspace, or a distributable app: SLACK_CLIENT_ID without SLACK_BOT_TOKEN.
+
+    `environ` is the process environment merged with .env, as the settings read them.
+    """
+    if environ.get("SLACK_CLIENT_ID", "").strip() and not environ.get("SLACK_BOT_TOKEN", ""):
+        return DistributedBotSettings
+    return BotSettings
 
 
 def load(cls: type[SettingsT], **overrides: Any) -> SettingsT:
@@ -269,7 +331,7 @@ def _describe(exc: ValidationError) -> str:
         if not variable:
             # A model-level check: its message already names the variable.
             lines.append(f"  - {problem}")
-            variable = problem.split(" ", 1)[0]
+            variable = problem.split(" ", 1)[0].rstrip(":")
             lines.append(f"      set it to {_HINTS.get(variable, 'a valid value')}")
             continue
         lines.append(f"  - {variable}: {problem[:1].lower()}{problem[1:]}")

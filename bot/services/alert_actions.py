@@ -29,9 +29,11 @@ from bot.core.failures import Failure, FailureKind
 from bot.core.handling import Snooze, StoredAlert, WriteState
 from bot.core.listing import BackupFilter
 from bot.core.messages import WriteResultNote, note_to_json
+from bot.core.tenancy import team_of
 from bot.core.watches import Event
 from bot.core.write_actions import write_target
 from bot.northflank.errors import AuthenticationError, NorthflankError
+from bot.services.admins import AdminDirectory, admin_directory
 from bot.services.alert_outcomes import (
     Acknowledged,
     ActionOutcome,
@@ -66,14 +68,14 @@ class AlertActions:
         store: Store,
         connections: NorthflankConnections,
         *,
-        admins: Collection[str],
+        admins: AdminDirectory | Collection[str],
         clock: Callable[[], datetime],
         wake: Callable[[], None] | None = None,
     ) -> None:
         self._store = store
         # The alert's destination key names the connection every call goes through.
         self._connections = connections
-        self._admins = frozenset(admins)
+        self._admins = admin_directory(admins)
         self._clock = clock
         self._wake = wake
         # Presses by (action, outcome) for /metrics: done, already (a second press),
@@ -168,7 +170,9 @@ class AlertActions:
         return BackupsShown(page, backup_filter)
 
     async def _access(self, stored: StoredAlert) -> NorthflankAccess:
-        access = await self._connections.for_key(stored.destination_id)
+        access = await self._connections.for_key(
+            stored.destination_id, team=team_of(stored.channel)
+        )
         if access is None:
             raise AuthenticationError("the Northflank connection was removed", status=401)
         return access
@@ -183,12 +187,13 @@ class AlertActions:
         alert = stored.alert
         now = self._clock()
         subject = _write_subject(action, alert)
-        if who.user_id not in self._admins:
+        admins = await self._admins.of(who.channel_id)
+        if who.user_id not in admins:
             await self._store.record_audit(
                 who.audit(action, subject, now, outcome=AuditOutcome.REFUSED)
             )
             self._count(action, "refused")
-            return WriteRefused(self._admins)
+            return WriteRefused(admins)
         if write_target(action, alert) is None:
             self._count(action, "unusable")
             return WriteNotApplicable()

@@ -26,7 +26,9 @@ from bot.core.connections import (
     valid_connection_name,
 )
 from bot.core.failures import FailureKind
+from bot.core.tenancy import SINGLE, team_of
 from bot.northflank.errors import NorthflankError
+from bot.services.admins import AdminDirectory, admin_directory
 from bot.services.connections import ClientFactory, NorthflankConnections
 from bot.store import Store
 from bot.store.connections import ConnectionNameTakenError, TooManyConnectionsError
@@ -91,7 +93,7 @@ class ConnectionAdmin:
         connections: NorthflankConnections,
         client_for_token: ClientFactory,
         *,
-        admins: Collection[str],
+        admins: AdminDirectory | Collection[str],
         clock: Callable[[], datetime],
         on_token: Callable[[str], None] | None = None,
     ) -> None:
@@ -100,21 +102,21 @@ class ConnectionAdmin:
         self._on_token = on_token
         self._connections = connections
         self._client_for_token = client_for_token
-        self._admins = frozenset(admins)
+        self._admins = admin_directory(admins)
         self._clock = clock
 
-    def may_connect(self, user_id: str) -> bool:
-        return user_id in self._admins
+    async def may_connect(self, who: Requester) -> bool:
+        return who.user_id in await self._admins.of(who.channel_id)
 
-    def refusal(self) -> NotAllowed:
-        return NotAllowed(self._admins)
+    async def refusal(self, who: Requester) -> NotAllowed:
+        return NotAllowed(await self._admins.of(who.channel_id))
 
     async def connect(
         self, name_text: str, token_text: str, team_text: str, who: Requester
     ) -> ConnectOutcome:
-        if not self.may_connect(who.user_id):
+        if not await self.may_connect(who):
             await self._refused(who, AuditAction.CONNECT, name_text)
-            return NotAllowed(self._admins)
+            return await self.refusal(who)
         errors: dict[str, str] = {}
         try:
             name = valid_connection_name(name_text)
@@ -142,6 +144,7 @@ class ConnectionAdmin:
                 northflank_team_id=team,
                 created_by=who.user_id,
                 now=now,
+                team=team_of(who.channel_id),
                 audit=who.audit(AuditAction.CONNECT, name, now, detail=described),
             )
         except ConnectionNameTakenError:
@@ -156,11 +159,13 @@ class ConnectionAdmin:
         return Connected(connection, count, described)
 
     async def overview(self, channel: str) -> ConnectionList:
-        stored = await self._store.connections()
-        channels = await self._store.channels_by_connection()
+        """The connections of the channel's workspace (the environment's for a single one)."""
+        workspace = team_of(channel)
+        stored = await self._store.connections(team=workspace)
+        channels = await self._store.channels_by_connection(team=workspace)
         rows: list[ConnectionUse] = []
         environment = self._connections.environment
-        if environment is not None:
+        if environment is not None and workspace == SINGLE:
             rows.append(await self._use_of(environment.connection_id, None, channels))
         for connection in stored:
             rows.append(await self._use_of(connection.id, connection, channels))
@@ -168,10 +173,11 @@ class ConnectionAdmin:
         return ConnectionList(tuple(rows), using.connection_id if using else None)
 
     async def use(self, name_text: str, who: Requester) -> UseOutcome:
-        if self._admins and who.user_id not in self._admins:
+        admins = await self._admins.of(who.channel_id)
+        if admins and who.user_id not in admins:
             await self._refused(who, AuditAction.USE, name_text)
-            return NotAllowed(self._admins)
-        found = await self._find(name_text)
+            return NotAllowed(admins)
+        found = await self._find(name_text, team_of(who.channel_id))
         if not isinstance(found, int):
             return found
         now = self._clock()
@@ -186,10 +192,11 @@ class ConnectionAdmin:
         return Using(name)
 
     async def disconnect(self, name_text: str, who: Requester) -> DisconnectOutcome:
-        if not self.may_connect(who.user_id):
+        if not await self.may_connect(who):
             await self._refused(who, AuditAction.DISCONNECT, name_text)
-            return NotAllowed(self._admins)
-        found = await self._find(name_text, stored_only=True)
+            return await self.refusal(who)
+        workspace = team_of(who.channel_id)
+        found = await self._find(name_text, workspace, stored_only=True)
         if not isinstance(found, int):
             return found
         now = self._clock()
@@ -200,7 +207,7 @@ class ConnectionAdmin:
             audit=who.audit(AuditAction.DISCONNECT, name_text.strip().lower(), now),
         )
         if done is None:  # removed meanwhile, by someone else
-            return UnknownConnection(name_text, await self._names())
+            return UnknownConnection(name_text, await self._names(workspace))
         await self._connections.forget(found)
         return done
 
@@ -218,17 +225,21 @@ class ConnectionAdmin:
             await asyncio.shield(client.aclose())
         return described, count
 
-    async def _find(self, name_text: str, *, stored_only: bool = False) -> int | UnknownConnection:
+    async def _find(
+        self, name_text: str, team: str, *, stored_only: bool = False
+    ) -> int | UnknownConnection:
+        """A connection of workspace `team` by name: no other workspace's is ever found."""
         name = name_text.strip().lower()
-        if name == ENVIRONMENT_NAME and self._connections.has_environment and not stored_only:
+        environment = self._connections.has_environment and team == SINGLE
+        if name == ENVIRONMENT_NAME and environment and not stored_only:
             return ENVIRONMENT
-        for connection in await self._store.connections():
+        for connection in await self._store.connections(team=team):
             if connection.name == name:
                 return connection.id
-        return UnknownConnection(name_text, await self._names())
+        return UnknownConnection(name_text, await self._names(team))
 
-    async def _names(self) -> tuple[str, ...]:
-        return tuple(c.name for c in await self._store.connections())
+    async def _names(self, team: str) -> tuple[str, ...]:
+        return tuple(c.name for c in await self._store.connections(team=team))
 
     async def _use_of(
         self,

@@ -20,6 +20,7 @@ from bot.core.connections import (
     destination_key,
     split_destination_key,
 )
+from bot.core.tenancy import SINGLE, team_of
 from bot.northflank.client import NorthflankClient
 from bot.services.listing import BackupLister
 from bot.store import Store
@@ -91,7 +92,7 @@ class NorthflankConnections:
             known = self._open.get(connection_id)
             if known is not None:
                 return known
-            stored = {c.id: c for c in await self._store.connections()}.get(connection_id)
+            stored = await self._store.connection(connection_id)
             token = await self._store.connection_token(connection_id) if stored else None
             if stored is None or token is None:
                 return None
@@ -102,27 +103,44 @@ class NorthflankConnections:
             self._open[connection_id] = opened
             return opened
 
-    async def for_key(self, key: str) -> NorthflankAccess | None:
-        """The connection a destination key was read through."""
-        return await self.access(split_destination_key(key)[1])
+    async def for_key(self, key: str, *, team: str | None = None) -> NorthflankAccess | None:
+        """The connection a destination key was read through; with `team`, only if it
+        belongs to that workspace (a key copied from another workspace finds nothing)."""
+        connection_id = split_destination_key(key)[1]
+        if team is not None and not await self._belongs(connection_id, team):
+            return None
+        return await self.access(connection_id)
 
     async def for_channel(self, channel: str) -> NorthflankAccess | None:
-        """The connection the channel's commands go through; None: it must choose one."""
+        """The connection the channel's commands go through; None: it must choose one.
+
+        `channel` is a channel key: its workspace's connections are the only ones
+        it can reach, and the environment's token serves a single workspace only.
+        """
+        team = team_of(channel)
+        environment = self.has_environment and team == SINGLE
         if self._store is None:
-            return self.environment
-        stored = await self._store.connections()
+            return self.environment if environment else None
+        stored = await self._store.connections(team=team)
         if not stored:
             # The single-team path: no query beyond this one.
-            return self.environment
+            return self.environment if environment else None
         chosen = await self._store.channel_connection(channel)
-        connection_id = chosen_connection(chosen, stored, environment=self.has_environment)
+        connection_id = chosen_connection(chosen, stored, environment=environment)
         return None if connection_id is None else await self.access(connection_id)
+
+    async def _belongs(self, connection_id: int, team: str) -> bool:
+        if connection_id == ENVIRONMENT:
+            return team == SINGLE
+        stored = await self._store.connection(connection_id) if self._store else None
+        return stored is not None and stored.slack_team == team
 
     async def require(self, channel: str) -> NorthflankAccess:
         """`for_channel`, raising NoConnection (which the answer explains) for None."""
         access = await self.for_channel(channel)
         if access is None:
-            stored = await self._store.connections() if self._store is not None else ()
+            team = team_of(channel)
+            stored = await self._store.connections(team=team) if self._store is not None else ()
             raise NoConnection(tuple(c.name for c in stored))
         return access
 

@@ -99,7 +99,7 @@ class Followups:
 
     async def _weekly_reports(self, report: FollowupReport) -> None:
         now = self._clock()
-        for watch in await self._store.all_watches():
+        for watch in await self._store.every_watch():
             due = weekly_reports.report_due(watch, now)
             if due is None:
                 continue

@@ -65,11 +65,12 @@ class HomeService:
         self._reports = reports
         self._clock = clock
 
-    async def overview(self) -> HomeOverview:
+    async def overview(self, team: str) -> HomeOverview:
+        """What workspace `team` watches: nothing of any other workspace."""
         now = self._clock()
-        watches = await self._store.all_watches()
+        watches = await self._store.all_watches(team=team)
         statuses = await self._store.poll_statuses({w.destination_id for w in watches})
-        counts = await self._store.open_problem_counts()
+        counts = await self._store.open_problem_counts(team=team)
         weeks: dict[str, HealthReport] = {}
         for watch in watches:
             if watch.destination_id not in weeks:
@@ -91,7 +92,7 @@ class HomeService:
                     next_expiry=week.next_expiries[0] if week.next_expiries else None,
                 )
             )
-        alerts, total = await self._store.open_problems(limit=OPEN_ALERTS_SHOWN)
+        alerts, total = await self._store.open_problems(team=team, limit=OPEN_ALERTS_SHOWN)
         return HomeOverview(
             channels=tuple(ChannelWatches(c, tuple(d)) for c, d in by_channel.items()),
             open_alerts=tuple(alerts),
@@ -99,10 +100,12 @@ class HomeService:
             at=now,
         )
 
-    async def report_of_watched(self, destination_id: str, days: int) -> HealthReport | None:
+    async def report_of_watched(
+        self, destination_id: str, days: int, *, team: str
+    ) -> HealthReport | None:
         """A watched destination's report, for the Home tab's "Report to me"; None when
-        no channel watches it (the Home tab only offers watched ones)."""
-        watched = await self._reports.watched_destination(destination_id, None)
+        no channel of workspace `team` watches it (the tab only offers watched ones)."""
+        watched = await self._reports.watched_destination(destination_id, None, team=team)
         if watched is None or watched.id != destination_id:
             return None
         return await self._reports.from_store(watched, days)

@@ -17,6 +17,7 @@ from datetime import datetime, timedelta
 from bot.core.backups import Backup, Destination
 from bot.core.connections import shown_id
 from bot.core.reports import BASELINE_LOOKBACK, HealthReport, ReportSource, build_report
+from bot.core.tenancy import SINGLE, team_of
 from bot.core.weekly_reports import WEEKLY_DAYS
 from bot.services.connections import NorthflankConnections
 from bot.services.listing import BackupLister, NoDestinations, WhichDestination
@@ -40,7 +41,8 @@ class ReportService:
     ) -> HealthReport | NoDestinations | WhichDestination:
         """The report `/backups report` (or the CLI) asks for: DEST, else the one
         destination the channel watches, else the token's only one."""
-        watched = await self.watched_destination(reference, channel)
+        team = team_of(channel) if channel is not None else SINGLE
+        watched = await self.watched_destination(reference, channel, team=team)
         if watched is not None:
             return await self.from_store(watched, days)
         if self._connections is None:
@@ -65,7 +67,7 @@ class ReportService:
         )
 
     async def watched_destination(
-        self, reference: str | None, channel: str | None
+        self, reference: str | None, channel: str | None, *, team: str
     ) -> Destination | None:
         """The watched destination `reference` names (by id, or by name when only one has
         it), or with no reference, the channel's only watched one."""
@@ -76,7 +78,7 @@ class ReportService:
             if len(watches) != 1:
                 return None
             return Destination(id=watches[0].destination_id, name=watches[0].destination_name)
-        watches = await self._store.all_watches()
+        watches = await self._store.all_watches(team=team)
         by_id = [w for w in watches if reference in (w.destination_id, shown_id(w.destination_id))]
         folded = reference.casefold()
         named = {w.destination_id: w for w in watches if w.destination_name.casefold() == folded}

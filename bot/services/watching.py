@@ -22,6 +22,7 @@ from bot.core.durations import format_duration
 from bot.core.messages import WatchAnnouncement
 from bot.core.rules import missed_runs
 from bot.core.watches import DestinationSummary, PollStatus, Watch, WatchSettings
+from bot.services.admins import AdminDirectory, admin_directory
 from bot.services.connections import NorthflankConnections
 from bot.services.poller import Poller
 from bot.store import Store, TooManyWatchesError
@@ -129,14 +130,14 @@ class WatchService:
         connections: NorthflankConnections,
         poller: Poller,
         *,
-        admins: Collection[str],
+        admins: AdminDirectory | Collection[str],
         clock: Callable[[], datetime],
         announce: Announce | None = None,
     ) -> None:
         self._store = store
         self._connections = connections
         self._poller = poller
-        self._admins = frozenset(admins)
+        self._admins = admin_directory(admins)
         self._clock = clock
         self._announce = announce
 
@@ -272,12 +273,13 @@ class WatchService:
     async def _refuse_unless_admin(
         self, who: Requester, action: AuditAction, reference: str
     ) -> NotAnAdmin | None:
-        if not self._admins or who.user_id in self._admins:
+        admins = await self._admins.of(who.channel_id)
+        if not admins or who.user_id in admins:
             return None
         await self._store.record_audit(
             who.audit(action, reference, self._clock(), outcome=AuditOutcome.REFUSED)
         )
-        return NotAnAdmin(self._admins)
+        return NotAnAdmin(admins)
 
 
 def _find(watches: Collection[Watch], reference: str) -> Watch | None:

@@ -16,6 +16,7 @@ from bot.core.audit import Requester
 from bot.core.commands import (
     LIST_USAGE,
     REPORT_USAGE,
+    AdminsCommand,
     AuditCommand,
     Command,
     CommandError,
@@ -37,6 +38,7 @@ from bot.core.listing import START, Position
 from bot.core.messages import ReportMessage
 from bot.core.reports import HealthReport
 from bot.northflank.errors import NorthflankError
+from bot.services.admins import AdminService
 from bot.services.chat import CannotJoin, ChatError, ChatSender
 from bot.services.connecting import ConnectionAdmin, NotAllowed, UnknownConnection
 from bot.services.connections import NoConnection, NorthflankConnections
@@ -44,6 +46,7 @@ from bot.services.listing import NoDestinations, WhichDestination
 from bot.services.reports import ReportService
 from bot.services.watching import WatchOutcome, WatchService
 from bot.slack.render import explain, kit
+from bot.slack.render.admins import admins_reply
 from bot.slack.render.connections import (
     connections_reply,
     disconnect_confirmation,
@@ -76,6 +79,7 @@ class Answers:
         reports: ReportService | None = None,
         poster: ChatSender | None = None,
         connection_admin: ConnectionAdmin | None = None,
+        admin_service: AdminService | None = None,
         clock: Callable[[], datetime] = utc_now,
     ) -> None:
         # Each channel lists through its own connection (bot/services/connections.py).
@@ -85,6 +89,7 @@ class Answers:
         self._reports = reports
         self._poster = poster
         self._admin = connection_admin
+        self._admins = admin_service
         self._clock = clock
 
     async def for_command(self, command: Command, who: Requester) -> Reply:
@@ -96,9 +101,9 @@ class Answers:
             return await self._guarded(self._list(command, START, who), command.destination)
         if isinstance(command, ReportCommand):
             return await self._guarded(self._report(command, who), command.destination)
-        if isinstance(
-            command, ConnectCommand | ConnectionsCommand | UseCommand | DisconnectCommand
-        ):
+        if isinstance(command, AdminsCommand):
+            return await self._guarded(self._admins_work(command, who), None)
+        if isinstance(command, _CONNECTION_COMMANDS):
             return await self._guarded(self._connection_work(command, who), None)
         if self._watches is None:
             return kit.message("Watching is not available in this process.")
@@ -131,8 +136,8 @@ class Answers:
             case UseCommand(name):
                 return use_reply(await self._admin.use(name, who))
             case DisconnectCommand(name) if not confirmed:
-                if not self._admin.may_connect(who.user_id):
-                    return not_allowed(self._admin.refusal(), "disconnect Northflank")
+                if not await self._admin.may_connect(who):
+                    return not_allowed(await self._admin.refusal(who), "disconnect Northflank")
                 return disconnect_confirmation(name)
         assert isinstance(command, DisconnectCommand)
         outcome = await self._admin.disconnect(command.name, who)
@@ -141,6 +146,14 @@ class Answers:
         if isinstance(outcome, UnknownConnection):
             return unknown_connection(outcome)
         return disconnected_reply(outcome)
+
+    async def _admins_work(self, command: AdminsCommand, who: Requester) -> Reply:
+        if self._admins is None:
+            return kit.message("Admins are not available in this process.")
+        if command.change is None or command.user_id is None:
+            return admins_reply(await self._admins.show(who))
+        add = command.change == "add"
+        return admins_reply(await self._admins.change(command.user_id, who, add=add))
 
     async def _destinations(self, who: Requester) -> Reply:
         access = await self._connections.require(who.channel_id)

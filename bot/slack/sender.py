@@ -21,6 +21,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.charts.report_chart import render_report_png
 from bot.core.messages import AlertDigest, ChannelMessage, ReportMessage
+from bot.core.tenancy import split_channel_key
 from bot.services.chat import (
     CannotJoin,
     ChannelGone,
@@ -34,6 +35,7 @@ from bot.services.chat import (
 from bot.slack.render.channel_messages import channel_message
 from bot.slack.render.kit import Reply
 from bot.slack.render.report import report_comment, report_filename, report_title
+from bot.slack.workspaces import Workspaces
 
 log = logging.getLogger(__name__)
 
@@ -55,9 +57,21 @@ MESSAGE_REFUSED = BLOCKS_REFUSED | {"no_text", "invalid_arguments"}
 
 
 class SlackSender:
-    def __init__(self, client: AsyncWebClient, *, clock: Callable[[], datetime]) -> None:
-        self._client = client
+    """Posts to a channel key (bot/core/tenancy.py) with its workspace's client."""
+
+    def __init__(
+        self, client: AsyncWebClient | Workspaces, *, clock: Callable[[], datetime]
+    ) -> None:
+        self._workspaces = client if isinstance(client, Workspaces) else Workspaces(client)
         self._clock = clock
+
+    async def _client_for(self, key: str) -> tuple[AsyncWebClient, str]:
+        """The workspace's client and Slack's channel id; ChannelGone once uninstalled."""
+        team, channel = split_channel_key(key)
+        client = await self._workspaces.client(team)
+        if client is None:
+            raise ChannelGone("app_uninstalled", "the app is no longer installed in its workspace")
+        return client, channel
 
     async def post(
         self, channel: str, message: ChannelMessage, *, thread_ts: str | None = None
@@ -73,29 +87,31 @@ class SlackSender:
         The chart is drawn in a worker thread (matplotlib's object-oriented API,
         no pyplot state), so the event loop keeps acking meanwhile.
         """
+        client, slack_channel = await self._client_for(channel)
         png = await asyncio.to_thread(render_report_png, message.report)
         arguments: dict[str, Any] = {
-            "channel": channel,
+            "channel": slack_channel,
             "content": png,
             "filename": report_filename(message.report),
             "title": report_title(message.report),
             "initial_comment": report_comment(message),
         }
         try:
-            response = await self._client.files_upload_v2(**arguments)
+            response = await client.files_upload_v2(**arguments)
         except SlackApiError as exc:
             if error_of(exc) != "not_in_channel":
                 raise
-            await self._join(channel)
-            response = await self._client.files_upload_v2(**arguments)
+            await _join(client, slack_channel)
+            response = await client.files_upload_v2(**arguments)
         shared = response.get("file") or {}
         return str(shared.get("id") or "file")
 
     async def edit(self, channel: str, ts: str, message: AlertDigest) -> None:
         reply = channel_message(message, self._clock())
+        client, slack_channel = await self._client_for(channel)
         try:
-            await self._client.chat_update(
-                channel=channel, ts=ts, text=reply["text"], blocks=reply["blocks"]
+            await client.chat_update(
+                channel=slack_channel, ts=ts, text=reply["text"], blocks=reply["blocks"]
             )
         except SlackApiError as exc:
             error = error_of(exc)
@@ -107,38 +123,43 @@ class SlackSender:
 
     async def _post(self, channel: str, reply: Reply, thread_ts: str | None) -> str:
         """chat.postMessage, joining the channel first if Slack says we are not in it."""
+        client, slack_channel = await self._client_for(channel)
         try:
-            return await self._post_once(channel, reply, thread_ts)
+            return await _post_once(client, slack_channel, reply, thread_ts)
         except SlackApiError as exc:
             error = error_of(exc)
             if error == "not_in_channel":
-                await self._join(channel)
-                return await self._post_once(channel, reply, thread_ts)
+                await _join(client, slack_channel)
+                return await _post_once(client, slack_channel, reply, thread_ts)
             if error in BLOCKS_REFUSED:
                 log.warning("Slack refused an alert's blocks (%s); sending plain text", error)
-                return await self._post_once(channel, {"text": reply["text"]}, thread_ts)
+                return await _post_once(client, slack_channel, {"text": reply["text"]}, thread_ts)
             raise
 
-    async def _post_once(self, channel: str, reply: Reply, thread_ts: str | None) -> str:
-        arguments: dict[str, Any] = {
-            "channel": channel,
-            "text": reply["text"],
-            # Alerts mention no one by accident; names are escaped too.
-            "unfurl_links": False,
-            "unfurl_media": False,
-        }
-        if reply.get("blocks"):
-            arguments["blocks"] = reply["blocks"]
-        if thread_ts:
-            arguments["thread_ts"] = thread_ts
-        response = await self._client.chat_postMessage(**arguments)
-        return str(response["ts"])
 
-    async def _join(self, channel: str) -> None:
-        try:
-            await self._client.conversations_join(channel=channel)
-        except SlackApiError as exc:
-            raise CannotJoin(error_of(exc)) from exc
+async def _post_once(
+    client: AsyncWebClient, channel: str, reply: Reply, thread_ts: str | None
+) -> str:
+    arguments: dict[str, Any] = {
+        "channel": channel,
+        "text": reply["text"],
+        # Alerts mention no one by accident; names are escaped too.
+        "unfurl_links": False,
+        "unfurl_media": False,
+    }
+    if reply.get("blocks"):
+        arguments["blocks"] = reply["blocks"]
+    if thread_ts:
+        arguments["thread_ts"] = thread_ts
+    response = await client.chat_postMessage(**arguments)
+    return str(response["ts"])
+
+
+async def _join(client: AsyncWebClient, channel: str) -> None:
+    try:
+        await client.conversations_join(channel=channel)
+    except SlackApiError as exc:
+        raise CannotJoin(error_of(exc)) from exc
 
 
 async def _in_port_terms(work: Awaitable[str]) -> str:

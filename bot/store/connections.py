@@ -23,6 +23,7 @@ from bot.core.connections import (
     split_destination_key,
 )
 from bot.core.messages import DisconnectedNote, note_to_json
+from bot.core.tenancy import SINGLE
 from bot.store.audit import add_audit
 from bot.store.encryption import EncryptionKeyError, TokenVault
 from bot.store.outbox import enqueue
@@ -36,6 +37,7 @@ from bot.store.tables import (
     PollStatusRow,
     WatchRow,
 )
+from bot.store.tenants import in_workspace
 
 NO_KEY = (
     "ENCRYPTION_KEY is not set, and Northflank connections are stored encrypted: "
@@ -62,14 +64,20 @@ class ConnectionQueries(UsesSessions):
         northflank_team_id: str | None,
         created_by: str,
         now: datetime,
+        team: str = SINGLE,
         audit: AuditEntry | None = None,
     ) -> Connection:
         vault = self._require_vault()
         async with self._sessions.write() as session:
-            count = await session.scalar(select(func.count()).select_from(ConnectionRow))
+            count = await session.scalar(
+                select(func.count())
+                .select_from(ConnectionRow)
+                .where(ConnectionRow.slack_team == team)
+            )
             if (count or 0) >= MAX_CONNECTIONS:
                 raise TooManyConnectionsError
             row = ConnectionRow(
+                slack_team=team,
                 name=name,
                 token_encrypted=vault.encrypt(token),
                 northflank_team_id=northflank_team_id,
@@ -85,10 +93,20 @@ class ConnectionQueries(UsesSessions):
                 add_audit(session, audit)
             return _connection(row)
 
-    async def connections(self) -> tuple[Connection, ...]:
+    async def connections(self, *, team: str) -> tuple[Connection, ...]:
+        """The connections of one workspace, by name."""
         async with self._sessions.read() as session:
-            rows = await session.scalars(select(ConnectionRow).order_by(ConnectionRow.name))
+            rows = await session.scalars(
+                select(ConnectionRow)
+                .where(ConnectionRow.slack_team == team)
+                .order_by(ConnectionRow.name)
+            )
             return tuple(_connection(row) for row in rows)
+
+    async def connection(self, connection_id: int) -> Connection | None:
+        async with self._sessions.read() as session:
+            row = await session.get(ConnectionRow, connection_id)
+            return _connection(row) if row is not None else None
 
     async def connection_token(self, connection_id: int) -> str | None:
         """The connection's API token in clear, or None when it is gone."""
@@ -144,15 +162,21 @@ class ConnectionQueries(UsesSessions):
             )
             add_audit(session, audit)
 
-    async def channels_by_connection(self) -> dict[int, tuple[str, ...]]:
-        """The channels that chose each connection, and those watching through it."""
+    async def channels_by_connection(self, *, team: str) -> dict[int, tuple[str, ...]]:
+        """The workspace's channels that chose each connection, and those watching through it."""
         found: dict[int, set[str]] = defaultdict(set)
         async with self._sessions.read() as session:
             for channel, connection_id in await session.execute(
-                select(ChannelConnectionRow.channel, ChannelConnectionRow.connection_id)
+                select(ChannelConnectionRow.channel, ChannelConnectionRow.connection_id).where(
+                    in_workspace(ChannelConnectionRow.channel, team)
+                )
             ):
                 found[connection_id].add(channel)
-            for row in await session.execute(select(WatchRow.channel, WatchRow.destination_id)):
+            for row in await session.execute(
+                select(WatchRow.channel, WatchRow.destination_id).where(
+                    in_workspace(WatchRow.channel, team)
+                )
+            ):
                 found[split_destination_key(row.destination_id)[1]].add(row.channel)
         return {key: tuple(sorted(channels)) for key, channels in found.items()}
 
@@ -207,6 +231,7 @@ class ConnectionQueries(UsesSessions):
 
 def _connection(row: ConnectionRow) -> Connection:
     return Connection(
+        slack_team=row.slack_team,
         id=row.id,
         name=row.name,
         northflank_team_id=row.northflank_team_id,

@@ -16,6 +16,7 @@ from bot.store.outbox import enqueue
 from bot.store.records import ChannelAlerts, OutboxKind, RecordResult
 from bot.store.sessions import UsesSessions
 from bot.store.tables import AlertRow
+from bot.store.tenants import in_workspace
 
 _alerts = AlertRow.__table__
 # Problems a later recovery resolves, however long ago they were raised.
@@ -147,11 +148,15 @@ class LedgerQueries(UsesSessions):
             )
             return [stored_alert(row) for row in rows]
 
-    async def open_problems(self, *, limit: int) -> tuple[list[StoredAlert], int]:
-        """Unresolved problems in every channel, newest first (up to `limit`), and how
-        many there are in all (the Home tab)."""
+    async def open_problems(self, *, team: str, limit: int) -> tuple[list[StoredAlert], int]:
+        """Unresolved problems in every channel of the workspace, newest first (up to
+        `limit`), and how many there are in all (the Home tab)."""
         a = AlertRow
-        still_open = and_(a.resolved_at.is_(None), a.event.in_(_OPEN_PROBLEM_EVENTS))
+        still_open = and_(
+            a.resolved_at.is_(None),
+            a.event.in_(_OPEN_PROBLEM_EVENTS),
+            in_workspace(a.channel, team),
+        )
         async with self._sessions.read() as session:
             rows = await session.scalars(
                 select(a).where(still_open).order_by(a.created_at.desc(), a.id.desc()).limit(limit)
@@ -160,13 +165,17 @@ class LedgerQueries(UsesSessions):
             total = await session.scalar(select(func.count()).select_from(a).where(still_open))
             return shown, total or 0
 
-    async def open_problem_counts(self) -> dict[tuple[str, str], int]:
-        """Unresolved problems per (channel, destination)."""
+    async def open_problem_counts(self, *, team: str) -> dict[tuple[str, str], int]:
+        """Unresolved problems per (channel, destination) of the workspace."""
         a = AlertRow
         async with self._sessions.read() as session:
             rows = await session.execute(
                 select(a.channel, a.destination_id, func.count())
-                .where(a.resolved_at.is_(None), a.event.in_(_OPEN_PROBLEM_EVENTS))
+                .where(
+                    a.resolved_at.is_(None),
+                    a.event.in_(_OPEN_PROBLEM_EVENTS),
+                    in_workspace(a.channel, team),
+                )
                 .group_by(a.channel, a.destination_id)
             )
             return {(channel, destination): count for channel, destination, count in rows.tuples()}

@@ -24,6 +24,7 @@ from bot.store.replicas import ReplicaQueries
 from bot.store.retention import RetentionQueries
 from bot.store.sessions import Sessions
 from bot.store.watches import WatchQueries
+from bot.store.workspaces import WorkspaceQueries
 
 
 class Store(
@@ -40,6 +41,7 @@ class Store(
     JobQueries,
     RetentionQueries,
     ConnectionQueries,
+    WorkspaceQueries,
 ):
     """Every read and write the bot makes. Each write is a transaction of its own."""
 
@@ -62,6 +64,11 @@ class Store(
         """A store on DATABASE_URL. Connects lazily: nothing is opened until the first call."""
         engine = engine_for(database_url)
         return cls(engine, Sessions.for_engine(engine), owns_engine=True, vault=vault)
+
+    @property
+    def engine(self) -> AsyncEngine:
+        """For the Slack SDK's installation store, which runs its own queries on our database."""
+        return self._engine
 
     async def ping(self) -> None:
         """A round trip to the database (`/healthz`); raises when it cannot be reached."""

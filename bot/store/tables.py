@@ -8,7 +8,7 @@ nothing ever queries inside them.
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any, ClassVar
+from typing import Any
 
 from sqlalchemy import (
     BigInteger,
@@ -16,41 +16,16 @@ from sqlalchemy import (
     ForeignKey,
     Index,
     Integer,
-    MetaData,
     String,
-    Table,
-    Text,
     UniqueConstraint,
     false,
     true,
 )
-from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+from sqlalchemy.orm import Mapped, mapped_column
 
-from bot.store.database import JSONText, UTCDateTime
-
-# Deterministic constraint names, the same on both databases, so that a
-# later migration can name what it alters.
-NAMING_CONVENTION = {
-    "ix": "ix_%(table_name)s_%(column_0_N_name)s",
-    "uq": "uq_%(table_name)s_%(column_0_N_name)s",
-    "ck": "ck_%(table_name)s_%(constraint_name)s",
-    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
-    "pk": "pk_%(table_name)s",
-}
-
-
-class Base(DeclarativeBase):
-    metadata = MetaData(naming_convention=NAMING_CONVENTION)
-    # Declared as a FromClause by SQLAlchemy; these are all plain tables, for Core statements.
-    __table__: ClassVar[Table]
-    type_annotation_map: ClassVar[dict[Any, Any]] = {
-        datetime: UTCDateTime,
-        str: Text,
-        Any: JSONText,
-    }
-
-
-metadata = Base.metadata
+from bot.store import installation_tables
+from bot.store.schema import Base as Base  # re-exported, like metadata
+from bot.store.schema import metadata as metadata  # re-exported: migrations and tests read it here
 
 
 class WatchRow(Base):
@@ -332,9 +307,11 @@ class ConnectionRow(Base):
     """
 
     __tablename__ = "connections"
-    __table_args__ = (UniqueConstraint("name"),)
+    __table_args__ = (UniqueConstraint("slack_team", "name"),)
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    # The Slack workspace it belongs to (bot/core/tenancy.py): '' for a single workspace.
+    slack_team: Mapped[str]
     name: Mapped[str]
     # A Fernet token: never the API token in clear.
     token_encrypted: Mapped[str]
@@ -356,3 +333,19 @@ class ChannelConnectionRow(Base):
     connection_id: Mapped[int] = mapped_column(Integer)
     chosen_by: Mapped[str]
     chosen_at: Mapped[datetime]
+
+
+class WorkspaceAdminRow(Base):
+    """A distributable app's admins, per workspace: who installed it, and whom they named."""
+
+    __tablename__ = "workspace_admins"
+
+    slack_team: Mapped[str] = mapped_column(primary_key=True)
+    user_id: Mapped[str] = mapped_column(primary_key=True)
+    # "install" for the installer; else the admin who added them.
+    added_by: Mapped[str]
+    added_at: Mapped[datetime]
+
+
+# A distributable app's tables are on the same metadata (registered by importing them).
+INSTALLATION_TABLES = installation_tables.TABLES

@@ -24,6 +24,7 @@ from bot.store.tables import (
     PollStatusRow,
     WatchRow,
 )
+from bot.store.tenants import in_workspace
 
 log = logging.getLogger(__name__)
 
@@ -194,11 +195,21 @@ class WatchQueries(UsesSessions):
             )
             return [watch_from_row(row) for row in rows]
 
-    async def all_watches(self) -> list[Watch]:
-        """Every watch of the workspace, by channel then destination (the Home tab)."""
+    async def every_watch(self) -> list[Watch]:
+        """Every watch of every workspace: for the jobs that serve them all (weekly reports)."""
         async with self._sessions.read() as session:
             rows = await session.scalars(
                 select(WatchRow).order_by(WatchRow.channel, WatchRow.destination_name, WatchRow.id)
+            )
+            return [watch_from_row(row) for row in rows]
+
+    async def all_watches(self, *, team: str) -> list[Watch]:
+        """Every watch of the workspace, by channel then destination (the Home tab)."""
+        async with self._sessions.read() as session:
+            rows = await session.scalars(
+                select(WatchRow)
+                .where(in_workspace(WatchRow.channel, team))
+                .order_by(WatchRow.channel, WatchRow.destination_name, WatchRow.id)
             )
             return [watch_from_row(row) for row in rows]
 

@@ -75,6 +75,7 @@ def test_dotenv_file_is_read(tmp_path: Path) -> None:
         "BOT_ADMINS=U0A1, U0A2,,U0A3\nSLACK_API_URL=http://127.0.0.1:9/api\nNORTHFLANK_TEAM_ID=team-1\n"
     )
     settings = load(BotSettings)
+    assert settings.slack_bot_token is not None
     assert settings.slack_bot_token.get_secret_value() == "xoxb-from-file"
     assert settings.socket_mode
     assert settings.bot_admins == {"U0A1", "U0A2", "U0A3"}

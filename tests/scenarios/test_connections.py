@@ -17,6 +17,7 @@ from typing import Any
 import httpx
 import pytest
 
+from bot.core.tenancy import SINGLE
 from bot.northflank.client import NorthflankClient
 from bot.northflank.transport import RetryPolicy
 from bot.services.connections import ClientFactory
@@ -125,7 +126,7 @@ async def test_an_admin_connects_a_team_from_a_modal(world: Teams) -> None:
     shown = json.dumps(answer["view"])
     assert "Connected" in shown and "`acme`" in shown and "1 backup destination" in shown
     assert ACME_TOKEN not in shown
-    assert [c.name for c in await world.bot.store.connections()] == ["acme"]
+    assert [c.name for c in await world.bot.store.connections(team=SINGLE)] == ["acme"]
     # Checked before saving: GET /v1/auth, then the destinations.
     assert world.teams["acme"].request_count("/v1/auth") == 1
 
@@ -146,7 +147,7 @@ async def test_a_bad_submission_is_shown_on_its_field_and_saves_nothing(
     answer = await world.submit(values)
     assert answer["response_action"] == "errors"
     assert says in answer["errors"][field_name]
-    assert await world.bot.store.connections() == ()
+    assert await world.bot.store.connections(team=SINGLE) == ()
 
 
 async def test_an_unreachable_api_is_a_field_error_and_saves_nothing(world: Teams) -> None:
@@ -155,7 +156,7 @@ async def test_an_unreachable_api_is_a_field_error_and_saves_nothing(world: Team
     answer = await world.submit({"name": "acme", "token": ACME_TOKEN})
     assert answer["response_action"] == "errors"
     assert "could not be asked just now" in answer["errors"]["token"]
-    assert await world.bot.store.connections() == ()
+    assert await world.bot.store.connections(team=SINGLE) == ()
 
 
 async def test_a_name_taken_already_is_refused(world: Teams) -> None:
@@ -174,10 +175,10 @@ async def test_only_admins_may_connect_or_disconnect(world: Teams) -> None:
     answer = await world.submit({"name": "acme", "token": ACME_TOKEN}, user=STRANGER)
     assert answer["response_action"] == "update"
     assert "Only the bot's admins" in json.dumps(answer["view"])
-    assert await world.bot.store.connections() == ()
+    assert await world.bot.store.connections(team=SINGLE) == ()
     await _connect(world, "acme", ACME_TOKEN)
     assert "Only the bot's admins" in await world.slash("disconnect acme", user=STRANGER)
-    assert len(await world.bot.store.connections()) == 1
+    assert len(await world.bot.store.connections(team=SINGLE)) == 1
 
 
 async def test_each_channel_lists_through_its_own_connection(world: Teams) -> None:
@@ -209,7 +210,7 @@ async def test_watches_poll_each_team_and_alert_only_their_channel(world: Teams)
     await world.slash("use acme", channel=ACME_CHANNEL)
     assert "now watches" in await world.slash("watch s3", channel=ACME_CHANNEL)
     assert "now watches" in await world.slash("watch s3")
-    keys = {w.destination_id for w in await world.bot.store.all_watches()}
+    keys = {w.destination_id for w in await world.bot.store.all_watches(team=SINGLE)}
     assert keys == {"s3", "s3@1"}
 
     world.clock.advance(minutes=5)
@@ -271,12 +272,12 @@ async def test_disconnecting_asks_first_then_stops_its_watches_and_tells_the_cha
     await world.slash("watch s3")
     asked = await world.slash("disconnect acme")
     assert "Disconnect `acme`?" in asked
-    assert len(await world.bot.store.connections()) == 1  # nothing yet: a button decides
+    assert len(await world.bot.store.connections(team=SINGLE)) == 1  # nothing yet: a button decides
 
     done = await world.press(DISCONNECT_ACTION, "acme")
     assert done is not None and "1 watch stopped" in done
-    assert await world.bot.store.connections() == ()
-    assert [w.destination_id for w in await world.bot.store.all_watches()] == ["s3"]
+    assert await world.bot.store.connections(team=SINGLE) == ()
+    assert [w.destination_id for w in await world.bot.store.all_watches(team=SINGLE)] == ["s3"]
     await world.deliver()
     told = json.dumps(world.alerts_posted(ACME_CHANNEL)[-1])
     assert "disconnected the Northflank connection" in told and "Acme S3" in told
@@ -288,7 +289,7 @@ async def test_disconnecting_asks_first_then_stops_its_watches_and_tells_the_cha
 async def test_tokens_rest_encrypted_in_the_database(world: Teams, database_url: str) -> None:
     await _connect(world, "acme", ACME_TOKEN)
     await _connect(world, "globex", GLOBEX_TOKEN)
-    assert len(await world.bot.store.connections()) == 2
+    assert len(await world.bot.store.connections(team=SINGLE)) == 2
     # The raw SQLite file, or a pg_dump: what a stolen backup of the database shows.
     contents = raw_contents(database_url)
     assert b"acme" in contents  # the dump is real: the connection's name is in it

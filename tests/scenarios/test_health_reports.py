@@ -19,6 +19,7 @@ from slack_sdk.models.views import View
 
 from bot.core.listing import MAX_SCAN_PAGES
 from bot.core.reports import MAX_DAYS
+from bot.core.tenancy import SINGLE
 from bot.services.followups import Followups
 from bot.slack.render.alert_buttons import HOME_ACKNOWLEDGE_ACTION
 from bot.slack.render.home import HOME_REPORT_ACTION
@@ -229,7 +230,7 @@ async def test_the_home_tab_lists_every_watch_and_acts_on_open_alerts(
     assert "7 days: 93.3% of 15 good" in text, text
 
     # Acknowledge on the Home tab: the same action as in the channel, then the tab again.
-    ledger = await scenario.bot.store.open_problems(limit=5)
+    ledger = await scenario.bot.store.open_problems(team=SINGLE, limit=5)
     alert_id = ledger[0][0].id
     await press_home(scenario, HOME_ACKNOWLEDGE_ACTION, str(alert_id), user="U0VIEWER")
     stored = await scenario.bot.store.alert(alert_id)

@@ -11,6 +11,7 @@ from bot.core.audit import AuditAction, AuditEntry
 from bot.core.backups import Destination
 from bot.core.connections import destination_key
 from bot.core.messages import DisconnectedNote, note_from_json
+from bot.core.tenancy import SINGLE
 from bot.store import Store, engine_for, upgrade
 from bot.store.connections import ConnectionNameTakenError
 from bot.store.encryption import EncryptionKeyError, TokenVault, generate_key
@@ -50,7 +51,7 @@ async def test_a_token_goes_in_encrypted_and_comes_back_in_clear(
 ) -> None:
     connection_id = await _connect(vaulted)
     assert await vaulted.connection_token(connection_id) == TOKEN
-    assert [c.name for c in await vaulted.connections()] == ["acme"]
+    assert [c.name for c in await vaulted.connections(team=SINGLE)] == ["acme"]
     engine = engine_for(database_url)
     try:
         async with engine.connect() as connection:  # what rests in the table
@@ -64,7 +65,7 @@ async def test_two_connections_may_not_share_a_name(vaulted: Store) -> None:
     await _connect(vaulted)
     with pytest.raises(ConnectionNameTakenError):
         await _connect(vaulted, token="another-token")
-    assert len(await vaulted.connections()) == 1
+    assert len(await vaulted.connections(team=SINGLE)) == 1
 
 
 async def test_without_a_key_nothing_is_stored_and_the_error_names_the_variable(
@@ -72,7 +73,7 @@ async def test_without_a_key_nothing_is_stored_and_the_error_names_the_variable(
 ) -> None:
     with pytest.raises(EncryptionKeyError, match="ENCRYPTION_KEY"):
         await _connect(store)
-    assert await store.connections() == ()
+    assert await store.connections(team=SINGLE) == ()
 
 
 async def test_start_up_refuses_a_wrong_key_and_a_missing_one(
@@ -88,7 +89,7 @@ async def test_start_up_refuses_a_wrong_key_and_a_missing_one(
         finally:
             await other.close()
     # Nothing was lost or overwritten: the right key still reads the token.
-    assert await vaulted.connection_token((await vaulted.connections())[0].id) == TOKEN
+    assert await vaulted.connection_token((await vaulted.connections(team=SINGLE))[0].id) == TOKEN
 
 
 async def test_rotation_re_encrypts_with_the_newest_key_and_keeps_the_token(
@@ -116,7 +117,7 @@ async def test_a_channel_chooses_its_connection_and_may_change_it(vaulted: Store
             "C-ops", chosen, who="U-admin", now=T0, audit=_audit(AuditAction.USE, "x")
         )
         assert await vaulted.channel_connection("C-ops") == chosen
-    assert (await vaulted.channels_by_connection())[second] == ("C-ops",)
+    assert (await vaulted.channels_by_connection(team=SINGLE))[second] == ("C-ops",)
 
 
 async def test_disconnecting_removes_its_watches_and_data_and_tells_its_channels(
@@ -141,7 +142,7 @@ async def test_disconnecting_removes_its_watches_and_data_and_tells_its_channels
     assert await vaulted.backups_created_since(destination_key(PRIMARY.id, gone), T0) == []
     assert len(await vaulted.backups_created_since(destination_key(PRIMARY.id, kept), T0)) == 1
     assert await vaulted.channel_connection("C-other") is None
-    assert [c.name for c in await vaulted.connections()] == ["kept"]
+    assert [c.name for c in await vaulted.connections(team=SINGLE)] == ["kept"]
     notes = {
         item.channel: note_from_json(item.payload or {}) for item in await vaulted.outbox_items()
     }

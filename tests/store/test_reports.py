@@ -6,6 +6,7 @@ import asyncio
 from datetime import timedelta
 
 from bot.core.messages import WeeklyReportNote, note_from_json, note_to_json
+from bot.core.tenancy import SINGLE
 from bot.core.watches import Event
 from bot.store import OutboxKind, Store
 from tests.store.examples import (
@@ -41,18 +42,18 @@ async def test_all_watches_by_channel_and_open_problems_everywhere(store: Store)
         [digest(ops, alert(Event.FAILED, "f1")), digest(dev, alert(Event.FAILED, "f2"))], T0
     )
     await store.record_alerts([digest(ops, alert(Event.FAILED, "f3"))], T0 + HOUR)
-    watches = await store.all_watches()
+    watches = await store.all_watches(team=SINGLE)
     assert [(w.channel, w.destination_id) for w in watches] == [
         ("C-dev", PRIMARY.id),
         ("C-dev", SECONDARY.id),
         ("C-ops", PRIMARY.id),
     ]
-    shown, total = await store.open_problems(limit=2)
+    shown, total = await store.open_problems(team=SINGLE, limit=2)
     assert total == 3
     # Newest first: f3, then one of the two raised together.
     assert shown[0].alert.subject == "f3"
     assert {s.alert.subject for s in shown} < {"f1", "f2", "f3"}
-    counts = await store.open_problem_counts()
+    counts = await store.open_problem_counts(team=SINGLE)
     assert counts == {("C-ops", PRIMARY.id): 2, ("C-dev", SECONDARY.id): 1}
 
 

@@ -19,6 +19,7 @@ from bot.slack.listeners.who import requester_of
 from bot.slack.render import kit
 from bot.slack.render.listing import NEXT_PAGE_ACTION
 from bot.slack.responder import Responder
+from bot.slack.workspaces import Workspaces
 
 # Any action id at all: registered after every other listener (see register_catch_all).
 _ANY_BLOCK_ACTION: dict[str, str | re.Pattern[str]] = {
@@ -27,13 +28,19 @@ _ANY_BLOCK_ACTION: dict[str, str | re.Pattern[str]] = {
 }
 
 
-def register(app: AsyncApp, answers: Answers, responder: Responder, after_ack: AfterAck) -> None:
+def register(
+    app: AsyncApp,
+    answers: Answers,
+    responder: Responder,
+    after_ack: AfterAck,
+    workspaces: Workspaces,
+) -> None:
     async def handle_next_page(ack: AsyncAck, action: dict[str, Any], body: dict[str, Any]) -> None:
         value = action.get("value")
         response_url = str(body.get("response_url", ""))
 
         async def reply() -> None:
-            who = requester_of(body) or Requester(user_id="", channel_id="")
+            who = requester_of(body, workspaces) or Requester(user_id="", channel_id="")
             answer = await answers.for_next_page(value if isinstance(value, str) else "", who)
             # The listing is ephemeral; replacing it keeps one page on screen at a time.
             await responder.send(response_url, answer, replace_original=True)

@@ -35,6 +35,7 @@ from bot.slack.render.alert_buttons import (
 )
 from bot.slack.render.kit import Reply
 from bot.slack.responder import Responder
+from bot.slack.workspaces import Workspaces
 
 log = logging.getLogger(__name__)
 
@@ -45,13 +46,14 @@ def register(
     responder: Responder,
     after_ack: AfterAck,
     *,
+    workspaces: Workspaces,
     clock: Callable[[], datetime],
 ) -> None:
     async def handle_alert_button(
         ack: AsyncAck, action: dict[str, Any], body: dict[str, Any]
     ) -> None:
         response_url = body.get("response_url")
-        who = requester_of(body)
+        who = requester_of(body, workspaces)
 
         async def reply() -> None:
             answer: Reply | None

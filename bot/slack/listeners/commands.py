@@ -7,7 +7,6 @@ from typing import Any
 from slack_bolt.async_app import AsyncAck, AsyncApp
 from slack_sdk.web.async_client import AsyncWebClient
 
-from bot.core.audit import Requester
 from bot.core.command_parser import parse
 from bot.core.commands import CommandError, ConnectCommand
 from bot.slack.after_ack import AfterAck
@@ -17,6 +16,7 @@ from bot.slack.listeners.connections import ConnectForm
 from bot.slack.render import kit
 from bot.slack.render.kit import Reply
 from bot.slack.responder import Responder
+from bot.slack.workspaces import Workspaces
 
 
 def register(
@@ -24,6 +24,7 @@ def register(
     answers: Answers,
     responder: Responder,
     after_ack: AfterAck,
+    workspaces: Workspaces,
     connect_form: ConnectForm | None = None,
 ) -> None:
     async def handle_backups(
@@ -31,8 +32,8 @@ def register(
     ) -> None:
         text = command.get("text")
         response_url = str(command.get("response_url", ""))
-        who = Requester(
-            user_id=str(command.get("user_id", "")), channel_id=str(command.get("channel_id", ""))
+        who = workspaces.requester(
+            command, str(command.get("user_id", "")), str(command.get("channel_id", ""))
         )
 
         async def reply() -> None:

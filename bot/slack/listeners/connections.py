@@ -18,6 +18,7 @@ from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.core.audit import Requester
+from bot.core.tenancy import slack_channel
 from bot.services.connecting import (
     NAME,
     TEAM,
@@ -46,6 +47,7 @@ from bot.slack.render.connections import (
 from bot.slack.render.kit import Reply
 from bot.slack.render.mrkdwn import escape
 from bot.slack.responder import Responder
+from bot.slack.workspaces import Workspaces
 
 log = logging.getLogger(__name__)
 
@@ -61,10 +63,11 @@ class ConnectForm:
 
     async def open(self, client: AsyncWebClient, trigger_id: str, who: Requester) -> Reply | None:
         """None once the modal is open; else the private answer that says why not."""
-        if not self._admin.may_connect(who.user_id):
-            return not_allowed(self._admin.refusal(), "connect Northflank")
+        if not await self._admin.may_connect(who):
+            return not_allowed(await self._admin.refusal(who), "connect Northflank")
         try:
-            await client.views_open(trigger_id=trigger_id, view=connect_modal(who.channel_id))
+            modal = connect_modal(slack_channel(who.channel_id))
+            await client.views_open(trigger_id=trigger_id, view=modal)
         except SlackApiError as exc:
             code = str(exc.response.get("error", "unknown"))
             log.warning("the connect form did not open: %s", code)
@@ -81,15 +84,19 @@ def register(
     answers: Answers,
     responder: Responder,
     after_ack: AfterAck,
+    workspaces: Workspaces,
 ) -> None:
     async def handle_connect(
         ack: AsyncAck, body: dict[str, Any], view: dict[str, Any], client: AsyncWebClient
     ) -> None:
         user = body.get("user")
         user_id = user.get("id") if isinstance(user, dict) else None
-        who = Requester(
-            user_id=user_id if isinstance(user_id, str) else "",
-            channel_id=str(view.get("private_metadata") or ""),
+        # The modal carries the channel it was opened in; the workspace is the one
+        # Slack signed this submission for, never anything the payload names.
+        who = workspaces.requester(
+            body,
+            user_id if isinstance(user_id, str) else "",
+            str(view.get("private_metadata") or ""),
         )
         values = _values(view)
         check = asyncio.create_task(
@@ -124,7 +131,7 @@ def register(
         response_url = str(body.get("response_url", ""))
 
         async def reply() -> None:
-            who = requester_of(body) or Requester(user_id="", channel_id="")
+            who = requester_of(body, workspaces) or Requester(user_id="", channel_id="")
             answer = await answers.for_disconnect_button(
                 value if isinstance(value, str) else "", who
             )

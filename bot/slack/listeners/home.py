@@ -18,6 +18,7 @@ from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.core.audit import Requester
+from bot.core.tenancy import channel_key, team_of
 from bot.services.alert_actions import AlertActions
 from bot.services.home import HomeService
 from bot.slack.after_ack import AfterAck
@@ -30,6 +31,7 @@ from bot.slack.render.alert_buttons import (
     parse_snooze_value,
 )
 from bot.slack.render.home import HOME_REPORT_ACTION, HOME_REPORT_DAYS, home_view
+from bot.slack.workspaces import Workspaces
 
 log = logging.getLogger(__name__)
 
@@ -40,18 +42,22 @@ def register(
     alert_actions: AlertActions,
     answers: Answers,
     after_ack: AfterAck,
+    workspaces: Workspaces,
 ) -> None:
-    async def publish(client: AsyncWebClient, user_id: str) -> None:
+    async def publish(client: AsyncWebClient, user_id: str, team: str) -> None:
         try:
-            await client.views_publish(user_id=user_id, view=home_view(await home.overview()))
+            overview = await home.overview(team)
+            await client.views_publish(user_id=user_id, view=home_view(overview))
         except SlackApiError as exc:
             log.warning("the Home tab could not be published: %s", exc.response.get("error"))
 
-    async def home_opened(event: dict[str, Any], client: AsyncWebClient) -> None:
+    async def home_opened(
+        event: dict[str, Any], body: dict[str, Any], client: AsyncWebClient
+    ) -> None:
         user_id = event.get("user")
         if event.get("tab") != "home" or not isinstance(user_id, str):
             return  # the Messages tab, or an event without a user
-        await publish(client, user_id)
+        await publish(client, user_id, workspaces.team(body))
 
     async def home_alert_button(
         ack: AsyncAck, action: dict[str, Any], body: dict[str, Any], client: AsyncWebClient
@@ -60,10 +66,11 @@ def register(
         if user_id is None:
             await ack()
             return
+        team = workspaces.team(body)
 
         async def press() -> None:
-            await _press(alert_actions, action, user_id)
-            await publish(client, user_id)
+            await _press(alert_actions, action, user_id, team)
+            await publish(client, user_id, team)
 
         await queue_reply_then_ack(ack, after_ack, press)
 
@@ -75,17 +82,19 @@ def register(
         if user_id is None or not isinstance(destination_id, str):
             await ack()
             return
+        team = workspaces.team(body)
 
         async def send_report() -> None:
-            report = await home.report_of_watched(destination_id, HOME_REPORT_DAYS)
+            report = await home.report_of_watched(destination_id, HOME_REPORT_DAYS, team=team)
             if report is None:
-                await publish(client, user_id)  # no longer watched: show the tab as it is
+                # Not watched in this workspace (any more): show the tab as it is.
+                await publish(client, user_id, team)
                 return
             opened = await client.conversations_open(users=user_id)
             channel = opened.get("channel") or {}
             dm = channel.get("id") if isinstance(channel, dict) else None
             if isinstance(dm, str):
-                await answers.post_report(dm, report, user_id)
+                await answers.post_report(channel_key(team, dm), report, user_id)
 
         await queue_reply_then_ack(ack, after_ack, send_report)
 
@@ -95,8 +104,10 @@ def register(
     app.action(HOME_REPORT_ACTION)(home_report)
 
 
-async def _press(alert_actions: AlertActions, action: dict[str, Any], user_id: str) -> None:
-    """Acknowledge or Snooze, as if pressed in the alert's own channel."""
+async def _press(
+    alert_actions: AlertActions, action: dict[str, Any], user_id: str, team: str
+) -> None:
+    """Acknowledge or Snooze, as if pressed in the alert's own channel of this workspace."""
     if action.get("action_id") == HOME_SNOOZE_ACTION:
         selected = action.get("selected_option")
         parsed = parse_snooze_value(selected.get("value") if isinstance(selected, dict) else None)
@@ -109,8 +120,10 @@ async def _press(alert_actions: AlertActions, action: dict[str, Any], user_id: s
             return
         alert_id, duration = found, None
     channel = await alert_actions.channel_of(alert_id)
-    if channel is None:
-        return  # purged or never ours: the republished tab no longer shows it
+    if channel is None or team_of(channel) != team:
+        # Purged, or another workspace's alert (a copied button): the republished tab
+        # shows this workspace's alerts only, and nothing was done.
+        return
     who = Requester(user_id=user_id, channel_id=channel)
     if duration is None:
         await alert_actions.acknowledge(alert_id, who)

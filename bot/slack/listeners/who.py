@@ -5,10 +5,11 @@ from __future__ import annotations
 from typing import Any
 
 from bot.core.audit import Requester
+from bot.slack.workspaces import Workspaces
 
 
-def requester_of(body: dict[str, Any]) -> Requester | None:
-    """Who pressed it, and in which channel; None if the payload does not say."""
+def requester_of(body: dict[str, Any], workspaces: Workspaces) -> Requester | None:
+    """Who pressed it, and the channel key of where; None if the payload does not say."""
     user = body.get("user")
     channel = body.get("channel")
     container = body.get("container")
@@ -18,4 +19,4 @@ def requester_of(body: dict[str, Any]) -> Requester | None:
         channel_id = container.get("channel_id")
     if not isinstance(user_id, str) or not isinstance(channel_id, str):
         return None
-    return Requester(user_id=user_id, channel_id=channel_id)
+    return workspaces.requester(body, user_id, channel_id)

@@ -42,7 +42,8 @@ HELP_TEXT = "\n".join(
         "here (1 to 90 days)",
         "`/backups help` — this message",
         "`/backups connect` (admins: a form takes a Northflank token), `/backups connections`, "
-        "`/backups use NAME` (this channel's), `/backups disconnect NAME`",
+        "`/backups use NAME` (this channel's), `/backups disconnect NAME`, "
+        "`/backups admins` (an app in several workspaces: _admins add @someone_, _remove_)",
         "",
         "*On each alert*",
         "*Acknowledge* — you're on it: says so on the alert and stops its reminders",
