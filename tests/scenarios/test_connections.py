@@ -8,7 +8,9 @@ would show the wrong backups or alert the wrong channel.
 
 from __future__ import annotations
 
+import io
 import json
+import logging
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from datetime import timedelta
@@ -20,6 +22,7 @@ import pytest
 from bot.core.tenancy import SINGLE
 from bot.northflank.client import NorthflankClient
 from bot.northflank.transport import RetryPolicy
+from bot.runtime.logs import RedactingFormatter
 from bot.services.connections import ClientFactory
 from bot.slack.render.connections import CONNECT_CALLBACK, DISCONNECT_ACTION
 from bot.store.encryption import generate_key
@@ -318,3 +321,37 @@ async def test_the_single_team_path_makes_no_extra_request(world: Teams) -> None
     assert "Ours" in reply
     world.clock.advance(timedelta(minutes=1))
     assert world.teams["acme"].requests == [] and world.teams["globex"].requests == []
+
+
+async def test_a_connections_token_never_reaches_a_log_line_or_slack(world: Teams) -> None:
+    # The bot's own formatter, at DEBUG, as `run` configures it: httpx, the SDK and
+    # Bolt log everything they log.
+    stream = io.StringIO()
+    handler = logging.StreamHandler(stream)
+    handler.setFormatter(RedactingFormatter())
+    root = logging.getLogger()
+    level = root.level
+    root.addHandler(handler)
+    root.setLevel(logging.DEBUG)
+    try:
+        await world.submit({"name": "typo", "token": ACME_TOKEN + "-wrong"})
+        await _connect(world, "acme", ACME_TOKEN)
+        await world.slash("use acme", channel=ACME_CHANNEL)
+        await world.slash("watch s3", channel=ACME_CHANNEL)
+        world.router.revoke(ACME_TOKEN)
+        for _ in range(3):
+            world.clock.advance(minutes=5)
+            await world.poll()
+        await world.slash("connections", channel=ACME_CHANNEL)
+        await world.slash("list s3", channel=ACME_CHANNEL)
+    finally:
+        root.removeHandler(handler)
+        root.setLevel(level)
+    logged = stream.getvalue()
+    assert "s3" in logged  # the log is real: the poll of s3 is in it
+    said_in_slack = json.dumps(
+        [c.params for c in world.slack.calls] + [r.payload for r in world.slack.responses]
+    )
+    for text in (logged, said_in_slack):
+        assert ACME_TOKEN not in text
+        assert "7f3a9c1e5b" not in text  # nor its distinctive part alone
