@@ -57,8 +57,16 @@ class EncryptedInstallationStore(AsyncInstallationStore):
         return log
 
     async def async_save(self, installation: Installation) -> None:
+        # A first install names its installer an admin; a token rotation (Bolt saves the
+        # installation again) or a reinstall must not bring back an admin removed since.
+        first = (
+            await self._inner.async_find_bot(
+                enterprise_id=installation.enterprise_id, team_id=installation.team_id
+            )
+            is None
+        )
         await self._inner.async_save(_sealed(installation, self._cipher.encrypt))
-        if self._on_installed is not None and installation.team_id and installation.user_id:
+        if first and self._on_installed is not None and installation.team_id:
             await self._on_installed(installation.team_id, installation.user_id)
 
     async def async_save_bot(self, bot: Bot) -> None:

@@ -308,6 +308,12 @@ async def test_the_installer_is_the_first_admin_and_names_the_others(world: Worl
     assert "is no longer an admin" in await world.slash(ACME, f"admins remove {helper}")
     assert "without an admin" in await world.slash(ACME, "admins remove U0ADMIN")
     assert "Usage" in await world.slash(ACME, "admins add @helper")
+    # The installer, once removed, stays removed when the app is installed again (or its
+    # token rotated: Bolt saves the installation again either way).
+    await world.slash(ACME, f"admins add {helper}")
+    assert "is no longer an admin" in await world.slash(ACME, "admins remove U0ADMIN", user=helper)
+    assert (await world.install(ACME)).status_code == 200
+    assert "<@U0ADMIN>" not in await world.slash(ACME, "admins", user=helper)
 
 
 # ----- every way across the boundary, each answered inertly ---------------------------------
