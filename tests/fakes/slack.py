@@ -16,7 +16,16 @@ tests/fakes/slack_files.py for what each step sends. A file is shared only into 
 bot is a member of: one it joined (conversations.join), a DM it opened (conversations.open),
 or one ``join`` put it in. chat.postMessage does not check membership: with
 ``chat:write.public`` the bot may post into public channels it is not in; tests make it fail
-with ``fail_next(..., "not_in_channel")``. views.publish keeps each user's Home tab.
+with ``fail_next(..., "not_in_channel")``. views.publish keeps each user's Home tab;
+views.open and views.update keep modals (see tests/fakes/slack_views.py).
+
+Several workspaces (a distributable app): ``add_installation_code`` registers a code for
+oauth.v2.access. slack_sdk sends the app's client id and secret as HTTP Basic auth and the
+rest (``code``, ``redirect_uri``; or ``grant_type=refresh_token`` and ``refresh_token``) as
+a form body. The bot token handed out is accepted from then on, auth.test with it answers
+its workspace, and modals it opens belong to that workspace. Every recorded call keeps the
+bearer token it came with (``SlackCall.token``); ``posted_with(token)`` lists one token's
+posts.
 
 Socket Mode is served for real: apps.connections.open hands out a ``ws://`` URL on this same
 server, and tests push envelopes down the socket and read back the app's acks. See the
@@ -52,6 +61,7 @@ from aiohttp import WSCloseCode, WSMsgType, web
 from tests.fakes._faults import FaultQueue
 from tests.fakes._server import BackgroundServer, headers_without_auth
 from tests.fakes.slack_files import UPLOAD, UPLOAD_PATH, FileStore, FileUpload, SharedFile
+from tests.fakes.slack_views import ModalStore
 
 __all__ = [
     "APP_ID",
@@ -89,6 +99,8 @@ _JSON_FIELDS: Final = {
     "files": "invalid_arguments",  # files.completeUploadExternal
     "view": "invalid_arguments",  # views.publish
 }
+# Methods whose answer depends on the workspace of the token they came with.
+_BY_WORKSPACE: Final = frozenset({"auth.test", "views.open", "views.update"})
 # Slack's cap on a Home tab's (and a modal's) blocks.
 _MAX_VIEW_BLOCKS: Final = 100
 # Uploads go through aiohttp's request body limit, 1 MiB by default; Slack takes up to 1 GB.
@@ -150,18 +162,28 @@ class Installed:
     bot_user_id: str
     bot_id: str
     installer: str
-    refresh_token: str | None = None
+    refresh_token: str | None = None  # with token rotation on
+    expires_in: int = 43200  # the bot token's lifetime with rotation on (Slack: 12 hours)
+    enterprise_id: str | None = None
+    redirect_uri: str | None = None  # the code's; oauth.v2.access must send the same
 
-    def token_fields(self) -> dict[str, Any]:
-        fields: dict[str, Any] = {
-            "access_token": self.bot_token,
-            "token_type": "bot",
+    def access(self) -> Result:
+        """What oauth.v2.access answers, for a code and for a refresh token alike."""
+        answer: Result = {
+            "ok": True,
+            "app_id": APP_ID,
+            "authed_user": {"id": self.installer},
             "scope": "commands,chat:write,chat:write.public,channels:join,files:write,im:write",
+            "token_type": "bot",
+            "access_token": self.bot_token,
             "bot_user_id": self.bot_user_id,
+            "team": {"id": self.team_id, "name": self.team_name},
+            "enterprise": None if self.enterprise_id is None else {"id": self.enterprise_id},
+            "is_enterprise_install": False,
         }
         if self.refresh_token is not None:
-            fields |= {"refresh_token": self.refresh_token, "expires_in": 43200}
-        return fields
+            answer |= {"refresh_token": self.refresh_token, "expires_in": self.expires_in}
+        return answer
 
 
 @dataclass(frozen=True)
@@ -234,9 +256,8 @@ class FakeSlack(BackgroundServer):
         # Per user, every Home tab view published, oldest first.
         self._home_views: dict[str, list[dict[str, Any]]] = {}
         self._view_ids: dict[str, str] = {}
-        # Modals opened with views.open, by view id, as last opened or updated.
-        self._modals: dict[str, dict[str, Any]] = {}
-        self._expired_triggers: set[str] = set()
+        # Modals opened with views.open, as last opened or updated; see slack_views.py.
+        self._modals = ModalStore(APP_ID, BOT_ID)
         # OAuth (a distributable app): codes waiting for oauth.v2.access, the workspaces
         # installed (bot token -> its workspace), refresh tokens, and revoked tokens.
         self.oauth_client = ("C0CLIENT.ID", "fake-client-secret-0123456789")
@@ -245,6 +266,7 @@ class FakeSlack(BackgroundServer):
         self._refresh: dict[str, Installed] = {}
         self._revoked: set[str] = set()
         self._rotations = itertools.count(1)
+        self._rotated: list[str] = []  # bot tokens handed out for refresh tokens
         self._dms: dict[str, str] = {}  # user id -> DM channel id
         # Socket Mode. The WebSocketResponse objects are only ever touched on the fake's
         # loop; the lock guards the containers, which test threads read too.
@@ -436,19 +458,40 @@ class FakeSlack(BackgroundServer):
         bot_token: str,
         team_name: str = "Some Team",
         installer: str = "U0INSTALLER",
+        bot_user_id: str | None = None,
         rotating: bool = False,
+        refresh_token: str | None = None,
+        expires_in: int = 43200,
+        enterprise_id: str | None = None,
+        redirect_uri: str | None = None,
     ) -> None:
-        """oauth.v2.access with `code` installs the app in `team_id` (once)."""
+        """oauth.v2.access with ``code`` installs the app in ``team_id`` (once).
+
+        From then on ``bot_token`` is accepted, and auth.test with it answers that
+        workspace. Token rotation is on with ``rotating`` or a given ``refresh_token``: the
+        answer then carries the refresh token and ``expires_in``. With ``redirect_uri``
+        (the authorize URL's) oauth.v2.access must send the same one.
+        """
+        if rotating and refresh_token is None:
+            refresh_token = f"xoxe-1-refresh-0-{team_id}"
         with self._lock:
             self._codes[code] = Installed(
                 team_id=team_id,
                 team_name=team_name,
                 bot_token=bot_token,
-                bot_user_id=f"U0BOT{team_id}",
+                bot_user_id=bot_user_id or f"U0BOT{team_id}",
                 bot_id=f"B0BOT{team_id}",
                 installer=installer,
-                refresh_token=f"xoxe-1-refresh-0-{team_id}" if rotating else None,
+                refresh_token=refresh_token,
+                expires_in=expires_in,
+                enterprise_id=enterprise_id,
+                redirect_uri=redirect_uri,
             )
+
+    def rotated_tokens(self) -> list[str]:
+        """Bot tokens oauth.v2.access handed out for a refresh token, oldest first."""
+        with self._lock:
+            return list(self._rotated)
 
     def revoke_token(self, token: str) -> None:
         """Calls with `token` now answer token_revoked, as after an uninstall."""
@@ -467,12 +510,15 @@ class FakeSlack(BackgroundServer):
     def expire_trigger(self, trigger_id: str) -> None:
         """views.open with this trigger answers expired_trigger_id (3 s went by)."""
         with self._lock:
-            self._expired_triggers.add(trigger_id)
+            self._modals.expired.add(trigger_id)
 
     def modals(self) -> list[dict[str, Any]]:
-        """Every modal opened, in the order opened, each as last opened or updated."""
+        """Every modal opened, in the order opened, each as last opened or updated.
+
+        Which token opened one: ``calls_to("views.open")[i].token``.
+        """
         with self._lock:
-            return copy.deepcopy(list(self._modals.values()))
+            return copy.deepcopy(list(self._modals.views.values()))
 
     async def await_modal(
         self,
@@ -619,7 +665,7 @@ class FakeSlack(BackgroundServer):
             self._calls.append(call)
             self._changed.notify_all()
             fault = self._faults.take(method)
-        if method == "auth.test":
+        if method in _BY_WORKSPACE:
             params["_token"] = token  # after recording: which workspace is asking
         status, answer, headers = self._answer(method, params, fault, token_error)
         call = self._amend(call, answer=answer)
@@ -841,23 +887,22 @@ class FakeSlack(BackgroundServer):
             return None  # the app's client id and secret, checked by the method
         if token in self._revoked:
             return "token_revoked"
-        if token in self._installed:
-            return None
         if not token:
             return "not_authed"
+        bot_token = token == self._token or token in self._installed
         # Socket Mode connections take the app-level token and nothing else.
         if method == "apps.connections.open":
             if token == self._app_token:
                 return None
-            return "not_allowed_token_type" if token == self._token else "invalid_auth"
-        return None if token == self._token else "invalid_auth"
+            return "not_allowed_token_type" if bot_token else "invalid_auth"
+        return None if bot_token else "invalid_auth"
 
     # ----- methods; called with the lock held ---------------------------------------------
 
     def _auth_test(self, params: Params) -> Result:
         installed = self._installed.get(str(params.get("_token")))
         if installed is not None:
-            return {
+            answer: Result = {
                 "ok": True,
                 "url": f"https://{installed.team_id.lower()}.slack.com/",
                 "team": installed.team_name,
@@ -867,6 +912,9 @@ class FakeSlack(BackgroundServer):
                 "bot_id": installed.bot_id,
                 "is_enterprise_install": False,
             }
+            if installed.enterprise_id is not None:
+                answer["enterprise_id"] = installed.enterprise_id
+            return answer
         return {
             "ok": True,
             "url": "https://fake-team.slack.com/",
@@ -1019,75 +1067,63 @@ class FakeSlack(BackgroundServer):
         return {"ok": True, "view": published}
 
     def _oauth_v2_access(self, params: Params) -> Result:
-        if (params.get("client_id"), params.get("client_secret")) != self.oauth_client:
+        client_id, client_secret = self.oauth_client
+        if params.get("client_id") != client_id:
             return {"ok": False, "error": "invalid_client_id"}
-        if params.get("grant_type") == "refresh_token":
-            old = self._refresh.pop(str(params.get("refresh_token")), None)
-            if old is None:
-                return {"ok": False, "error": "invalid_refresh_token"}
-            n = next(self._rotations)
-            rotated = replace(
-                old,
-                bot_token=f"xoxe.xoxb-rotated-{n}-{old.team_id}",
-                refresh_token=f"xoxe-1-refresh-{n}-{old.team_id}",
-            )
-            self._installed[rotated.bot_token] = rotated
-            self._refresh[str(rotated.refresh_token)] = rotated
-            return {"ok": True, **rotated.token_fields()}
-        installed = self._codes.pop(str(params.get("code")), None)
+        if params.get("client_secret") != client_secret:
+            return {"ok": False, "error": "bad_client_secret"}
+        grant_type = params.get("grant_type") or "authorization_code"
+        if grant_type == "refresh_token":
+            return self._refresh_token(params)
+        if grant_type != "authorization_code":
+            return {"ok": False, "error": "invalid_grant_type"}
+        code = str(params.get("code"))
+        installed = self._codes.get(code)
         if installed is None:
             return {"ok": False, "error": "invalid_code"}
+        if installed.redirect_uri is not None and params.get("redirect_uri") != (
+            installed.redirect_uri
+        ):
+            return {"ok": False, "error": "bad_redirect_uri"}
+        del self._codes[code]  # a code is good for one exchange
         self._installed[installed.bot_token] = installed
         if installed.refresh_token is not None:
             self._refresh[installed.refresh_token] = installed
-        return {
-            "ok": True,
-            **installed.token_fields(),
-            "app_id": APP_ID,
-            "team": {"id": installed.team_id, "name": installed.team_name},
-            "enterprise": None,
-            "authed_user": {"id": installed.installer},
-            "is_enterprise_install": False,
-        }
+        return installed.access()
+
+    def _refresh_token(self, params: Params) -> Result:
+        """Token rotation: a refresh token (once) for a new bot token and refresh token.
+
+        The old bot token stays valid until it expires, as on Slack.
+        """
+        old = self._refresh.pop(str(params.get("refresh_token")), None)
+        if old is None:
+            return {"ok": False, "error": "invalid_refresh_token"}
+        n = next(self._rotations)
+        rotated = replace(
+            old,
+            bot_token=f"xoxe.xoxb-rotated-{n}-{old.team_id}",
+            refresh_token=f"xoxe-1-refresh-{n}-{old.team_id}",
+        )
+        self._installed[rotated.bot_token] = rotated
+        self._refresh[str(rotated.refresh_token)] = rotated
+        self._rotated.append(rotated.bot_token)
+        return rotated.access()
 
     def _views_open(self, params: Params) -> Result:
-        trigger_id, view = params.get("trigger_id"), params.get("view")
-        if isinstance(view, str):
-            view = json.loads(view)
-        if not isinstance(trigger_id, str) or not trigger_id or not isinstance(view, dict):
-            return {"ok": False, "error": "invalid_arguments"}
-        if not _is_modal(view):
-            return {"ok": False, "error": "invalid_arguments"}
-        if trigger_id in self._expired_triggers:
-            return {"ok": False, "error": "expired_trigger_id"}
-        view_id = f"VM{len(self._modals) + 1:07d}"
-        self._modals[view_id] = self._modal(view_id, view)
+        result = self._modals.open(params, self._team_of(params.get("_token")))
         self._changed.notify_all()
-        return {"ok": True, "view": self._modals[view_id]}
+        return result
 
     def _views_update(self, params: Params) -> Result:
-        view_id, view = params.get("view_id"), params.get("view")
-        if isinstance(view, str):
-            view = json.loads(view)
-        if not isinstance(view, dict) or not _is_modal(view):
-            return {"ok": False, "error": "invalid_arguments"}
-        if view_id not in self._modals:
-            return {"ok": False, "error": "not_found"}
-        self._modals[view_id] = self._modal(str(view_id), view)
+        result = self._modals.update(params, self._team_of(params.get("_token")))
         self._changed.notify_all()
-        return {"ok": True, "view": self._modals[view_id]}
+        return result
 
-    def _modal(self, view_id: str, view: dict[str, Any]) -> dict[str, Any]:
-        return {
-            **view,
-            "id": view_id,
-            "team_id": self._team_id,
-            "state": {"values": {}},
-            "hash": f"{int(time.time())}.{secrets.token_hex(4)}",
-            "root_view_id": view_id,
-            "app_id": APP_ID,
-            "bot_id": BOT_ID,
-        }
+    def _team_of(self, token: Any) -> str:
+        """The workspace a bot token belongs to: its install's, else the fake's own."""
+        installed = self._installed.get(str(token))
+        return installed.team_id if installed is not None else self._team_id
 
     def _connections_open(self, params: Params) -> Result:
         # A fresh ticket per call, like Slack; the socket endpoint accepts only these.
@@ -1113,15 +1149,6 @@ class FakeSlack(BackgroundServer):
     @staticmethod
     def _shortfall(what: str, wanted: int, got: list[Any]) -> str:
         return f"expected {wanted} {what}(s), got {len(got)}: {got!r}"
-
-
-def _is_modal(view: Any) -> bool:
-    return (
-        isinstance(view, dict)
-        and view.get("type") == "modal"
-        and isinstance(view.get("blocks"), list)
-        and isinstance(view.get("title"), dict)
-    )
 
 
 async def _read_params(request: web.Request) -> Params:

@@ -4,12 +4,21 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import itertools
 import json
 import time
+from collections.abc import Mapping
 from typing import Any
 from urllib.parse import urlencode
 
 SIGNING_SECRET = "test-signing-secret-0123456789"
+
+_triggers = itertools.count(1)
+
+
+def _trigger_id() -> str:
+    """A fresh trigger id per request: Slack's open one modal each (views.open)."""
+    return f"{next(_triggers)}.1234567890.fake"
 
 
 def sign(
@@ -46,7 +55,7 @@ def slash_command_body(
             "text": text,
             "api_app_id": "A0APP",
             "response_url": response_url,
-            "trigger_id": "1.2.3",
+            "trigger_id": _trigger_id(),
         }
     )
 
@@ -85,7 +94,7 @@ def button_body(
         "api_app_id": "A0APP",
         "token": "legacy-verification-token",
         "container": {"type": "message", "message_ts": message_ts, "channel_id": channel},
-        "trigger_id": "1.2.3",
+        "trigger_id": _trigger_id(),
         "team": {"id": team, "domain": "fake"},
         "channel": {"id": channel, "name": "ops"},
         "response_url": response_url,
@@ -96,23 +105,14 @@ def button_body(
 
 def home_opened_body(user: str = "U0USER", *, tab: str = "home", team: str = "T0FAKE") -> str:
     """An Events API callback: someone opened the app's Home tab (JSON, not a form)."""
-    return json.dumps(
-        {
-            "token": "legacy-verification-token",
-            "team_id": team,
-            "api_app_id": "A0APP",
-            "type": "event_callback",
-            "event_id": f"Ev{abs(hash((user, tab))) % 10**8:08d}",
-            "event_time": 1,
-            "event": {
-                "type": "app_home_opened",
-                "user": user,
-                "channel": "D0HOME",
-                "tab": tab,
-                "event_ts": "1.1",
-            },
-        }
-    )
+    event = {
+        "type": "app_home_opened",
+        "user": user,
+        "channel": "D0HOME",
+        "tab": tab,
+        "event_ts": "1.1",
+    }
+    return event_body(event, team=team)
 
 
 def home_button_body(
@@ -142,7 +142,7 @@ def home_button_body(
         "api_app_id": "A0APP",
         "token": "legacy-verification-token",
         "container": {"type": "view", "view_id": "V0HOME"},
-        "trigger_id": "1.2.3",
+        "trigger_id": _trigger_id(),
         "team": {"id": team, "domain": "fake"},
         "view": {"id": "V0HOME", "type": "home", "blocks": []},
         "actions": [action],
@@ -152,18 +152,27 @@ def home_button_body(
 
 def view_submission_body(
     callback_id: str,
-    values: dict[str, str],
+    values: Mapping[str, str | Mapping[str, str]],
     *,
     view_id: str = "VM0000001",
     private_metadata: str = "",
     user: str = "U0USER",
     team: str = "T0FAKE",
 ) -> str:
-    """A view_submission payload: the modal's inputs, each under its block id with the
-    action id `value` (as bot.slack.render.connections builds them); '' as left empty."""
+    """A view_submission payload: a modal's plain_text_input values, as Slack sends them.
+
+    `values` maps block id -> {action id: value}; a bare string is the value of action id
+    `value` (as bot.slack.render.connections builds its inputs). An input left empty ('')
+    comes as null, as from Slack.
+    """
     state = {
-        block_id: {"value": {"type": "plain_text_input", "value": value or None}}
-        for block_id, value in values.items()
+        block_id: {
+            action_id: {"type": "plain_text_input", "value": value or None}
+            for action_id, value in (
+                {"value": inputs} if isinstance(inputs, str) else inputs
+            ).items()
+        }
+        for block_id, inputs in values.items()
     }
     payload: dict[str, Any] = {
         "type": "view_submission",
@@ -171,7 +180,7 @@ def view_submission_body(
         "user": {"id": user, "username": "someone", "team_id": team},
         "api_app_id": "A0APP",
         "token": "legacy-verification-token",
-        "trigger_id": "4.5.6",
+        "trigger_id": _trigger_id(),
         "view": {
             "id": view_id,
             "team_id": team,
@@ -182,14 +191,20 @@ def view_submission_body(
             "hash": "1.abc",
             "title": {"type": "plain_text", "text": "Form"},
             "blocks": [],
+            "root_view_id": view_id,
+            "app_id": "A0APP",
+            "app_installed_team_id": team,
         },
         "response_urls": [],
+        "is_enterprise_install": False,
+        "enterprise": None,
     }
     return urlencode({"payload": json.dumps(payload)})
 
 
 def event_body(event: dict[str, Any], *, team: str = "T0FAKE") -> str:
-    """An Events API callback (JSON): `app_uninstalled`, `tokens_revoked`, ..."""
+    """An Events API callback (JSON, not a form): `app_home_opened`, `app_uninstalled`,
+    `tokens_revoked` (`{"type": "tokens_revoked", "tokens": {"oauth": [], "bot": [...]}}`)."""
     return json.dumps(
         {
             "token": "legacy-verification-token",
