@@ -17,7 +17,6 @@ from bot.core.connections import (
     ENVIRONMENT,
     ENVIRONMENT_NAME,
     chosen_connection,
-    destination_key,
     split_destination_key,
 )
 from bot.core.tenancy import SINGLE, team_of
@@ -46,10 +45,6 @@ class NorthflankAccess:
     name: str
     client: NorthflankClient
     lister: BackupLister
-
-    def key(self, destination_id: str) -> str:
-        """The store's name for one of this connection's destinations."""
-        return destination_key(destination_id, self.connection_id)
 
     def owns(self, key: str) -> bool:
         """Whether a destination key was read through this connection."""

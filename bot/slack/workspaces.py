@@ -25,6 +25,8 @@ from bot.core.tenancy import SINGLE, channel_key
 
 log = logging.getLogger(__name__)
 
+# The "workspace" of a payload that names none: no installation, so nothing is posted.
+NO_TEAM = "T-none"
 # Refresh a rotating token this long before it expires (Slack's tokens live 12 hours).
 ROTATE_BEFORE_MINUTES = 30
 
@@ -57,7 +59,9 @@ class Workspaces:
         """The workspace a payload was signed for: SINGLE with one workspace."""
         if not self.multi:
             return SINGLE
-        return team_in(body) or "T-unknown"
+        # A signed payload always names its team; one that does not is kept apart
+        # from every workspace rather than guessed into one.
+        return team_in(body) or NO_TEAM
 
     def requester(self, body: dict[str, Any], user_id: str, channel: str) -> Requester:
         """Who asked, and the channel key of where they asked."""
