@@ -15,6 +15,7 @@ from bot.runtime.settings import (
     PollSettings,
     load,
 )
+from bot.store.encryption import TokenVault, generate_key
 
 CONTRACT_VARIABLES = (
     "SLACK_BOT_TOKEN",
@@ -178,3 +179,42 @@ def test_each_layer_lists_the_secrets_it_holds(monkeypatch: pytest.MonkeyPatch) 
     assert set(load(DatabaseSettings).secrets()) == {"p%40ss-5", "p@ss-5"}
     assert set(load(PollSettings).secrets()) == {"nf-4", "p%40ss-5", "p@ss-5"}
     assert load(LoggingSettings).secrets() == []
+
+
+def test_encryption_key_is_optional_and_gives_a_vault(monkeypatch: pytest.MonkeyPatch) -> None:
+    assert load(DatabaseSettings).token_vault() is None
+    monkeypatch.setenv("ENCRYPTION_KEY", "  ")  # blank counts as unset
+    assert load(DatabaseSettings).encryption_key is None
+    new, old = generate_key(), generate_key()
+    monkeypatch.setenv("ENCRYPTION_KEY", f"{new}, {old}")
+    vault = load(DatabaseSettings).token_vault()
+    assert vault is not None and vault.key_count == 2
+    assert TokenVault.from_keys(new).decrypt(vault.encrypt("nf-stored")) == "nf-stored"
+
+
+# `list` and `destinations` (NorthflankSettings) store nothing, so they read no key.
+@pytest.mark.parametrize(
+    "settings_class", [BotSettings, PollSettings, DatabaseSettings], ids=lambda cls: cls.__name__
+)
+def test_a_bad_encryption_key_is_named_by_entry_and_never_echoed(
+    monkeypatch: pytest.MonkeyPatch, settings_class: type[LoggingSettings]
+) -> None:
+    monkeypatch.setenv("SLACK_BOT_TOKEN", "xoxb-good")
+    monkeypatch.setenv("SLACK_SIGNING_SECRET", "shh")
+    monkeypatch.setenv("NORTHFLANK_API_TOKEN", "nf")
+    good, bad = generate_key(), "not-a-fernet-key-but-long-enough-to-spot"
+    monkeypatch.setenv("ENCRYPTION_KEY", f"{good},{bad}")
+    with pytest.raises(ConfigurationError) as caught:
+        load(settings_class)
+    message = str(caught.value)
+    assert "ENCRYPTION_KEY: the 2nd key in it is not a Fernet key" in message
+    assert "python -m bot keys generate" in message  # the hint
+    assert good not in message and bad not in message
+
+
+def test_secrets_holds_each_encryption_key(monkeypatch: pytest.MonkeyPatch) -> None:
+    new, old = generate_key(), generate_key()
+    monkeypatch.setenv("ENCRYPTION_KEY", f" {new} ,{old},")
+    monkeypatch.setenv("NORTHFLANK_API_TOKEN", "nf-4")
+    assert set(load(DatabaseSettings).secrets()) == {new, old}
+    assert set(load(PollSettings).secrets()) == {"nf-4", new, old}
