@@ -34,6 +34,7 @@ bench: $(STAMP)
 	$(BIN)/python -m bench.reply_latency
 	$(BIN)/python -m bench.poll_cost
 	$(BIN)/python -m bench.poll_replicas
+	$(BIN)/python -m bench.workspaces
 	$(BIN)/python -m bench.button_latency
 	$(BIN)/python -m bench.report_render
 	$(BIN)/python -m bench.report_ack

@@ -35,7 +35,7 @@ from collections import Counter
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, Self
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 from sqlalchemy import text
@@ -129,21 +129,24 @@ async def cpu_snapshot(url: str, fake: FakeProcess) -> CpuSnapshot:
 
 
 class Child:
-    """A child process spoken to in lines of JSON."""
+    """A child process spoken to in lines of JSON (a module of bench/ run with `-m`)."""
+
+    MODULE = "bench.poll_replica_child"
 
     def __init__(self, process: asyncio.subprocess.Process) -> None:
         self.process = process
 
     @classmethod
-    async def start(cls, *args: str) -> Child:
+    async def start(cls, *args: str, env: dict[str, str] | None = None) -> Self:
         process = await asyncio.create_subprocess_exec(
             sys.executable,
             "-m",
-            "bench.poll_replica_child",
+            cls.MODULE,
             *args,
             cwd=REPO,
             stdin=asyncio.subprocess.PIPE,
             stdout=asyncio.subprocess.PIPE,
+            env=env,
         )
         return cls(process)
 

@@ -23,8 +23,9 @@ The fake Northflank is one FakeNorthflankTeams router with TEAMS teams behind it
 FakeNorthflank of its own (token `nf-bench-NNN`, LATENCY seconds per request, its own
 x-ratelimit window), each with DESTINATIONS destinations `dest-0`... of BACKUPS completed
 backups. It answers "stats" (each token's requests since the last "clear", by path, and
-its own CPU time and threads), "clear", and "exhaust TOKEN" (that team's window now has
-0 requests left for its whole hour), and serves until stdin closes.
+its own CPU time), "clear", "exhaust TOKEN" (that team's window starts again now with 0
+requests left, for its whole hour) and "refill TOKEN" (a fresh, full window), and serves
+until stdin closes.
 """
 
 from __future__ import annotations
@@ -40,6 +41,8 @@ from collections import Counter
 from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any
+
+from sqlalchemy import event
 
 from bot.core.watches import Watch
 from bot.northflank.errors import NorthflankError
@@ -113,6 +116,7 @@ async def replica_main(database_url: str, northflank_url: str, poll_interval: in
         store, environment=None, client_for_token=settings.northflank_client_for
     )
     replica = Replica(store, clock=utc_now)
+    counts = _counted(store)
     poller = TimedPoller(
         store, connections, clock=utc_now, poll_interval=settings.poll_interval, replica=replica
     )
@@ -127,7 +131,8 @@ async def replica_main(database_url: str, northflank_url: str, poll_interval: in
                 await replica.beat()
                 _say({"live_count": replica.live_count})
             elif command == "go":
-                _say(await _one_cycle(poller, replica, connections))
+                counts.clear()
+                _say({**await _one_cycle(poller, replica, connections), "counts": counts})
             elif command.startswith("prime "):
                 _say(await _prime(connections, int(command.split()[1])))
             else:
@@ -136,6 +141,25 @@ async def replica_main(database_url: str, northflank_url: str, poll_interval: in
         await replica.stop()
         await connections.aclose()
         await store.close()
+
+
+def _counted(store: Store) -> Counter[str]:
+    """Counts of the store's transactions, and of claims that found something or not."""
+    counts: Counter[str] = Counter()
+
+    def began(_connection: Any) -> None:
+        counts["transactions"] += 1
+
+    event.listen(store.engine.sync_engine, "begin", began)
+    claim = store.claim_destination
+
+    async def counted_claim(owner: str, **kwargs: Any) -> str | None:
+        found = await claim(owner, **kwargs)
+        counts["claims found" if found is not None else "claims empty"] += 1
+        return found
+
+    store.claim_destination = counted_claim  # type: ignore[method-assign]
+    return counts
 
 
 async def _one_cycle(
@@ -230,6 +254,9 @@ def northflank_main(latency: float, teams: int, destinations: int, backups: int)
             elif command == "exhaust" and argument in fakes:
                 fakes[argument].reset_rate_limit(remaining=0)
                 _say({"exhausted": argument})
+            elif command == "refill" and argument in fakes:
+                fakes[argument].reset_rate_limit()
+                _say({"refilled": argument})
             else:
                 _say({"error": f"unknown command {line.strip()!r}"})
 
