@@ -85,9 +85,15 @@ class LeasedWork:
         self._among = among
         # Failed inside the bot this cycle: still due, and not to be retried at once.
         self._crashed: set[str] = set()
+        # A claim found nothing due and free: none will this cycle (a lease another
+        # replica holds is looked at again when it runs out: Poller's retry_at), so the
+        # other workers stop too instead of each asking the database once more.
+        self._drained = False
         self.quota_reached = quota <= 0
 
     async def take(self) -> str | None:
+        if self._drained:
+            return None
         # Claims being asked for count against the quota, so workers asking at
         # once cannot overshoot it; a claim that finds nothing gives its place back.
         if self._taken + self._asking >= self._quota:
@@ -108,6 +114,8 @@ class LeasedWork:
             )
         finally:
             self._asking -= 1
+        if destination_id is None:
+            self._drained = True
         if destination_id is not None:
             self._taken += 1
             self._replica.polling.add(destination_id)

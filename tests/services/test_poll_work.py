@@ -1,0 +1,62 @@
+"""Leased work: replicas' workers share a cycle's destinations through the store."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import timedelta
+from typing import Any
+
+from sqlalchemy import event
+from sqlalchemy.engine import Engine
+
+from bot.core.backups import Destination
+from bot.services.poll_work import LeasedWork
+from bot.services.replica import Replica
+from bot.store import Store
+from tests.store.examples import T0, watching
+
+WORKERS = 4
+MINUTE = timedelta(minutes=1)
+
+
+@contextmanager
+def _claims() -> Iterator[list[str]]:
+    """Each claim's first query (never-polled destinations) as it reaches the database."""
+    seen: list[str] = []
+
+    def record(*args: Any) -> None:
+        statement = args[2]
+        if "FROM poll_status" in statement and "ORDER BY poll_status.destination_id" in statement:
+            seen.append(statement)
+
+    event.listen(Engine, "before_cursor_execute", record)
+    try:
+        yield seen
+    finally:
+        event.remove(Engine, "before_cursor_execute", record)
+
+
+async def test_once_a_claim_finds_nothing_the_other_workers_stop_asking(store: Store) -> None:
+    for name in ("dest-a", "dest-b"):
+        await watching(store, "C-ops", Destination(name, name))
+    await store.ensure_poll_rows()
+    replica = Replica(store, clock=lambda: T0)
+    # Due: not polled since a minute ago; polling one records it at T0, so it is not again.
+    work = LeasedWork(store, replica, quota=10, due_before=T0 - MINUTE, only=None, clock=lambda: T0)
+    polled: list[str] = []
+
+    async def worker() -> None:
+        while (destination_id := await work.take()) is not None:
+            polled.append(destination_id)
+            await store.record_poll_success(destination_id, T0)
+            await work.done(destination_id, crashed=False)
+
+    with _claims() as claims:
+        await asyncio.gather(*(worker() for _ in range(WORKERS)))
+    assert sorted(polled) == ["dest-a", "dest-b"]
+    # Four claims at once: two find a destination, two find nothing. Without the stop,
+    # the two that found one would each ask once more after polling it: six.
+    assert len(claims) <= WORKERS
+    assert await store.leases() == {}
