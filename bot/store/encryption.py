@@ -62,7 +62,7 @@ class TokenVault:
             return self._fernet.decrypt(token.encode("ascii")).decode("utf-8")
         except (InvalidToken, UnicodeError):
             raise EncryptionKeyError(
-                f"none of the keys in {VARIABLE} decrypts the stored Northflank tokens: "
+                f"none of the keys in {VARIABLE} decrypts the stored tokens: "
                 "it is not the key they were stored with (when rotating, keep the old key "
                 "after the new one)"
             ) from None
@@ -73,7 +73,7 @@ class TokenVault:
             return self._fernet.rotate(token.encode("ascii")).decode("ascii")
         except (InvalidToken, UnicodeError):
             raise EncryptionKeyError(
-                f"none of the keys in {VARIABLE} decrypts a stored Northflank token, so it "
+                f"none of the keys in {VARIABLE} decrypts a stored token, so it "
                 "cannot be re-encrypted: keep the old key after the new one while rotating"
             ) from None
 
