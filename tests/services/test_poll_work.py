@@ -44,7 +44,7 @@ async def test_once_a_claim_finds_nothing_the_other_workers_stop_asking(store: S
     replica = Replica(store, clock=lambda: T0)
     # Due: not polled since a minute ago; polling one records it at T0, so it is not again.
     work = LeasedWork(store, replica, quota=10, due_before=T0 - MINUTE, only=None, clock=lambda: T0)
-    polled = []
+    polled: list[str] = []
     while len(polled) < 2 and (destination_id := await work.take()) is not None:
         polled.append(destination_id)
         await store.record_poll_success(destination_id, T0)
