@@ -52,11 +52,11 @@ def utc_now() -> datetime:
 # ----- one replica ---------------------------------------------------------------------
 
 
-def _say(answer: dict[str, Any]) -> None:
+def say(answer: dict[str, Any]) -> None:
     print(json.dumps(answer), flush=True)
 
 
-async def _line(reader: asyncio.StreamReader) -> str:
+async def next_line(reader: asyncio.StreamReader) -> str:
     line = await reader.readline()
     if not line:
         raise SystemExit("the benchmark went away")
@@ -89,18 +89,18 @@ async def replica_main(
         if warm:
             # BotServer checks the token at start-up: the bot's first response, and the budget.
             await client.describe_token()
-        _say({"registered": replica.id})
-        if await _line(reader) != "sync":
+        say({"registered": replica.id})
+        if await next_line(reader) != "sync":
             raise SystemExit("expected sync")
         await replica.beat()
-        _say({"live_count": replica.live_count, "remaining": client.rate_limit.remaining})
-        if await _line(reader) != "go":
+        say({"live_count": replica.live_count, "remaining": client.rate_limit.remaining})
+        if await next_line(reader) != "go":
             raise SystemExit("expected go")
         went, cpu = time.monotonic(), time.process_time()
         report = await poller.poll_all()
         ended, cpu_used = time.monotonic(), time.process_time() - cpu
         plan = report.plan
-        _say(
+        say(
             {
                 "replica": replica.id,
                 "live_count": replica.live_count,
@@ -123,7 +123,7 @@ async def replica_main(
                 "remaining": client.rate_limit.remaining,
             }
         )
-        await _line(reader)  # "quit": the benchmark has read PostgreSQL's CPU time by now
+        await next_line(reader)  # "quit": the benchmark has read PostgreSQL's CPU time by now
     finally:
         await replica.stop()
         await client.aclose()
@@ -152,7 +152,7 @@ def northflank_main(latency: float, rate_limit: int, destinations: int, backups:
                     for i in range(backups)
                 ),
             )
-        _say({"url": fake.url})
+        say({"url": fake.url})
         for line in sys.stdin:
             command = line.strip()
             if command == "stats":
@@ -160,7 +160,7 @@ def northflank_main(latency: float, rate_limit: int, destinations: int, backups:
                 pages = Counter(
                     dest for r in requests if (dest := _destination_of(r.path)) is not None
                 )
-                _say(
+                say(
                     {
                         "requests": len(requests),
                         "pages": dict(pages),
@@ -169,9 +169,9 @@ def northflank_main(latency: float, rate_limit: int, destinations: int, backups:
                 )
             elif command == "clear":
                 fake.clear_requests()
-                _say({"cleared": True})
+                say({"cleared": True})
             else:
-                _say({"error": f"unknown command {command!r}"})
+                say({"error": f"unknown command {command!r}"})
 
 
 def main() -> None:

@@ -31,7 +31,6 @@ until stdin closes.
 from __future__ import annotations
 
 import asyncio
-import json
 import logging
 import os
 import sys
@@ -39,11 +38,12 @@ import threading
 import time
 from collections import Counter
 from collections.abc import Sequence
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 from typing import Any
 
 from sqlalchemy import event
 
+from bench.poll_replica_child import next_line, say, utc_now
 from bot.core.watches import Watch
 from bot.northflank.errors import NorthflankError
 from bot.runtime.settings import PollSettings, load
@@ -67,21 +67,6 @@ def team_token(team: int) -> str:
 
 def destination_ids(count: int) -> list[str]:
     return [f"dest-{i}" for i in range(count)]
-
-
-def utc_now() -> datetime:
-    return datetime.now(UTC)
-
-
-def _say(answer: dict[str, Any]) -> None:
-    print(json.dumps(answer), flush=True)
-
-
-async def _line(reader: asyncio.StreamReader) -> str:
-    line = await reader.readline()
-    if not line:
-        raise SystemExit("the benchmark went away")
-    return line.decode().strip()
 
 
 # ----- one replica ---------------------------------------------------------------------
@@ -125,18 +110,18 @@ async def replica_main(database_url: str, northflank_url: str, poll_interval: in
     await loop.connect_read_pipe(lambda: asyncio.StreamReaderProtocol(reader), sys.stdin)
     try:
         await replica.start()
-        _say({"registered": replica.id})
-        while (command := await _line(reader)) != "quit":
+        say({"registered": replica.id})
+        while (command := await next_line(reader)) != "quit":
             if command == "sync":
                 await replica.beat()
-                _say({"live_count": replica.live_count})
+                say({"live_count": replica.live_count})
             elif command == "go":
                 counts.clear()
-                _say({**await _one_cycle(poller, replica, connections), "counts": counts})
+                say({**await _one_cycle(poller, replica, connections), "counts": counts})
             elif command.startswith("prime "):
-                _say(await _prime(connections, int(command.split()[1])))
+                say(await _prime(connections, int(command.split()[1])))
             else:
-                _say({"error": f"unknown command {command!r}"})
+                say({"error": f"unknown command {command!r}"})
     finally:
         await replica.stop()
         await connections.aclose()
@@ -232,7 +217,7 @@ def northflank_main(latency: float, teams: int, destinations: int, backups: int)
                         for i in range(backups)
                     ),
                 )
-        _say(
+        say(
             {
                 "url": router.url,
                 "startup": time.monotonic() - started,
@@ -246,19 +231,19 @@ def northflank_main(latency: float, teams: int, destinations: int, backups: int)
                     token: dict(Counter(_path_kind(r.path) for r in fake.requests))
                     for token, fake in fakes.items()
                 }
-                _say({"by_token": by_token, "cpu": time.process_time()})
+                say({"by_token": by_token, "cpu": time.process_time()})
             elif command == "clear":
                 for fake in fakes.values():
                     fake.clear_requests()
-                _say({"cleared": True})
+                say({"cleared": True})
             elif command == "exhaust" and argument in fakes:
                 fakes[argument].reset_rate_limit(remaining=0)
-                _say({"exhausted": argument})
+                say({"exhausted": argument})
             elif command == "refill" and argument in fakes:
                 fakes[argument].reset_rate_limit()
-                _say({"refilled": argument})
+                say({"refilled": argument})
             else:
-                _say({"error": f"unknown command {line.strip()!r}"})
+                say({"error": f"unknown command {line.strip()!r}"})
 
 
 def main() -> None:

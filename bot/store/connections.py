@@ -11,8 +11,10 @@ from __future__ import annotations
 from collections import defaultdict
 from datetime import datetime
 
-from sqlalchemy import delete, func, select
+from sqlalchemy import ColumnElement, delete, func, select
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import InstrumentedAttribute
 
 from bot.core.audit import AuditEntry
 from bot.core.connections import (
@@ -190,8 +192,7 @@ class ConnectionQueries(UsesSessions):
             if row is None:
                 return None
             connection = _connection(row)
-            suffix = destination_key("", connection_id)
-            through = WatchRow.destination_id.endswith(suffix, autoescape=True)
+            through = read_through(WatchRow.destination_id, connection_id)
             watches = list(await session.scalars(select(WatchRow).where(through)))
             stopped: dict[str, list[str]] = defaultdict(list)
             for watch in watches:
@@ -204,10 +205,7 @@ class ConnectionQueries(UsesSessions):
                 )
             )
             await session.execute(delete(WatchRow).where(through))
-            for table in (KnownBackupRow, AddonRow, PollStatusRow):
-                await session.execute(
-                    delete(table).where(table.destination_id.endswith(suffix, autoescape=True))
-                )
+            await forget_what_was_read(session, connection_id)
             await session.execute(
                 delete(ChannelConnectionRow).where(
                     ChannelConnectionRow.connection_id == connection_id
@@ -227,6 +225,21 @@ class ConnectionQueries(UsesSessions):
         if self._vault is None:
             raise EncryptionKeyError(NO_KEY)
         return self._vault
+
+
+def read_through(
+    destination_id: InstrumentedAttribute[str], connection_id: int
+) -> ColumnElement[bool]:
+    """Rows of destinations read through one stored connection (their keys end `@N`)."""
+    return destination_id.endswith(destination_key("", connection_id), autoescape=True)
+
+
+async def forget_what_was_read(session: AsyncSession, connection_id: int) -> None:
+    """The backups, addon summaries and poll state of a connection that is going."""
+    for table in (KnownBackupRow, AddonRow, PollStatusRow):
+        await session.execute(
+            delete(table).where(read_through(table.destination_id, connection_id))
+        )
 
 
 def _connection(row: ConnectionRow) -> Connection:

@@ -8,18 +8,15 @@ from datetime import datetime
 from sqlalchemy import delete, select
 
 from bot.core.audit import AuditEntry
-from bot.core.connections import destination_key
 from bot.store.audit import add_audit
+from bot.store.connections import forget_what_was_read
 from bot.store.sessions import UsesSessions, rowcount
 from bot.store.tables import (
-    AddonRow,
     AlertActionRow,
     AlertRow,
     ChannelConnectionRow,
     ConnectionRow,
-    KnownBackupRow,
     OutboxRow,
-    PollStatusRow,
     SnoozeRow,
     WatchRow,
     WorkspaceAdminRow,
@@ -95,11 +92,7 @@ class WorkspaceQueries(UsesSessions):
                 )
             )
             for connection_id in connection_ids:
-                suffix = destination_key("", connection_id)
-                for table in (KnownBackupRow, AddonRow, PollStatusRow):
-                    await session.execute(
-                        delete(table).where(table.destination_id.endswith(suffix, autoescape=True))
-                    )
+                await forget_what_was_read(session, connection_id)
             await session.execute(delete(ConnectionRow).where(ConnectionRow.slack_team == team))
             await session.execute(
                 delete(WorkspaceAdminRow).where(WorkspaceAdminRow.slack_team == team)
