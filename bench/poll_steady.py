@@ -1,0 +1,328 @@
+"""A steady poll's CPU per destination on PostgreSQL, next to a bare floor (issue 17).
+
+    .venv/bin/python -m bench.poll_steady [--destinations 1000] [--cycles 5] [--profile]
+
+One replica, as the running bot wires it (a Replica, so every destination is
+leased and released), polls destinations that one channel watches, each with
+a page of completed backups that do not change: the steady poll, one request
+per destination. The fake Northflank runs in a process of its own
+(bench.poll_replica_child northflank), so only the bot's CPU is counted, as
+this process's CPU time over a cycle.
+
+The floor runs in the same process on the same pages: a bare loop of httpx and
+asyncpg that reads each destination's page, decodes and converts its items,
+and upserts the same rows (unchanged rows untouched) and a poll time, in one
+transaction, with as many requests in flight as the poller. It is what any
+poll must do; the ratio is what the bot's rules, leases, ledger and
+bookkeeping cost on top.
+
+Statements and transactions are counted with SQLAlchemy's engine events on
+the bot's own engine. `--profile` prints where one steady cycle's CPU goes.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import cProfile
+import io
+import json
+import pstats
+import statistics
+import time
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+import asyncpg
+import httpx
+from sqlalchemy import event
+from sqlalchemy.engine import make_url
+
+from bench.poll_replica_child import destination_ids, utc_now
+from bench.poll_replicas import Child
+from bot.core.backups import Destination
+from bot.core.watches import WatchSettings
+from bot.northflank.client import MAX_PER_PAGE, NorthflankClient
+from bot.services.poller import CONCURRENCY, Poller
+from bot.services.replica import Replica
+from bot.store import Store, upgrade
+from tests.databases import postgres_schema
+from tests.fakes.northflank import DEFAULT_TOKEN
+
+COMMAND = ".venv/bin/python -m bench.poll_steady"
+BACKUPS_PER_DESTINATION = 10
+# The fake answers at once: CPU is what is measured, and waiting costs none.
+LATENCY = 0.0
+CHANNEL = "C0STEADY"
+TARGET_MS = 5.0
+TARGET_RATIO = 2.0
+
+
+@contextlib.asynccontextmanager
+async def fake_northflank(destinations: int) -> AsyncIterator[str]:
+    child = await Child.start(
+        "northflank", str(LATENCY), str(10**9), str(destinations), str(BACKUPS_PER_DESTINATION)
+    )
+    try:
+        yield str((await child.read())["url"])
+    finally:
+        await child.close()
+
+
+# ----- the bot -----------------------------------------------------------------------
+
+
+@dataclass
+class Counts:
+    statements: int = 0
+    transactions: int = 0
+
+
+def count_database_work(store: Store) -> Counts:
+    counts = Counts()
+    engine = store.engine.sync_engine
+
+    @event.listens_for(engine, "before_cursor_execute")
+    def _statement(*_: Any) -> None:
+        counts.statements += 1
+
+    @event.listens_for(engine, "begin")
+    def _begin(*_: Any) -> None:
+        counts.transactions += 1
+
+    return counts
+
+
+@dataclass
+class Cycle:
+    cpu: float
+    wall: float
+    polled: int
+    requests: int
+    statements: int
+    transactions: int
+    errors: int
+
+
+async def bot_cycles(
+    url: str, northflank_url: str, ids: list[str], cycles: int, profile: bool
+) -> list[Cycle]:
+    store = Store.connect(url)
+    counts = count_database_work(store)
+    client = NorthflankClient(api_token=DEFAULT_TOKEN, base_url=northflank_url)
+    replica = Replica(store, clock=utc_now)
+    poller = Poller(store, client, clock=utc_now, poll_interval=300, replica=replica)
+    gate = asyncio.Semaphore(8)
+
+    async def watch(dest_id: str) -> None:
+        async with gate:
+            await store.save_watch(
+                CHANNEL, Destination(dest_id, f"Bench {dest_id}"), WatchSettings(), "U0B", utc_now()
+            )
+
+    try:
+        await asyncio.gather(*(watch(d) for d in ids))
+        await replica.beat()
+        await client.describe_token()
+        # The first poll reads every destination for the first time; not measured here.
+        await poller.poll_all(force=True)
+        results = []
+        for number in range(cycles):
+            before = Counts(counts.statements, counts.transactions)
+            profiler = cProfile.Profile() if profile and number == cycles - 1 else None
+            went, cpu = time.monotonic(), time.process_time()
+            if profiler is not None:
+                profiler.enable()
+            report = await poller.poll_all(force=True)
+            if profiler is not None:
+                profiler.disable()
+            results.append(
+                Cycle(
+                    cpu=time.process_time() - cpu,
+                    wall=time.monotonic() - went,
+                    polled=len(report.destinations),
+                    requests=report.requests,
+                    statements=counts.statements - before.statements,
+                    transactions=counts.transactions - before.transactions,
+                    errors=sum(1 for d in report.destinations if d.error),
+                )
+            )
+            if profiler is not None:
+                print_profile(profiler)
+        return results
+    finally:
+        await client.aclose()
+        await store.close()
+
+
+def print_profile(profiler: cProfile.Profile) -> None:
+    out = io.StringIO()
+    pstats.Stats(profiler, stream=out).sort_stats("cumulative").print_stats(45)
+    print(out.getvalue())
+
+
+# ----- the floor ---------------------------------------------------------------------
+
+_FLOOR_TABLES = """
+CREATE TABLE floor_backups (LIKE known_backups INCLUDING ALL);
+CREATE TABLE floor_status (destination_id text PRIMARY KEY, last_poll_at timestamptz)
+"""
+_COLUMNS = (
+    "destination_id backup_id name status status_since first_seen_at created_at completed_at "
+    "expires_at size_bytes addon_id addon_name addon_type addon_version project_id "
+    "project_name schedules"
+).split()
+_UPDATED = [c for c in _COLUMNS if c not in {"destination_id", "backup_id", "first_seen_at"}]
+_UPSERT_BACKUPS = (
+    f"INSERT INTO floor_backups ({', '.join(_COLUMNS)}) "
+    f"VALUES ({', '.join(f'${i}' for i in range(1, len(_COLUMNS) + 1))}) "
+    "ON CONFLICT (destination_id, backup_id) DO UPDATE SET "
+    + ", ".join(f"{c} = EXCLUDED.{c}" for c in _UPDATED)
+    + " WHERE ("
+    + ", ".join(f"floor_backups.{c}" for c in _UPDATED if c != "status_since")
+    + ") IS DISTINCT FROM ("
+    + ", ".join(f"EXCLUDED.{c}" for c in _UPDATED if c != "status_since")
+    + ")"
+)
+_UPSERT_STATUS = (
+    "INSERT INTO floor_status (destination_id, last_poll_at) VALUES ($1, $2) "
+    "ON CONFLICT (destination_id) DO UPDATE SET last_poll_at = EXCLUDED.last_poll_at"
+)
+
+
+def _when(text: str | None) -> datetime | None:
+    return datetime.fromisoformat(text) if text else None
+
+
+def floor_row(destination_id: str, item: dict[str, Any], now: datetime) -> tuple[Any, ...]:
+    """The same columns the bot stores, converted as plainly as Python allows."""
+    config = item.get("config") or {}
+    addon = item.get("addon") or {}
+    project = item.get("project") or {}
+    created = _when(item.get("createdAt"))
+    expired_by = item.get("expiredBy")
+    return (
+        destination_id,
+        item["id"],
+        item.get("name") or item["id"],
+        item["status"],
+        created,
+        now,
+        created,
+        _when(item.get("completedAt")),
+        datetime.fromtimestamp(expired_by / 1000, UTC) if expired_by else None,
+        int(config.get("size") or 0),
+        addon.get("id"),
+        addon.get("name"),
+        config.get("addonType"),
+        config.get("addonVersion"),
+        project.get("id"),
+        project.get("name"),
+        json.dumps(item.get("schedules") or []),
+    )
+
+
+async def floor_cycles(url: str, northflank_url: str, ids: list[str], cycles: int) -> list[float]:
+    dsn = make_url(url).set(drivername="postgresql").render_as_string(hide_password=False)
+    search_path = make_url(url).query.get("options", "")
+    pool = await asyncpg.create_pool(
+        dsn.split("?")[0],
+        min_size=CONCURRENCY,
+        max_size=CONCURRENCY,
+        server_settings={"search_path": _schema_of(str(search_path))},
+    )
+    assert pool is not None
+    headers = {"Authorization": f"Bearer {DEFAULT_TOKEN}"}
+    async with pool.acquire() as connection:
+        await connection.execute(_FLOOR_TABLES)
+    async with httpx.AsyncClient(base_url=northflank_url, headers=headers) as http:
+
+        async def poll(destination_id: str) -> None:
+            response = await http.get(
+                f"/v1/backup-destinations/{destination_id}/backups",
+                params={"per_page": MAX_PER_PAGE},
+            )
+            response.raise_for_status()
+            now = datetime.now(UTC)
+            rows = [floor_row(destination_id, item, now) for item in response.json()["data"]]
+            async with pool.acquire() as connection, connection.transaction():
+                await connection.executemany(_UPSERT_BACKUPS, rows)
+                await connection.execute(_UPSERT_STATUS, destination_id, now)
+
+        async def cycle() -> None:
+            queue = list(reversed(ids))
+
+            async def worker() -> None:
+                while queue:
+                    await poll(queue.pop())
+
+            await asyncio.gather(*(worker() for _ in range(CONCURRENCY)))
+
+        await cycle()  # the first read, as for the bot
+        seconds = []
+        for _ in range(cycles):
+            cpu = time.process_time()
+            await cycle()
+            seconds.append(time.process_time() - cpu)
+    await pool.close()
+    return seconds
+
+
+def _schema_of(options: str) -> str:
+    """`t_abc` from `-csearch_path=t_abc` (tests.databases puts the schema there)."""
+    for part in options.split():
+        if part.startswith("-csearch_path="):
+            return part.split("=", 1)[1]
+    return "public"
+
+
+# ----- the report --------------------------------------------------------------------
+
+
+async def run(destinations: int, cycles: int, profile: bool) -> None:
+    ids = destination_ids(destinations)
+    async with fake_northflank(destinations) as northflank_url, postgres_schema() as url:
+        await upgrade(url)
+        bot = await bot_cycles(url, northflank_url, ids, cycles, profile)
+        floor = await floor_cycles(url, northflank_url, ids, cycles)
+    problems = [
+        f"cycle {i + 1}: {c.polled} polled, {c.errors} errors, {c.requests} requests"
+        for i, c in enumerate(bot)
+        if c.polled != destinations or c.errors or c.requests != destinations
+    ]
+    bot_ms = statistics.median(c.cpu for c in bot) / destinations * 1000
+    floor_ms = statistics.median(floor) / destinations * 1000
+    ratio = bot_ms / floor_ms
+    print(f"Steady poll, {destinations} destinations x {BACKUPS_PER_DESTINATION} backups,")
+    print(f"one replica on PostgreSQL, {CONCURRENCY} in flight; median of {cycles} cycles.")
+    print(f"Reproduce: {COMMAND} --destinations {destinations} --cycles {cycles}\n")
+    print("cycle  cpu s  wall s  statements/dest  transactions/dest")
+    for i, c in enumerate(bot):
+        print(
+            f"{i + 1:>5}  {c.cpu:5.2f}  {c.wall:6.2f}  {c.statements / destinations:15.1f}"
+            f"  {c.transactions / destinations:17.1f}"
+        )
+    print()
+    print(f"bot:   {bot_ms:6.2f} ms CPU per destination (target <= {TARGET_MS:g} ms)")
+    print(f"floor: {floor_ms:6.2f} ms CPU per destination (httpx + json + asyncpg upsert)")
+    verdict = "met" if ratio <= TARGET_RATIO and bot_ms <= TARGET_MS else "NOT met"
+    print(f"ratio: {ratio:6.2f}x the floor (target <= {TARGET_RATIO:g}x): {verdict}")
+    if problems:
+        print("\nPROBLEMS:\n  " + "\n  ".join(problems))
+        raise SystemExit(1)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--destinations", type=int, default=1000)
+    parser.add_argument("--cycles", type=int, default=5)
+    parser.add_argument("--profile", action="store_true", help="profile the last cycle")
+    args = parser.parse_args()
+    asyncio.run(run(args.destinations, args.cycles, args.profile))
+
+
+if __name__ == "__main__":
+    main()
