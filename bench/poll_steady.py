@@ -36,7 +36,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-import asyncpg
+import asyncpg  # type: ignore[import-untyped]
 import httpx
 from sqlalchemy import event
 from sqlalchemy.engine import make_url
@@ -170,22 +170,35 @@ _FLOOR_TABLES = """
 CREATE TABLE floor_backups (LIKE known_backups INCLUDING ALL);
 CREATE TABLE floor_status (destination_id text PRIMARY KEY, last_poll_at timestamptz)
 """
-_COLUMNS = (
-    "destination_id backup_id name status status_since first_seen_at created_at completed_at "
-    "expires_at size_bytes addon_id addon_name addon_type addon_version project_id "
-    "project_name schedules"
-).split()
+_COLUMNS = [
+    "destination_id",
+    "backup_id",
+    "name",
+    "status",
+    "status_since",
+    "first_seen_at",
+    "created_at",
+    "completed_at",
+    "expires_at",
+    "size_bytes",
+    "addon_id",
+    "addon_name",
+    "addon_type",
+    "addon_version",
+    "project_id",
+    "project_name",
+    "schedules",
+]
 _UPDATED = [c for c in _COLUMNS if c not in {"destination_id", "backup_id", "first_seen_at"}]
+_COMPARED = [c for c in _UPDATED if c != "status_since"]
+# Built from the constant column names above, never from input.
 _UPSERT_BACKUPS = (
-    f"INSERT INTO floor_backups ({', '.join(_COLUMNS)}) "
+    f"INSERT INTO floor_backups ({', '.join(_COLUMNS)}) "  # noqa: S608
     f"VALUES ({', '.join(f'${i}' for i in range(1, len(_COLUMNS) + 1))}) "
     "ON CONFLICT (destination_id, backup_id) DO UPDATE SET "
-    + ", ".join(f"{c} = EXCLUDED.{c}" for c in _UPDATED)
-    + " WHERE ("
-    + ", ".join(f"floor_backups.{c}" for c in _UPDATED if c != "status_since")
-    + ") IS DISTINCT FROM ("
-    + ", ".join(f"EXCLUDED.{c}" for c in _UPDATED if c != "status_since")
-    + ")"
+    f"{', '.join(f'{c} = EXCLUDED.{c}' for c in _UPDATED)} "
+    f"WHERE ({', '.join(f'floor_backups.{c}' for c in _COMPARED)}) "
+    f"IS DISTINCT FROM ({', '.join(f'EXCLUDED.{c}' for c in _COMPARED)})"
 )
 _UPSERT_STATUS = (
     "INSERT INTO floor_status (destination_id, last_poll_at) VALUES ($1, $2) "

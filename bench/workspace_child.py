@@ -78,10 +78,17 @@ class TimedPoller(Poller):
     finished: dict[str, float]
 
     async def poll_destination(
-        self, destination_id: str, watches: Sequence[Watch], pool: PagePool | None = None
+        self,
+        destination_id: str,
+        watches: Sequence[Watch],
+        pool: PagePool | None = None,
+        *,
+        lease_owner: str | None = None,
     ) -> DestinationReport:
         try:
-            return await super().poll_destination(destination_id, watches, pool)
+            return await super().poll_destination(
+                destination_id, watches, pool, lease_owner=lease_owner
+            )
         finally:
             self.finished[destination_id] = time.monotonic()
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 from dataclasses import replace
-from datetime import datetime, timedelta
+from datetime import datetime
 
 from bot.core import paging
 from bot.core.connections import shown_id
@@ -19,7 +19,7 @@ from bot.northflank.client import MAX_PER_PAGE, NorthflankClient
 from bot.northflank.errors import BadRequestError
 from bot.services.poll_reports import DestinationReport
 from bot.services.poll_work import PagePool
-from bot.store import ScanState, Store
+from bot.store import PollStart, ScanState, Store
 
 log = logging.getLogger(__name__)
 
@@ -52,22 +52,22 @@ class DestinationReader:
         pool: PagePool,
         report: DestinationReport,
         client: NorthflankClient,
+        start: PollStart,
     ) -> None:
         """Read the pages that may hold news, save them, forget what is no longer listed.
 
-        `destination_id` is the store's destination key; `client` is its connection's.
+        `destination_id` is the store's destination key; `client` is its connection's;
+        `start` is what the poll read from the store before asking Northflank.
         """
         northflank_id = shown_id(destination_id)
         now = self._clock()
-        state = await self._store.destination_state(
-            destination_id, now, lookback=timedelta(0), horizon=timedelta(0)
-        )
+        # Every backup not yet final is in the rules' view, whatever its look-back.
         unfinished = {
             known.backup.id: known.backup.created_at
-            for known in state.backups
+            for known in start.state.backups
             if paging.still_changing(known.backup.status_text, known.backup.created_at, now)
         }
-        scan = await self._store.scan_state(destination_id)
+        scan = start.scan
         cursor: str | None = None
         oldest: datetime | None = None
         in_order = True
@@ -95,7 +95,10 @@ class DestinationReader:
             pages += 1
             report.requests += 1
             report.backups_seen += len(page.backups)
-            saved = await self._store.save_backups(destination_id, page.backups, self._clock())
+            saved = await self._store.save_backups(
+                destination_id, page.backups, self._clock(), stored=start.newest
+            )
+            report.store_changed = report.store_changed or saved.written > 0
             for backup in page.backups:
                 unfinished.pop(backup.id, None)
             # Listed but unreadable (wrong types, say): not deleted, so not forgotten.
@@ -124,14 +127,16 @@ class DestinationReader:
                 if not scan.complete:
                     await self._finish_first_read(destination_id, scan, met_unreadable)
                 if not unnamed_items:
-                    await self._forget(destination_id, unfinished)
+                    await self._forget(destination_id, unfinished, report)
                 return
             if not verdict.read_next and scan.complete:
                 # In order, and nothing left to follow: an unfinished backup newer
                 # than this page's oldest would have been met, so it is gone.
                 if in_order and oldest is not None and not unnamed_items:
                     await self._forget(
-                        destination_id, {i: c for i, c in unfinished.items() if c > oldest}
+                        destination_id,
+                        {i: c for i, c in unfinished.items() if c > oldest},
+                        report,
                     )
                 return
             if not verdict.read_next and scan.cursor is not None:
@@ -170,8 +175,11 @@ class DestinationReader:
             )
         await self._store.save_scan_state(destination_id, ScanState(True, None, attempts=attempts))
 
-    async def _forget(self, destination_id: str, gone: dict[str, datetime]) -> None:
+    async def _forget(
+        self, destination_id: str, gone: dict[str, datetime], report: DestinationReport
+    ) -> None:
         if gone:
+            report.store_changed = True
             await self._store.forget_backups(destination_id, list(gone))
             log.info(
                 "unfinished backups are no longer listed; forgetting them",

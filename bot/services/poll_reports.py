@@ -21,6 +21,10 @@ class DestinationReport:
     full_scan: bool = False
     # The bot itself failed (not Northflank): nothing was recorded for it.
     crashed: bool = False
+    # The read wrote backups or forgot some: what the poll read first is out of date.
+    store_changed: bool = False
+    # The lease ended with the poll's own write; nothing is left to give back.
+    released: bool = False
 
 
 @dataclass

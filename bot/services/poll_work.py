@@ -41,7 +41,7 @@ class Work(Protocol):
 
     async def take(self) -> str | None: ...
 
-    async def done(self, destination_id: str, *, crashed: bool) -> None: ...
+    async def done(self, destination_id: str, *, crashed: bool, released: bool) -> None: ...
 
 
 class GivenWork:
@@ -55,7 +55,7 @@ class GivenWork:
     async def take(self) -> str | None:
         return self._queue.popleft() if self._queue else None
 
-    async def done(self, destination_id: str, *, crashed: bool) -> None:
+    async def done(self, destination_id: str, *, crashed: bool, released: bool) -> None:
         pass
 
 
@@ -121,10 +121,13 @@ class LeasedWork:
             self._replica.polling.add(destination_id)
         return destination_id
 
-    async def done(self, destination_id: str, *, crashed: bool) -> None:
+    async def done(self, destination_id: str, *, crashed: bool, released: bool) -> None:
+        """`released`: the poll's own write gave the lease back already."""
         if crashed:
             self._crashed.add(destination_id)
         self._replica.polling.discard(destination_id)
+        if released:
+            return
         try:
             await self._store.release_destination(self._replica.id, destination_id)
         except Exception:

@@ -12,11 +12,13 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections import defaultdict
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from datetime import datetime, timedelta
 
 from bot.core import budget, rules
+from bot.core.alerts import EMPTY_LEDGER
 from bot.core.connections import split_destination_key
+from bot.core.destination_state import DestinationState
 from bot.core.digests import group_for_digest
 from bot.core.failures import problem_words
 from bot.core.watches import PollStatus, Watch, WatchState
@@ -27,7 +29,7 @@ from bot.services.destination_reading import MAX_PAGES_PER_DESTINATION, Destinat
 from bot.services.poll_reports import DestinationReport, PollReport
 from bot.services.poll_work import GivenWork, LeasedWork, PagePool, Work
 from bot.services.replica import Replica
-from bot.store import ChannelAlerts, Store
+from bot.store import ChannelAlerts, PollStart, Store
 
 log = logging.getLogger(__name__)
 
@@ -58,6 +60,8 @@ class Poller:
         self._poll_interval = poll_interval
         self._on_alerts = on_alerts
         self._reader = DestinationReader(store, clock=clock, per_page=per_page)
+        # A steady poll reads one page: that many newest rows are read up front to compare.
+        self._per_page = per_page
         self._replica = replica
         self._stopping = False
 
@@ -143,10 +147,15 @@ class Poller:
                 clock=self._clock,
             )
 
+        lease_owner = self._replica.id if self._replica is not None else None
+
         async def one(destination_id: str) -> DestinationReport:
             try:
                 return await self.poll_destination(
-                    destination_id, by_destination.get(destination_id, []), pool
+                    destination_id,
+                    by_destination.get(destination_id, []),
+                    pool,
+                    lease_owner=lease_owner,
                 )
             except Exception as exc:
                 # One destination's trouble (the store, a bug) must not cost the
@@ -161,13 +170,13 @@ class Poller:
 
         async def worker() -> None:
             while not self._stopping and (destination_id := await work.take()) is not None:
-                crashed = True
+                crashed, released = True, False
                 try:
                     result = await one(destination_id)
-                    crashed = result.crashed
+                    crashed, released = result.crashed, result.released
                 finally:
                     # Even when cancelled: the lease goes back rather than run out.
-                    await work.done(destination_id, crashed=crashed)
+                    await work.done(destination_id, crashed=crashed, released=released)
                 polled.append(result)
 
         await asyncio.gather(*(worker() for _ in range(CONCURRENCY)))
@@ -201,19 +210,32 @@ class Poller:
         destination_id: str,
         watches: Sequence[Watch],
         pool: PagePool | None = None,
+        *,
+        lease_owner: str | None = None,
     ) -> DestinationReport:
-        """Read what changed, record how polling went, raise the alerts that follow."""
+        """Read what changed, record how polling went, raise the alerts that follow.
+
+        The store is read once before Northflank is asked (`begin_poll`) and
+        written once after (the poll status, which also gives back
+        `lease_owner`'s lease); a page that changed nothing writes nothing else.
+        """
         report = DestinationReport(destination_id)
+        live = _live(watches)
+        start = await self._begin(destination_id, live, newest=self._per_page)
         try:
             await self._reader.read(
                 destination_id,
                 pool or PagePool(MAX_PAGES_PER_DESTINATION),
                 report,
                 await self._client_for(destination_id),
+                start,
             )
         except NorthflankError as exc:
             report.error = str(exc)
-            status = await self._store.record_poll_failure(destination_id, self._clock(), str(exc))
+            status = await self._store.record_poll_failure(
+                destination_id, self._clock(), str(exc), release=lease_owner
+            )
+            report.released = lease_owner is not None
             log.warning(
                 "polling a destination failed",
                 extra={
@@ -223,11 +245,14 @@ class Poller:
                 },
             )
             await self._raise_alerts(
-                destination_id, watches, status, problem_words(exc.failure()), report
+                destination_id, live, status, problem_words(exc.failure()), report, start
             )
             return report
-        status = await self._store.record_poll_success(destination_id, self._clock())
-        await self._raise_alerts(destination_id, watches, status, None, report)
+        status = await self._store.record_poll_success(
+            destination_id, self._clock(), release=lease_owner
+        )
+        report.released = lease_owner is not None
+        await self._raise_alerts(destination_id, live, status, None, report, start)
         return report
 
     async def read_destination(self, destination_id: str, *, max_pages: int) -> DestinationReport:
@@ -238,9 +263,22 @@ class Poller:
         """
         report = DestinationReport(destination_id)
         client = await self._client_for(destination_id)
-        await self._reader.read(destination_id, PagePool(max_pages - 1), report, client)
+        start = await self._begin(destination_id, [], newest=self._per_page)
+        await self._reader.read(destination_id, PagePool(max_pages - 1), report, client, start)
         await self._store.record_poll_success(destination_id, self._clock())
         return report
+
+    async def _begin(self, destination_id: str, live: Sequence[Watch], *, newest: int) -> PollStart:
+        now = self._clock()
+        return await self._store.begin_poll(
+            destination_id,
+            now,
+            channels={w.channel for w in live},
+            lookback=rules.LOOKBACK,
+            horizon=rules.expiry_horizon(live),
+            ledger_since=now - LEDGER_MEMORY,
+            newest=newest,
+        )
 
     async def _client_for(self, destination_id: str) -> NorthflankClient:
         access = await self._connections.for_key(destination_id)
@@ -252,45 +290,47 @@ class Poller:
     async def evaluate(self, destination_id: str) -> DestinationReport:
         """Run the rules for every channel watching a destination, without reading it."""
         report = DestinationReport(destination_id)
-        watches = [
+        live = _live(
             w for w in await self._store.pollable_watches() if w.destination_id == destination_id
-        ]
-        statuses = await self._store.poll_statuses([destination_id])
-        status = statuses.get(destination_id, PollStatus(destination_id))
-        await self._raise_alerts(destination_id, watches, status, None, report)
+        )
+        start = await self._begin(destination_id, live, newest=0)
+        status = start.status or PollStatus(destination_id)
+        await self._raise_alerts(destination_id, live, status, None, report, start)
         if report.alerts and self._on_alerts is not None:
             self._on_alerts()
         return report
-
-    # ----- reading ---------------------------------------------------------------------
 
     # ----- deciding --------------------------------------------------------------------
 
     async def _raise_alerts(
         self,
         destination_id: str,
-        watches: Sequence[Watch],
+        live: Sequence[Watch],
         status: PollStatus,
         problem: str | None,
         report: DestinationReport,
+        start: PollStart,
     ) -> None:
-        now = self._clock()
-        live = [w for w in watches if w.state is not WatchState.DISABLED]
         if not live:
             return
-        state = (
-            await self._store.destination_state(
-                destination_id, now, lookback=rules.LOOKBACK, horizon=rules.expiry_horizon(live)
+        now = self._clock()
+        state: DestinationState | None = None
+        if problem is None:
+            # What the poll read first is still what the store holds, unless it wrote.
+            state = (
+                await self._store.destination_state(
+                    destination_id,
+                    now,
+                    lookback=rules.LOOKBACK,
+                    horizon=rules.expiry_horizon(live),
+                )
+                if report.store_changed
+                else start.state
             )
-            if problem is None
-            else None
-        )
         batches: list[ChannelAlerts] = []
-        snoozes = await self._store.snoozes_in({w.channel for w in live}, now)
+        snoozes = start.snoozes
         for watch in live:
-            ledger = await self._store.ledger(
-                watch.channel, destination_id, since=now - LEDGER_MEMORY
-            )
+            ledger = start.ledgers.get(watch.channel, EMPTY_LEDGER)
             alerts = rules.evaluate(state, watch, ledger, now) if state is not None else []
             alerts += rules.northflank_health(
                 watch,
@@ -347,6 +387,10 @@ class Poller:
             # sends no request, so "0 remaining" would hold back every poll after it.
             return budget.BudgetReading(state.limit, state.limit, None)
         return budget.BudgetReading(state.limit, state.remaining, state.seconds_until_reset())
+
+
+def _live(watches: Iterable[Watch]) -> list[Watch]:
+    return [w for w in watches if w.state is not WatchState.DISABLED]
 
 
 def _last_poll(status: PollStatus | None) -> float:

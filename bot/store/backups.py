@@ -7,7 +7,7 @@ destination's history.
 
 from __future__ import annotations
 
-from collections.abc import Collection, Iterable, Sequence
+from collections.abc import Collection, Iterable, Mapping, Sequence
 from datetime import datetime, timedelta
 from typing import Any, TypeVar
 
@@ -55,18 +55,37 @@ class BackupQueries(UsesSessions):
             return await _stored_statuses(session, destination_id, backup_ids)
 
     async def save_backups(
-        self, destination_id: str, backups: Sequence[Backup], now: datetime
+        self,
+        destination_id: str,
+        backups: Sequence[Backup],
+        now: datetime,
+        *,
+        stored: Mapping[str, dict[str, Any]] | None = None,
     ) -> SaveResult:
-        """Remember a page of backups: a handful of statements, however long the page."""
+        """Remember a page of backups: a handful of statements, however long the page.
+
+        `stored`: rows already read this poll (`begin_poll`'s newest). When they
+        hold the whole page, it is compared with them, and a page that changed
+        nothing costs no statement at all.
+        """
         by_id: dict[str, Backup] = {}
         for backup in backups:
             by_id.setdefault(backup.id, backup)
         if not by_id:
             return SaveResult(new=0, changed=0)
+        rows = [backup_row(destination_id, backup, now) for backup in by_id.values()]
+        if stored is not None and all(backup_id in stored for backup_id in by_id):
+            if not any(_differs(row, stored[row["backup_id"]]) for row in rows):
+                known = {backup_id: stored[backup_id]["status"] for backup_id in by_id}
+                return SaveResult(new=0, changed=0, known_before=known)
+        else:
+            stored = None
         async with self._sessions.write() as session:
-            stored = await _stored_rows(session, destination_id, by_id)
-            known = {backup_id: row["status"] for backup_id, row in stored.items()}
-            rows = [backup_row(destination_id, backup, now) for backup in by_id.values()]
+            if stored is None:
+                stored = await _stored_rows(session, destination_id, by_id)
+            known = {
+                backup_id: stored[backup_id]["status"] for backup_id in by_id if backup_id in stored
+            }
             # Only what is new or changed is written: a steady poll re-reads a page
             # of backups the store already holds as they are, and rewriting each
             # row (and its indexes) every poll was most of the poll's cost.
@@ -75,12 +94,19 @@ class BackupQueries(UsesSessions):
                 # One statement, executed for many rows: compiled once and cached,
                 # where `.values([...])` would compile a new statement every page.
                 await session.execute(self._upsert_backups(), changed_rows)
-            kept = await kept_runs(session, destination_id, by_id.values())
-            addon_rows = addon_summaries(destination_id, by_id.values(), known, kept, now)
-            if addon_rows:
-                await session.execute(upsert_addons(self._sessions), addon_rows)
+                # The addon summaries move only forward, from what the backups say:
+                # a page whose every row is stored as it is has nothing new for them.
+                kept = await kept_runs(session, destination_id, by_id.values())
+                addon_rows = addon_summaries(destination_id, by_id.values(), known, kept, now)
+                if addon_rows:
+                    await session.execute(upsert_addons(self._sessions), addon_rows)
         changed = sum(1 for b in by_id.values() if b.id in known and known[b.id] != b.status_text)
-        return SaveResult(new=len(by_id) - len(known), changed=changed, known_before=known)
+        return SaveResult(
+            new=len(by_id) - len(known),
+            changed=changed,
+            known_before=known,
+            written=len(changed_rows),
+        )
 
     def _upsert_backups(self) -> Any:
         insert = self._sessions.insert(_known)
@@ -111,40 +137,11 @@ class BackupQueries(UsesSessions):
         horizon: timedelta,
     ) -> DestinationState:
         """The backups that can still raise an alert, and every addon's summary."""
-        k = KnownBackupRow
-        can_alert = or_(
-            k.status.not_in(_FINAL),
-            and_(k.status.in_(_FAILED), k.status_since >= now - lookback),
-            and_(
-                k.status == BackupStatus.COMPLETED.value,
-                k.expires_at > now,
-                k.expires_at <= now + horizon,
-            ),
-        )
         async with self._sessions.read() as session:
-            backups = await session.scalars(
-                select(k)
-                .where(k.destination_id == destination_id, can_alert)
-                .order_by(k.created_at.desc(), k.backup_id)
+            state, _ = await read_destination_state(
+                session, destination_id, now, lookback=lookback, horizon=horizon
             )
-            known = tuple(KnownBackup(backup_from_row(row), row.status_since) for row in backups)
-            addons = await session.execute(
-                select(AddonRow, k)
-                .outerjoin(
-                    k,
-                    and_(
-                        k.destination_id == AddonRow.destination_id,
-                        k.backup_id == AddonRow.latest_completed_id,
-                    ),
-                )
-                .where(AddonRow.destination_id == destination_id)
-                .order_by(AddonRow.addon_name, AddonRow.addon_id)
-            )
-            return DestinationState(
-                destination_id=destination_id,
-                backups=known,
-                addons=tuple(addon_state(addon, completed) for addon, completed in addons.tuples()),
-            )
+            return state
 
     async def backups_created_since(self, destination_id: str, since: datetime) -> list[Backup]:
         """Every known backup of the destination created at or after `since`, oldest first
@@ -208,6 +205,68 @@ class BackupQueries(UsesSessions):
                 next_expiries=tuple(backup_from_row(row) for row in expiring),
                 complete=complete,
             )
+
+
+async def read_destination_state(
+    session: AsyncSession,
+    destination_id: str,
+    now: datetime,
+    *,
+    lookback: timedelta,
+    horizon: timedelta,
+    newest: int = 0,
+) -> tuple[DestinationState, dict[str, dict[str, Any]]]:
+    """`destination_state`, within a session the caller holds; and, in the same query,
+    the stored rows of the `newest` backups (and of those in the state), by id, as
+    `backup_row` has them: what a poll's page is compared with before it is written."""
+    k = KnownBackupRow
+    can_alert = or_(
+        k.status.not_in(_FINAL),
+        and_(k.status.in_(_FAILED), k.status_since >= now - lookback),
+        and_(
+            k.status == BackupStatus.COMPLETED.value,
+            k.expires_at > now,
+            k.expires_at <= now + horizon,
+        ),
+    )
+    wanted = can_alert
+    if newest:
+        newest_ids = (
+            select(k.backup_id)
+            .where(k.destination_id == destination_id)
+            .order_by(k.created_at.desc(), k.backup_id)
+            .limit(newest)
+        )
+        wanted = or_(can_alert, k.backup_id.in_(newest_ids))
+    rows = await session.execute(
+        select(k, can_alert.label("can_alert"))
+        .where(k.destination_id == destination_id, wanted)
+        .order_by(k.created_at.desc(), k.backup_id)
+    )
+    known: list[KnownBackup] = []
+    stored: dict[str, dict[str, Any]] = {}
+    for row, alerting in rows.tuples():
+        if alerting:
+            known.append(KnownBackup(backup_from_row(row), row.status_since))
+        stored[row.backup_id] = {name: getattr(row, name) for name in _COMPARED}
+    addons = await session.execute(
+        select(AddonRow, k)
+        .outerjoin(
+            k,
+            and_(
+                k.destination_id == AddonRow.destination_id,
+                k.backup_id == AddonRow.latest_completed_id,
+            ),
+        )
+        .where(AddonRow.destination_id == destination_id)
+        .order_by(AddonRow.addon_name, AddonRow.addon_id)
+    )
+    state = DestinationState(
+        destination_id=destination_id,
+        backups=tuple(known),
+        addons=tuple(addon_state(addon, completed) for addon, completed in addons.tuples()),
+    )
+    return state, stored
 
 
 # What a save compares: every column a listing sets (not when the bot first saw it).

@@ -126,10 +126,7 @@ class InteractionQueries(UsesSessions):
         if not channels:
             return []
         async with self._sessions.read() as session:
-            rows = await session.scalars(
-                select(SnoozeRow).where(SnoozeRow.channel.in_(channels), SnoozeRow.until > now)
-            )
-            return [snooze_from_row(row) for row in rows]
+            return await read_snoozes(session, channels, now)
 
     # ----- write actions ---------------------------------------------------------------
 
@@ -230,3 +227,15 @@ def snooze_from_row(row: SnoozeRow) -> Snooze:
         created_by=row.created_by,
         created_at=row.created_at,
     )
+
+
+async def read_snoozes(
+    session: AsyncSession, channels: Collection[str], now: datetime
+) -> list[Snooze]:
+    """`snoozes_in`, within a session the caller holds."""
+    if not channels:
+        return []
+    rows = await session.scalars(
+        select(SnoozeRow).where(SnoozeRow.channel.in_(channels), SnoozeRow.until > now)
+    )
+    return [snooze_from_row(row) for row in rows]

@@ -5,8 +5,9 @@ from __future__ import annotations
 from collections.abc import Collection, Sequence
 from dataclasses import replace
 from datetime import datetime
+from typing import Any
 
-from sqlalchemy import and_, func, or_, select, update
+from sqlalchemy import Row, and_, func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.core.alerts import Alert, Ledger, LedgerEntry, alert_from_json, alert_to_json
@@ -26,41 +27,9 @@ _OPEN_PROBLEM_EVENTS = tuple(sorted(e.value for e in PROBLEM_EVENTS | {Event.NOR
 class LedgerQueries(UsesSessions):
     async def ledger(self, channel: str, destination_id: str, *, since: datetime) -> Ledger:
         """What this channel heard about this destination since `since`, and every open problem."""
-        a = AlertRow
         async with self._sessions.read() as session:
-            rows = await session.execute(
-                select(
-                    a.id, a.event, a.subject, a.addon_id, a.occurred_at, a.resolved_at, a.began_at
-                )
-                .where(
-                    a.channel == channel,
-                    a.destination_id == destination_id,
-                    or_(
-                        a.created_at >= since,
-                        # Older entries matter only while they are open problems. (An
-                        # expiry warning or a recovery is never resolved; taking those
-                        # too would make every poll read the channel's whole history.)
-                        and_(a.resolved_at.is_(None), a.event.in_(_OPEN_PROBLEM_EVENTS)),
-                    ),
-                )
-                .order_by(a.id)
-            )
-            entries = rows.all()
-        return Ledger(
-            raised=frozenset((Event(row.event), row.subject) for row in entries),
-            open_problems=tuple(
-                LedgerEntry(
-                    id=row.id,
-                    event=Event(row.event),
-                    subject=row.subject,
-                    addon_id=row.addon_id,
-                    occurred_at=row.occurred_at,
-                    began_at=row.began_at,
-                )
-                for row in entries
-                if row.resolved_at is None and row.event in _OPEN_PROBLEM_EVENTS
-            ),
-        )
+            ledgers = await read_ledgers(session, [channel], destination_id, since=since)
+        return ledgers[channel]
 
     async def record_alerts(self, batches: Sequence[ChannelAlerts], now: datetime) -> RecordResult:
         """Ledger rows and the messages that carry them, in one transaction.
@@ -295,4 +264,57 @@ def stored_alert(row: AlertRow) -> StoredAlert:
         acknowledged_at=row.acknowledged_at,
         last_notified_at=row.last_notified_at,
         held_until=row.held_until,
+    )
+
+
+async def read_ledgers(
+    session: AsyncSession, channels: Collection[str], destination_id: str, *, since: datetime
+) -> dict[str, Ledger]:
+    """`ledger` for several channels at once, in one query; every channel has one."""
+    a = AlertRow
+    rows = await session.execute(
+        select(
+            a.channel,
+            a.id,
+            a.event,
+            a.subject,
+            a.addon_id,
+            a.occurred_at,
+            a.resolved_at,
+            a.began_at,
+        )
+        .where(
+            a.channel.in_(channels),
+            a.destination_id == destination_id,
+            or_(
+                a.created_at >= since,
+                # Older entries matter only while they are open problems. (An
+                # expiry warning or a recovery is never resolved; taking those
+                # too would make every poll read the channel's whole history.)
+                and_(a.resolved_at.is_(None), a.event.in_(_OPEN_PROBLEM_EVENTS)),
+            ),
+        )
+        .order_by(a.id)
+    )
+    by_channel: dict[str, list[Row[Any]]] = {channel: [] for channel in channels}
+    for row in rows:
+        by_channel[row.channel].append(row)
+    return {channel: _ledger_of(entries) for channel, entries in by_channel.items()}
+
+
+def _ledger_of(entries: Sequence[Row[Any]]) -> Ledger:
+    return Ledger(
+        raised=frozenset((Event(row.event), row.subject) for row in entries),
+        open_problems=tuple(
+            LedgerEntry(
+                id=row.id,
+                event=Event(row.event),
+                subject=row.subject,
+                addon_id=row.addon_id,
+                occurred_at=row.occurred_at,
+                began_at=row.began_at,
+            )
+            for row in entries
+            if row.resolved_at is None and row.event in _OPEN_PROBLEM_EVENTS
+        ),
     )

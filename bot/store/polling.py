@@ -6,7 +6,8 @@ from collections.abc import Collection
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Row, func, literal, select
+from sqlalchemy import Row, case, func, literal, select, update
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.core.watches import PollStatus
 from bot.store.database import UTCDateTime
@@ -34,7 +35,10 @@ class PollQueries(UsesSessions):
             )
             return {row.destination_id: _poll_status(row) for row in rows}
 
-    async def record_poll_success(self, destination_id: str, now: datetime) -> PollStatus:
+    async def record_poll_success(
+        self, destination_id: str, now: datetime, *, release: str | None = None
+    ) -> PollStatus:
+        """`release`: the replica whose lease on the destination ends with this write."""
         values = {
             "last_poll_at": now,
             "last_success_at": now,
@@ -42,10 +46,10 @@ class PollQueries(UsesSessions):
             "failing_since": None,
             "last_error": None,
         }
-        return await self._upsert_status(destination_id, values, values)
+        return await self._upsert_status(destination_id, values, values, release=release)
 
     async def record_poll_failure(
-        self, destination_id: str, now: datetime, error: str
+        self, destination_id: str, now: datetime, error: str, *, release: str | None = None
     ) -> PollStatus:
         error = error[:MAX_ERROR_LENGTH]
         first = {
@@ -61,16 +65,11 @@ class PollQueries(UsesSessions):
             "failing_since": func.coalesce(_status.c.failing_since, literal(now, UTCDateTime())),
             "last_error": error,
         }
-        return await self._upsert_status(destination_id, first, again)
+        return await self._upsert_status(destination_id, first, again, release=release)
 
     async def scan_state(self, destination_id: str) -> ScanState:
         async with self._sessions.read() as session:
-            row = await session.get(PollStatusRow, destination_id)
-            if row is None:
-                return ScanState()
-            return ScanState(
-                row.scan_complete, row.scan_cursor, row.scan_unreadable, row.scan_attempts
-            )
+            return (await read_poll_row(session, destination_id))[1]
 
     async def save_scan_state(self, destination_id: str, state: ScanState) -> None:
         values = {
@@ -82,16 +81,57 @@ class PollQueries(UsesSessions):
         await self._upsert_status(destination_id, values, values)
 
     async def _upsert_status(
-        self, destination_id: str, insert: dict[str, Any], update: dict[str, Any]
+        self,
+        destination_id: str,
+        insert: dict[str, Any],
+        update_values: dict[str, Any],
+        *,
+        release: str | None = None,
     ) -> PollStatus:
+        if release is not None:
+            # Only a lease that is still ours: an expired one may have moved on.
+            ours = _status.c.lease_owner == release
+            update_values = {
+                **update_values,
+                "lease_owner": case((ours, None), else_=_status.c.lease_owner),
+                "lease_expires_at": case((ours, None), else_=_status.c.lease_expires_at),
+            }
         async with self._sessions.write() as session:
+            # The row is there but for a destination's first poll: a plain UPDATE,
+            # which SQLAlchemy compiles once (its dialect INSERT ... ON CONFLICT is
+            # compiled anew on every call), and the upsert only when it is not.
+            updated = (
+                await session.execute(
+                    update(_status)
+                    .where(_status.c.destination_id == destination_id)
+                    .values(**update_values)
+                    .returning(*_status.c)
+                )
+            ).first()
+            if updated is not None:
+                return _poll_status(updated)
             statement = (
                 self._sessions.insert(_status)
                 .values(destination_id=destination_id, **insert)
-                .on_conflict_do_update(index_elements=[_status.c.destination_id], set_=update)
+                .on_conflict_do_update(
+                    index_elements=[_status.c.destination_id], set_=update_values
+                )
                 .returning(*_status.c)
             )
             return _poll_status((await session.execute(statement)).one())
+
+
+async def read_poll_row(
+    session: AsyncSession, destination_id: str
+) -> tuple[PollStatus | None, ScanState]:
+    """How polling the destination went (None: never polled), and its first full read."""
+    row = (
+        await session.execute(select(_status).where(_status.c.destination_id == destination_id))
+    ).first()
+    if row is None:
+        return None, ScanState()
+    scan = ScanState(row.scan_complete, row.scan_cursor, row.scan_unreadable, row.scan_attempts)
+    return (_poll_status(row) if row.last_poll_at is not None else None), scan
 
 
 def _poll_status(row: PollStatusRow | Row[Any]) -> PollStatus:

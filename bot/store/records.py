@@ -8,8 +8,10 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
-from bot.core.alerts import Alert
-from bot.core.watches import Watch
+from bot.core.alerts import Alert, Ledger
+from bot.core.destination_state import DestinationState
+from bot.core.handling import Snooze
+from bot.core.watches import PollStatus, Watch
 
 
 class OutboxKind(StrEnum):
@@ -92,6 +94,8 @@ class SaveResult:
     # Stored status text, before this save, of the saved backups already known:
     # the poller's paging decision needs it, and it is read here anyway.
     known_before: dict[str, str] = field(default_factory=dict, compare=False)
+    # Rows written (new, or changed in any column): none, and the store is as it was.
+    written: int = field(default=0, compare=False)
 
 
 @dataclass(frozen=True, slots=True)
@@ -105,3 +109,22 @@ class ScanState:
     unreadable: bool = False
     # Full reads started over so far because they met unreadable items.
     attempts: int = 0
+
+
+@dataclass(frozen=True)
+class PollStart:
+    """What one poll of a destination reads before it asks Northflank, in one transaction.
+
+    The rules' view of the destination, the watching channels' ledgers and
+    snoozes, how polling it went so far, and the newest stored rows that a
+    steady poll's page is compared with: a page that changes nothing is then
+    neither written nor read back.
+    """
+
+    state: DestinationState
+    status: PollStatus | None
+    scan: ScanState
+    ledgers: dict[str, Ledger]
+    snoozes: list[Snooze]
+    # Stored rows of the newest backups (and of those in `state`), by id, as `backup_row` has them.
+    newest: dict[str, dict[str, Any]]

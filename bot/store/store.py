@@ -19,6 +19,7 @@ from bot.store.jobs import JobQueries
 from bot.store.leases import LeaseQueries
 from bot.store.ledger import LedgerQueries
 from bot.store.outbox import OutboxQueries
+from bot.store.poll_start import PollStartQueries
 from bot.store.polling import PollQueries
 from bot.store.replicas import ReplicaQueries
 from bot.store.retention import RetentionQueries
@@ -30,6 +31,7 @@ from bot.store.workspaces import WorkspaceQueries
 class Store(
     WatchQueries,
     PollQueries,
+    PollStartQueries,
     LeaseQueries,
     BackupQueries,
     LedgerQueries,

@@ -90,6 +90,9 @@ class KnownBackupRow(Base):
     __table_args__ = (
         Index(None, "destination_id", "status"),
         Index(None, "destination_id", "expires_at"),
+        # A poll compares its page with the newest stored rows, read before the page
+        # arrives (bot/store/poll_start.py); reports read a period by creation too.
+        Index(None, "destination_id", "created_at"),
         # Retention: backups that expired long ago, whatever their destination.
         Index(None, "expires_at"),
     )

@@ -6,7 +6,7 @@ import logging
 from datetime import timedelta
 
 import pytest
-from sqlalchemy import text
+from sqlalchemy import event, text
 
 from bot.store import engine_for
 from tests.fakes.northflank import make_backup
@@ -235,3 +235,51 @@ async def test_an_unfinished_backup_deleted_in_northflank_is_no_longer_chased(
     scenario.northflank.clear_requests()
     await scenario.poll()
     assert len(list_requests(scenario)) == 1
+
+
+async def test_a_steady_poll_costs_three_transactions_per_destination_and_writes_no_backup(
+    scenario: Scenario,
+) -> None:
+    # The claim, one read before Northflank is asked, one write after it (the poll
+    # status, which gives the lease back). Measured as the difference between a
+    # steady cycle of 3 destinations and one of 6, so the cycle's own queries
+    # (which destinations are due, which leases run out) cancel out.
+    transactions: list[int] = []
+    statements: list[str] = []
+    engine = scenario.bot.store.engine.sync_engine
+
+    def began(*_: object) -> None:
+        transactions.append(1)
+
+    def executed(*args: object) -> None:
+        statements.append(str(args[2]))
+
+    async def steady_cycle() -> tuple[int, list[str]]:
+        scenario.clock.advance(minutes=5)
+        await scenario.poll()  # settles anything a new watch left
+        scenario.clock.advance(minutes=5)
+        transactions.clear()
+        statements.clear()
+        event.listen(engine, "begin", began)
+        event.listen(engine, "before_cursor_execute", executed)
+        try:
+            report = await scenario.poll()
+        finally:
+            event.remove(engine, "begin", began)
+            event.remove(engine, "before_cursor_execute", executed)
+        assert report.requests == len(report.destinations)
+        return len(transactions), list(statements)
+
+    async def watch(names: range) -> None:
+        for d in names:
+            scenario.northflank.add_destination(f"dest-{d}", f"Destination {d}")
+            scenario.northflank.add_backups(f"dest-{d}", completed_backups(scenario, f"d{d}", 20))
+            await scenario.slash(f"watch dest-{d}")
+
+    await watch(range(3))
+    three, _ = await steady_cycle()
+    await watch(range(3, 6))
+    six, seen = await steady_cycle()
+    assert (six - three) / 3 == 3
+    writes = [s for s in seen if s.lstrip().upper().startswith(("INSERT", "UPDATE", "DELETE"))]
+    assert not [s for s in writes if "known_backups" in s.split("WHERE")[0] or "addons" in s]

@@ -48,7 +48,7 @@ async def test_once_a_claim_finds_nothing_the_other_workers_stop_asking(store: S
     while len(polled) < 2 and (destination_id := await work.take()) is not None:
         polled.append(destination_id)
         await store.record_poll_success(destination_id, T0)
-        await work.done(destination_id, crashed=False)
+        await work.done(destination_id, crashed=False, released=False)
     assert sorted(polled) == ["dest-a", "dest-b"]
     with _claims() as claims:
         # One worker asks and finds nothing; every other worker of the cycle then stops

@@ -126,7 +126,10 @@ async def test_upgrading_again_changes_nothing(database_url: str) -> None:
         assert await store.watch("C-ops", PRIMARY.id) is not None
     finally:
         await store.close()
-    assert await _scalar(database_url, "SELECT version_num FROM alembic_version") == "0008_tenants"
+    assert (
+        await _scalar(database_url, "SELECT version_num FROM alembic_version")
+        == "0009_newest_backups"
+    )
 
 
 async def test_replicas_upgrading_at_once_migrate_once(database_url: str) -> None:

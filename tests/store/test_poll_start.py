@@ -1,0 +1,127 @@
+"""What one poll reads up front (`begin_poll`), and the writes it spares, on both databases."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
+
+from sqlalchemy import event
+from sqlalchemy.engine import Engine
+
+from bot.core.alerts import EMPTY_LEDGER
+from bot.core.watches import Event, PollStatus
+from bot.store import PollStart, ScanState, Store
+from tests.store.examples import DAY, HOUR, PRIMARY, T0, alert, backup, digest, watching
+
+DEST = PRIMARY.id
+LOOKBACK = 7 * DAY
+
+
+@contextmanager
+def _statements() -> Iterator[list[str]]:
+    seen: list[str] = []
+
+    def record(*args: Any) -> None:
+        seen.append(args[2])  # (connection, cursor, statement, ...)
+
+    event.listen(Engine, "before_cursor_execute", record)
+    try:
+        yield seen
+    finally:
+        event.remove(Engine, "before_cursor_execute", record)
+
+
+async def _begin(store: Store, *channels: str, newest: int = 3) -> PollStart:
+    return await store.begin_poll(
+        DEST,
+        T0,
+        channels=channels,
+        lookback=LOOKBACK,
+        horizon=DAY,
+        ledger_since=T0 - 30 * DAY,
+        newest=newest,
+    )
+
+
+async def test_a_destination_never_polled_starts_from_nothing(store: Store) -> None:
+    start = await _begin(store, "C-ops")
+    assert start.status is None and start.scan == ScanState()
+    assert start.state.backups == () and start.newest == {}
+    assert start.ledgers == {"C-ops": EMPTY_LEDGER} and start.snoozes == []
+
+
+async def test_it_reads_the_status_the_scan_the_rules_view_and_the_newest_rows(
+    store: Store,
+) -> None:
+    page = [
+        backup("b-running", "running", created_at=T0 - HOUR),
+        *(backup(f"b-{i}", created_at=T0 - (i + 2) * HOUR) for i in range(5)),
+    ]
+    await store.save_backups(DEST, page, T0 - HOUR)
+    await store.save_scan_state(DEST, ScanState(complete=True, attempts=1))
+    await store.record_poll_success(DEST, T0 - HOUR)
+    start = await _begin(store, newest=3)
+    assert start.status == PollStatus(DEST, last_poll_at=T0 - HOUR, last_success_at=T0 - HOUR)
+    assert start.scan == ScanState(complete=True, attempts=1)
+    # The rules' view: only what can still raise an alert (the running backup).
+    assert [known.backup.id for known in start.state.backups] == ["b-running"]
+    assert [a.addon.id for a in start.state.addons] == ["addon-db"]
+    # The three newest rows, to compare a page with, as stored.
+    assert sorted(start.newest) == ["b-0", "b-1", "b-running"]
+    assert start.newest["b-running"]["status"] == "running"
+    assert start.newest["b-0"]["created_at"] == T0 - 2 * HOUR
+
+
+async def test_each_channel_gets_its_own_ledger_and_a_silent_one_an_empty_ledger(
+    store: Store,
+) -> None:
+    ops = await watching(store, "C-ops")
+    await watching(store, "C-dev")
+    await watching(store, "C-quiet")
+    await store.record_alerts([digest(ops, alert(Event.FAILED, "b-1"))], T0)
+    start = await _begin(store, "C-ops", "C-dev", "C-quiet")
+    assert start.ledgers["C-ops"].raised == frozenset({(Event.FAILED, "b-1")})
+    assert [entry.subject for entry in start.ledgers["C-ops"].open_problems] == ["b-1"]
+    assert start.ledgers["C-dev"] == EMPTY_LEDGER
+    assert start.ledgers["C-quiet"] == EMPTY_LEDGER
+    assert await store.ledger("C-ops", DEST, since=T0 - 30 * DAY) == start.ledgers["C-ops"]
+
+
+async def test_a_page_that_changed_nothing_is_compared_without_a_statement(store: Store) -> None:
+    page = [backup(f"b-{i}", created_at=T0 - (i + 1) * HOUR) for i in range(3)]
+    await store.save_backups(DEST, page, T0 - HOUR)
+    start = await _begin(store, newest=3)
+    with _statements() as seen:
+        saved = await store.save_backups(DEST, page, T0, stored=start.newest)
+    assert seen == []
+    assert (saved.new, saved.changed, saved.written) == (0, 0, 0)
+    assert saved.known_before == {"b-0": "completed", "b-1": "completed", "b-2": "completed"}
+
+
+async def test_a_page_that_changed_is_written_as_without_the_rows_read_up_front(
+    store: Store,
+) -> None:
+    await store.save_backups(DEST, [backup("b-0", "running", created_at=T0 - HOUR)], T0 - HOUR)
+    start = await _begin(store, newest=3)
+    page = [backup("b-0", created_at=T0 - HOUR), backup("b-new", created_at=T0)]
+    saved = await store.save_backups(DEST, page, T0, stored=start.newest)
+    assert (saved.new, saved.changed, saved.written) == (1, 1, 2)
+    assert saved.known_before == {"b-0": "running"}
+    again = await _begin(store, newest=3)
+    assert again.newest["b-0"]["status"] == "completed"
+    assert sorted(again.newest) == ["b-0", "b-new"]
+
+
+async def test_recording_a_poll_can_give_back_its_own_lease_and_no_one_elses(
+    store: Store,
+) -> None:
+    await watching(store)
+    await store.ensure_poll_rows()
+    claimed = await store.claim_destination("replica-a", now=T0, until=T0 + HOUR, due_before=None)
+    assert claimed == DEST
+    await store.record_poll_success(DEST, T0, release="replica-b")
+    assert await store.leases() == {DEST: ("replica-a", T0 + HOUR)}
+    status = await store.record_poll_failure(DEST, T0, "503", release="replica-a")
+    assert await store.leases() == {}
+    assert status.consecutive_failures == 1
