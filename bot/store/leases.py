@@ -86,27 +86,26 @@ class LeaseQueries(UsesSessions):
             query = query.where(PollStatusRow.destination_id.in_(among))
         if exclude:
             query = query.where(PollStatusRow.destination_id.not_in(exclude))
-        # Never polled first, then the longest ago. Two queries rather than one
+        # Never polled first, then the longest ago. Two subqueries rather than one
         # ORDER BY ... NULLS FIRST, so that both walk the (last_poll_at,
-        # destination_id) index on either database instead of sorting every row.
+        # destination_id) index on either database instead of sorting every row;
+        # COALESCE asks the second only when the first finds nothing. One UPDATE
+        # around them: the claim is a single statement.
         never_polled = query.where(PollStatusRow.last_poll_at.is_(None)).order_by(
             PollStatusRow.destination_id
         )
         polled = query.where(PollStatusRow.last_poll_at.is_not(None), _due(due_before)).order_by(
             PollStatusRow.last_poll_at, PollStatusRow.destination_id
         )
+        chosen = func.coalesce(never_polled.scalar_subquery(), polled.scalar_subquery())
         async with self._sessions.write() as session:
-            destination_id = await session.scalar(never_polled)
-            if destination_id is None:
-                destination_id = await session.scalar(polled)
-            if destination_id is None:
-                return None
-            await session.execute(
+            claimed: str | None = await session.scalar(
                 update(_status)
-                .where(_status.c.destination_id == destination_id)
+                .where(_status.c.destination_id == chosen)
                 .values(lease_owner=owner, lease_expires_at=until)
+                .returning(_status.c.destination_id)
             )
-            return destination_id
+            return claimed
 
     async def release_destination(self, owner: str, destination_id: str) -> None:
         """Give the lease back (only if it is still ours: an expired one may have moved on)."""
