@@ -160,7 +160,7 @@ async def bot_cycles(
 
 def print_profile(profiler: cProfile.Profile) -> None:
     out = io.StringIO()
-    pstats.Stats(profiler, stream=out).sort_stats("cumulative").print_stats(45)
+    pstats.Stats(profiler, stream=out).sort_stats("tottime").print_stats(45)
     print(out.getvalue())
 
 

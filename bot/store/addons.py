@@ -12,13 +12,19 @@ from collections.abc import Iterable, Mapping
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, and_, case, func, or_, select
+from sqlalchemy import ColumnElement, Row, Select, and_, bindparam, case, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.core.anomalies import CompletedRun, merge_recent
 from bot.core.backups import Backup, BackupStatus, Ref
 from bot.core.destination_state import AddonState
-from bot.store.backup_rows import backup_from_row, ref, schedules_from_json, schedules_to_json
+from bot.store.backup_rows import (
+    BACKUP_FIELDS,
+    backup_from_mapping,
+    ref,
+    schedules_from_json,
+    schedules_to_json,
+)
 from bot.store.sessions import Sessions
 from bot.store.tables import AddonRow, KnownBackupRow
 
@@ -169,7 +175,31 @@ def _completed_since(backup: Backup, stored_status: str | None, now: datetime) -
     return now
 
 
-def addon_state(row: AddonRow, latest_completed: KnownBackupRow | None) -> AddonState:
+# The latest completed backup's columns, as the addons query names them.
+_LATEST = "completed__"
+
+
+def addons_with_latest_completed() -> Select[Any]:
+    """Every addon summary of a destination (bound: destination_id), each with its
+    latest completed backup's columns, prefixed `completed__` (NULL when it has none)."""
+    known = KnownBackupRow.__table__
+    return (
+        select(_addons, *(known.c[name].label(_LATEST + name) for name in BACKUP_FIELDS))
+        .outerjoin(
+            known,
+            and_(
+                known.c.destination_id == _addons.c.destination_id,
+                known.c.backup_id == _addons.c.latest_completed_id,
+            ),
+        )
+        .where(_addons.c.destination_id == bindparam("destination_id"))
+        .order_by(_addons.c.addon_name, _addons.c.addon_id)
+    )
+
+
+def addon_state_of(row: Row[Any]) -> AddonState:
+    """From a row of `addons_with_latest_completed`."""
+    values = row._mapping
     return AddonState(
         addon=Ref(row.addon_id, row.addon_name),
         project=ref(row.project_id, row.project_name),
@@ -177,6 +207,8 @@ def addon_state(row: AddonRow, latest_completed: KnownBackupRow | None) -> Addon
         schedules=schedules_from_json(row.schedules),
         first_seen_at=row.first_seen_at,
         last_created_at=row.last_created_at,
-        latest_completed=backup_from_row(latest_completed) if latest_completed else None,
+        latest_completed=(
+            backup_from_mapping(values, _LATEST) if values[_LATEST + "backup_id"] else None
+        ),
         recent_completed=recent_from_json(row.recent_completed),
     )

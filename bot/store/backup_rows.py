@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from datetime import datetime
 from typing import Any
 
@@ -40,20 +40,49 @@ def first_status_since(backup: Backup) -> datetime:
 
 
 def backup_from_row(row: KnownBackupRow) -> Backup:
+    return backup_from_mapping({name: getattr(row, name) for name in BACKUP_FIELDS})
+
+
+# The known_backups columns a Backup is made of.
+BACKUP_FIELDS = (
+    "backup_id",
+    "name",
+    "status",
+    "created_at",
+    "completed_at",
+    "expires_at",
+    "size_bytes",
+    "project_id",
+    "project_name",
+    "addon_id",
+    "addon_name",
+    "addon_type",
+    "addon_version",
+    "schedules",
+)
+
+
+def backup_from_mapping(values: Mapping[Any, Any], prefix: str = "") -> Backup:
+    """From a Core row's mapping (the poll's hot path: no ORM objects), its columns
+    named with `prefix` when the row holds another table's too."""
+
+    def v(name: str) -> Any:
+        return values[prefix + name]
+
     return Backup(
-        id=row.backup_id,
-        name=row.name,
-        status=BackupStatus.parse(row.status),
-        status_text=row.status,
-        created_at=row.created_at,
-        completed_at=row.completed_at,
-        expires_at=row.expires_at,
-        size_bytes=row.size_bytes,
-        project=ref(row.project_id, row.project_name),
-        addon=ref(row.addon_id, row.addon_name),
-        addon_type=row.addon_type,
-        addon_version=row.addon_version,
-        schedules=schedules_from_json(row.schedules),
+        id=v("backup_id"),
+        name=v("name"),
+        status=BackupStatus.parse(v("status")),
+        status_text=v("status"),
+        created_at=v("created_at"),
+        completed_at=v("completed_at"),
+        expires_at=v("expires_at"),
+        size_bytes=v("size_bytes"),
+        project=ref(v("project_id"), v("project_name")),
+        addon=ref(v("addon_id"), v("addon_name")),
+        addon_type=v("addon_type"),
+        addon_version=v("addon_version"),
+        schedules=schedules_from_json(v("schedules")),
     )
 
 

@@ -11,16 +11,22 @@ from collections.abc import Collection, Iterable, Mapping, Sequence
 from datetime import datetime, timedelta
 from typing import Any, TypeVar
 
-from sqlalchemy import and_, case, delete, func, or_, select
+from sqlalchemy import Integer, and_, bindparam, case, delete, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.core.backups import Backup, BackupStatus
 from bot.core.destination_state import DestinationState, KnownBackup
 from bot.core.watches import DestinationSummary
-from bot.store.addons import addon_state, addon_summaries, kept_runs, upsert_addons
-from bot.store.backup_rows import backup_from_row, backup_row
+from bot.store.addons import (
+    addon_state_of,
+    addon_summaries,
+    addons_with_latest_completed,
+    kept_runs,
+    upsert_addons,
+)
+from bot.store.backup_rows import backup_from_mapping, backup_from_row, backup_row
 from bot.store.records import SaveResult
-from bot.store.sessions import UsesSessions, rowcount
+from bot.store.sessions import UsesSessions, inline_strings, rowcount
 from bot.store.tables import AddonRow, KnownBackupRow
 
 _known = KnownBackupRow.__table__
@@ -219,52 +225,27 @@ async def read_destination_state(
     """`destination_state`, within a session the caller holds; and, in the same query,
     the stored rows of the `newest` backups (and of those in the state), by id, as
     `backup_row` has them: what a poll's page is compared with before it is written."""
-    k = KnownBackupRow
-    can_alert = or_(
-        k.status.not_in(_FINAL),
-        and_(k.status.in_(_FAILED), k.status_since >= now - lookback),
-        and_(
-            k.status == BackupStatus.COMPLETED.value,
-            k.expires_at > now,
-            k.expires_at <= now + horizon,
-        ),
-    )
-    wanted = can_alert
+    parameters: dict[str, Any] = {
+        "destination_id": destination_id,
+        "now": now,
+        "failed_since": now - lookback,
+        "expiring_until": now + horizon,
+    }
     if newest:
-        newest_ids = (
-            select(k.backup_id)
-            .where(k.destination_id == destination_id)
-            .order_by(k.created_at.desc(), k.backup_id)
-            .limit(newest)
-        )
-        wanted = or_(can_alert, k.backup_id.in_(newest_ids))
-    rows = await session.execute(
-        select(k, can_alert.label("can_alert"))
-        .where(k.destination_id == destination_id, wanted)
-        .order_by(k.created_at.desc(), k.backup_id)
-    )
+        parameters["newest"] = newest
+    rows = await session.execute(_STATE_AND_NEWEST if newest else _STATE, parameters)
     known: list[KnownBackup] = []
     stored: dict[str, dict[str, Any]] = {}
-    for row, alerting in rows.tuples():
-        if alerting:
-            known.append(KnownBackup(backup_from_row(row), row.status_since))
-        stored[row.backup_id] = {name: getattr(row, name) for name in _COMPARED}
-    addons = await session.execute(
-        select(AddonRow, k)
-        .outerjoin(
-            k,
-            and_(
-                k.destination_id == AddonRow.destination_id,
-                k.backup_id == AddonRow.latest_completed_id,
-            ),
-        )
-        .where(AddonRow.destination_id == destination_id)
-        .order_by(AddonRow.addon_name, AddonRow.addon_id)
-    )
+    for row in rows:
+        values = row._mapping
+        if row.can_alert:
+            known.append(KnownBackup(backup_from_mapping(values), row.status_since))
+        stored[row.backup_id] = {name: values[name] for name in _COMPARED}
+    addons = await session.execute(_ADDONS, {"destination_id": destination_id})
     state = DestinationState(
         destination_id=destination_id,
         backups=tuple(known),
-        addons=tuple(addon_state(addon, completed) for addon, completed in addons.tuples()),
+        addons=tuple(addon_state_of(row) for row in addons),
     )
     return state, stored
 
@@ -275,6 +256,41 @@ _COMPARED = tuple(
     for column in _known.c
     if column.name not in {"destination_id", "first_seen_at", "status_since"}
 )
+
+
+# The statements a poll runs for every destination, built once with bound
+# parameters: building a statement costs more CPU than running it, and one built
+# once is also compiled once (its cache key is worked out once too).
+_k = KnownBackupRow.__table__
+_CAN_ALERT = or_(
+    _k.c.status.not_in(inline_strings(_FINAL)),
+    and_(_k.c.status.in_(inline_strings(_FAILED)), _k.c.status_since >= bindparam("failed_since")),
+    and_(
+        _k.c.status == BackupStatus.COMPLETED.value,
+        _k.c.expires_at > bindparam("now"),
+        _k.c.expires_at <= bindparam("expiring_until"),
+    ),
+)
+_NEWEST_IDS = (
+    select(_k.c.backup_id)
+    .where(_k.c.destination_id == bindparam("destination_id"))
+    .order_by(_k.c.created_at.desc(), _k.c.backup_id)
+    .limit(bindparam("newest", type_=Integer))
+)
+_STATE = (
+    select(_k, _CAN_ALERT.label("can_alert"))
+    .where(_k.c.destination_id == bindparam("destination_id"), _CAN_ALERT)
+    .order_by(_k.c.created_at.desc(), _k.c.backup_id)
+)
+_STATE_AND_NEWEST = (
+    select(_k, _CAN_ALERT.label("can_alert"))
+    .where(
+        _k.c.destination_id == bindparam("destination_id"),
+        or_(_CAN_ALERT, _k.c.backup_id.in_(_NEWEST_IDS.scalar_subquery())),
+    )
+    .order_by(_k.c.created_at.desc(), _k.c.backup_id)
+)
+_ADDONS = addons_with_latest_completed()
 
 
 async def _stored_rows(

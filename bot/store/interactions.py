@@ -11,7 +11,7 @@ from collections.abc import Collection
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import and_, or_, select, update
+from sqlalchemy import Row, and_, bindparam, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.core.audit import AuditEntry
@@ -217,7 +217,7 @@ async def enqueue_note(
     return await enqueue(session, channel, OutboxKind.NOTE, [], parent_alert_id, now, payload=note)
 
 
-def snooze_from_row(row: SnoozeRow) -> Snooze:
+def snooze_from_row(row: SnoozeRow | Row[Any]) -> Snooze:
     return Snooze(
         channel=row.channel,
         destination_id=row.destination_id,
@@ -229,13 +229,18 @@ def snooze_from_row(row: SnoozeRow) -> Snooze:
     )
 
 
+# Run on every poll: built once (see bot/store/backups.py).
+_SNOOZES_IN = select(SnoozeRow.__table__).where(
+    SnoozeRow.__table__.c.channel.in_(bindparam("channels", expanding=True)),
+    SnoozeRow.__table__.c.until > bindparam("now"),
+)
+
+
 async def read_snoozes(
     session: AsyncSession, channels: Collection[str], now: datetime
 ) -> list[Snooze]:
     """`snoozes_in`, within a session the caller holds."""
     if not channels:
         return []
-    rows = await session.scalars(
-        select(SnoozeRow).where(SnoozeRow.channel.in_(channels), SnoozeRow.until > now)
-    )
+    rows = await session.execute(_SNOOZES_IN, {"channels": list(channels), "now": now})
     return [snooze_from_row(row) for row in rows]

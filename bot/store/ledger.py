@@ -7,7 +7,7 @@ from dataclasses import replace
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Row, and_, func, or_, select, update
+from sqlalchemy import Row, and_, bindparam, func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.core.alerts import Alert, Ledger, LedgerEntry, alert_from_json, alert_to_json
@@ -15,7 +15,7 @@ from bot.core.handling import StoredAlert
 from bot.core.watches import PROBLEM_EVENTS, Event, Watch
 from bot.store.outbox import enqueue
 from bot.store.records import ChannelAlerts, OutboxKind, RecordResult
-from bot.store.sessions import UsesSessions
+from bot.store.sessions import UsesSessions, inline_strings
 from bot.store.tables import AlertRow
 from bot.store.tenants import in_workspace
 
@@ -267,34 +267,43 @@ def stored_alert(row: AlertRow) -> StoredAlert:
     )
 
 
+# Run on every poll: built once (see bot/store/backups.py).
+_LEDGERS = (
+    select(
+        _alerts.c.channel,
+        _alerts.c.id,
+        _alerts.c.event,
+        _alerts.c.subject,
+        _alerts.c.addon_id,
+        _alerts.c.occurred_at,
+        _alerts.c.resolved_at,
+        _alerts.c.began_at,
+    )
+    .where(
+        _alerts.c.channel.in_(bindparam("channels", expanding=True)),
+        _alerts.c.destination_id == bindparam("destination_id"),
+        or_(
+            _alerts.c.created_at >= bindparam("since"),
+            # Older entries matter only while they are open problems. (An
+            # expiry warning or a recovery is never resolved; taking those
+            # too would make every poll read the channel's whole history.)
+            and_(
+                _alerts.c.resolved_at.is_(None),
+                _alerts.c.event.in_(inline_strings(_OPEN_PROBLEM_EVENTS)),
+            ),
+        ),
+    )
+    .order_by(_alerts.c.id)
+)
+
+
 async def read_ledgers(
     session: AsyncSession, channels: Collection[str], destination_id: str, *, since: datetime
 ) -> dict[str, Ledger]:
     """`ledger` for several channels at once, in one query; every channel has one."""
-    a = AlertRow
     rows = await session.execute(
-        select(
-            a.channel,
-            a.id,
-            a.event,
-            a.subject,
-            a.addon_id,
-            a.occurred_at,
-            a.resolved_at,
-            a.began_at,
-        )
-        .where(
-            a.channel.in_(channels),
-            a.destination_id == destination_id,
-            or_(
-                a.created_at >= since,
-                # Older entries matter only while they are open problems. (An
-                # expiry warning or a recovery is never resolved; taking those
-                # too would make every poll read the channel's whole history.)
-                and_(a.resolved_at.is_(None), a.event.in_(_OPEN_PROBLEM_EVENTS)),
-            ),
-        )
-        .order_by(a.id)
+        _LEDGERS,
+        {"channels": list(channels), "destination_id": destination_id, "since": since},
     )
     by_channel: dict[str, list[Row[Any]]] = {channel: [] for channel in channels}
     for row in rows:

@@ -6,7 +6,7 @@ from collections.abc import Collection
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Row, case, func, literal, select, update
+from sqlalchemy import Row, bindparam, case, func, literal, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.core.watches import PollStatus
@@ -121,13 +121,15 @@ class PollQueries(UsesSessions):
             return _poll_status((await session.execute(statement)).one())
 
 
+# Run on every poll: built once (see bot/store/backups.py).
+_POLL_ROW = select(_status).where(_status.c.destination_id == bindparam("destination_id"))
+
+
 async def read_poll_row(
     session: AsyncSession, destination_id: str
 ) -> tuple[PollStatus | None, ScanState]:
     """How polling the destination went (None: never polled), and its first full read."""
-    row = (
-        await session.execute(select(_status).where(_status.c.destination_id == destination_id))
-    ).first()
+    row = (await session.execute(_POLL_ROW, {"destination_id": destination_id})).first()
     if row is None:
         return None, ScanState()
     scan = ScanState(row.scan_complete, row.scan_cursor, row.scan_unreadable, row.scan_attempts)

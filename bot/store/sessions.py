@@ -10,10 +10,10 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterable
 from typing import Any
 
-from sqlalchemy import Table
+from sqlalchemy import ColumnElement, String, Table, literal_column
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncSession, async_sessionmaker
 
@@ -85,3 +85,12 @@ class UsesSessions:
 def rowcount(result: object) -> int:
     """Rows an UPDATE or DELETE touched (the async Result types it only on some paths)."""
     return int(getattr(result, "rowcount", 0) or 0)
+
+
+def inline_strings(values: Iterable[str]) -> list[ColumnElement[str]]:
+    """Constant strings (an enum's values) written into the SQL itself, for `IN`.
+
+    A list of plain values makes SQLAlchemy expand a bound IN list anew on every
+    execution; these are part of the statement, compiled once with it.
+    """
+    return [literal_column("'" + value.replace("'", "''") + "'", String) for value in values]
