@@ -12,10 +12,24 @@ BEGIN serialises them, and there is only ever one replica.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Collection
 from datetime import datetime
+from typing import Any
 
-from sqlalchemy import ColumnElement, Exists, exists, func, or_, select, true, update
+from sqlalchemy import (
+    BindParameter,
+    ColumnElement,
+    Exists,
+    Update,
+    bindparam,
+    exists,
+    func,
+    or_,
+    select,
+    true,
+    update,
+)
 
 from bot.core.watches import WatchState
 from bot.store.sessions import UsesSessions
@@ -31,11 +45,11 @@ def _watched() -> Exists:
     )
 
 
-def _free(now: datetime) -> ColumnElement[bool]:
+def _free(now: datetime | BindParameter[Any]) -> ColumnElement[bool]:
     return or_(PollStatusRow.lease_expires_at.is_(None), PollStatusRow.lease_expires_at <= now)
 
 
-def _due(due_before: datetime | None) -> ColumnElement[bool]:
+def _due(due_before: datetime | BindParameter[Any] | None) -> ColumnElement[bool]:
     if due_before is None:
         return true()
     return or_(PollStatusRow.last_poll_at.is_(None), PollStatusRow.last_poll_at <= due_before)
@@ -74,37 +88,23 @@ class LeaseQueries(UsesSessions):
         is claimed within its own budget); `exclude` names destinations this
         replica already tried this cycle.
         """
-        query = (
-            select(PollStatusRow.destination_id)
-            .where(_watched(), _free(now))
-            .limit(1)
-            .with_for_update(skip_locked=True)
-        )
+        parameters: dict[str, Any] = {
+            "owner": owner,
+            "now": now,
+            "until": until,
+            "exclude": list(exclude),
+        }
+        if due_before is not None:
+            parameters["due_before"] = due_before
         if only is not None:
-            query = query.where(PollStatusRow.destination_id == only)
+            parameters["only"] = only
         if among is not None:
-            query = query.where(PollStatusRow.destination_id.in_(among))
-        if exclude:
-            query = query.where(PollStatusRow.destination_id.not_in(exclude))
-        # Never polled first, then the longest ago. Two subqueries rather than one
-        # ORDER BY ... NULLS FIRST, so that both walk the (last_poll_at,
-        # destination_id) index on either database instead of sorting every row;
-        # COALESCE asks the second only when the first finds nothing. One UPDATE
-        # around them: the claim is a single statement.
-        never_polled = query.where(PollStatusRow.last_poll_at.is_(None)).order_by(
-            PollStatusRow.destination_id
+            parameters["among"] = list(among)
+        statement = _claim_statement(
+            due=due_before is not None, only=only is not None, among=among is not None
         )
-        polled = query.where(PollStatusRow.last_poll_at.is_not(None), _due(due_before)).order_by(
-            PollStatusRow.last_poll_at, PollStatusRow.destination_id
-        )
-        chosen = func.coalesce(never_polled.scalar_subquery(), polled.scalar_subquery())
         async with self._sessions.write() as session:
-            claimed: str | None = await session.scalar(
-                update(_status)
-                .where(_status.c.destination_id == chosen)
-                .values(lease_owner=owner, lease_expires_at=until)
-                .returning(_status.c.destination_id)
-            )
+            claimed: str | None = await session.scalar(statement, parameters)
             return claimed
 
     async def release_destination(self, owner: str, destination_id: str) -> None:
@@ -156,3 +156,40 @@ class LeaseQueries(UsesSessions):
                 for destination_id, owner, expiry in rows
                 if owner is not None and expiry is not None
             }
+
+
+@functools.cache
+def _claim_statement(*, due: bool, only: bool, among: bool) -> Update:
+    """The claim for this combination of filters, built once with bound parameters."""
+    destination_id = PollStatusRow.destination_id
+    query = (
+        select(destination_id)
+        .where(
+            _watched(),
+            _free(bindparam("now")),
+            destination_id.not_in(bindparam("exclude", expanding=True)),
+        )
+        .limit(1)
+        .with_for_update(skip_locked=True)
+    )
+    if only:
+        query = query.where(destination_id == bindparam("only"))
+    if among:
+        query = query.where(destination_id.in_(bindparam("among", expanding=True)))
+    # Never polled first, then the longest ago. Two subqueries rather than one
+    # ORDER BY ... NULLS FIRST, so that both walk the (last_poll_at,
+    # destination_id) index on either database instead of sorting every row;
+    # COALESCE asks the second only when the first finds nothing. One UPDATE
+    # around them: the claim is a single statement.
+    never_polled = query.where(PollStatusRow.last_poll_at.is_(None)).order_by(destination_id)
+    polled = query.where(
+        PollStatusRow.last_poll_at.is_not(None),
+        _due(bindparam("due_before") if due else None),
+    ).order_by(PollStatusRow.last_poll_at, destination_id)
+    chosen = func.coalesce(never_polled.scalar_subquery(), polled.scalar_subquery())
+    return (
+        update(_status)
+        .where(_status.c.destination_id == chosen)
+        .values(lease_owner=bindparam("owner"), lease_expires_at=bindparam("until"))
+        .returning(_status.c.destination_id)
+    )

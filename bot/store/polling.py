@@ -2,15 +2,15 @@
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Collection
 from datetime import datetime
-from typing import Any
+from typing import Any, Literal
 
-from sqlalchemy import Row, bindparam, case, func, literal, select, update
+from sqlalchemy import BindParameter, Row, Update, bindparam, case, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.core.watches import PollStatus
-from bot.store.database import UTCDateTime
 from bot.store.records import ScanState
 from bot.store.sessions import UsesSessions
 from bot.store.tables import PollStatusRow
@@ -39,33 +39,25 @@ class PollQueries(UsesSessions):
         self, destination_id: str, now: datetime, *, release: str | None = None
     ) -> PollStatus:
         """`release`: the replica whose lease on the destination ends with this write."""
-        values = {
+        first = {
             "last_poll_at": now,
             "last_success_at": now,
             "consecutive_failures": 0,
             "failing_since": None,
             "last_error": None,
         }
-        return await self._upsert_status(destination_id, values, values, release=release)
+        return await self._upsert_status(destination_id, "success", first, release=release)
 
     async def record_poll_failure(
         self, destination_id: str, now: datetime, error: str, *, release: str | None = None
     ) -> PollStatus:
-        error = error[:MAX_ERROR_LENGTH]
         first = {
             "last_poll_at": now,
             "consecutive_failures": 1,
             "failing_since": now,
-            "last_error": error,
+            "last_error": error[:MAX_ERROR_LENGTH],
         }
-        again = {
-            "last_poll_at": now,
-            "consecutive_failures": _status.c.consecutive_failures + 1,
-            # The outage began with the first failure in the row, not this one.
-            "failing_since": func.coalesce(_status.c.failing_since, literal(now, UTCDateTime())),
-            "last_error": error,
-        }
-        return await self._upsert_status(destination_id, first, again, release=release)
+        return await self._upsert_status(destination_id, "failure", first, release=release)
 
     async def scan_state(self, destination_id: str) -> ScanState:
         async with self._sessions.read() as session:
@@ -78,47 +70,92 @@ class PollQueries(UsesSessions):
             "scan_unreadable": state.unreadable,
             "scan_attempts": state.attempts,
         }
-        await self._upsert_status(destination_id, values, values)
+        await self._upsert_status(destination_id, "scan", values)
 
     async def _upsert_status(
         self,
         destination_id: str,
-        insert: dict[str, Any],
-        update_values: dict[str, Any],
+        kind: _Kind,
+        first: dict[str, Any],
         *,
         release: str | None = None,
     ) -> PollStatus:
+        """`first`: the row's values were it the destination's first; the update to an
+        existing row is `kind`'s (a failure counts on from the row's own count)."""
+        parameters = {f"v_{name}": value for name, value in first.items()}
+        parameters["v_destination_id"] = destination_id
         if release is not None:
-            # Only a lease that is still ours: an expired one may have moved on.
-            ours = _status.c.lease_owner == release
-            update_values = {
-                **update_values,
-                "lease_owner": case((ours, None), else_=_status.c.lease_owner),
-                "lease_expires_at": case((ours, None), else_=_status.c.lease_expires_at),
-            }
+            parameters["v_release"] = release
         async with self._sessions.write() as session:
             # The row is there but for a destination's first poll: a plain UPDATE,
-            # which SQLAlchemy compiles once (its dialect INSERT ... ON CONFLICT is
-            # compiled anew on every call), and the upsert only when it is not.
+            # built and compiled once (SQLAlchemy compiles its dialect INSERT ... ON
+            # CONFLICT anew on every call), and the upsert only when it is not.
             updated = (
-                await session.execute(
-                    update(_status)
-                    .where(_status.c.destination_id == destination_id)
-                    .values(**update_values)
-                    .returning(*_status.c)
-                )
+                await session.execute(_status_update(kind, release is not None), parameters)
             ).first()
             if updated is not None:
                 return _poll_status(updated)
             statement = (
                 self._sessions.insert(_status)
-                .values(destination_id=destination_id, **insert)
+                .values(destination_id=destination_id, **first)
                 .on_conflict_do_update(
-                    index_elements=[_status.c.destination_id], set_=update_values
+                    index_elements=[_status.c.destination_id],
+                    set_=_update_values(kind, release is not None),
                 )
                 .returning(*_status.c)
             )
-            return _poll_status((await session.execute(statement)).one())
+            return _poll_status((await session.execute(statement, parameters)).one())
+
+
+_Kind = Literal["success", "failure", "scan"]
+
+
+def _bound(name: str) -> BindParameter[Any]:
+    return bindparam(f"v_{name}", type_=_status.c[name].type)
+
+
+def _update_values(kind: _Kind, release: bool) -> dict[str, Any]:
+    """What an existing row's columns become, as bound parameters named v_<column>."""
+    if kind == "failure":
+        values: dict[str, Any] = {
+            "last_poll_at": _bound("last_poll_at"),
+            "consecutive_failures": _status.c.consecutive_failures + 1,
+            # The outage began with the first failure in the row, not this one.
+            "failing_since": func.coalesce(_status.c.failing_since, _bound("last_poll_at")),
+            "last_error": _bound("last_error"),
+        }
+    elif kind == "success":
+        values = {
+            name: _bound(name)
+            for name in (
+                "last_poll_at",
+                "last_success_at",
+                "consecutive_failures",
+                "failing_since",
+                "last_error",
+            )
+        }
+    else:
+        values = {
+            name: _bound(name)
+            for name in ("scan_complete", "scan_cursor", "scan_unreadable", "scan_attempts")
+        }
+    if release:
+        # Only a lease that is still ours: an expired one may have moved on.
+        ours = _status.c.lease_owner == bindparam("v_release")
+        values["lease_owner"] = case((ours, None), else_=_status.c.lease_owner)
+        values["lease_expires_at"] = case((ours, None), else_=_status.c.lease_expires_at)
+    return values
+
+
+@functools.cache
+def _status_update(kind: _Kind, release: bool) -> Update:
+    return (
+        update(_status)
+        .where(_status.c.destination_id == bindparam("v_destination_id"))
+        .values(**_update_values(kind, release))
+        .returning(*_status.c)
+    )
 
 
 # Run on every poll: built once (see bot/store/backups.py).
