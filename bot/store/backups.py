@@ -26,7 +26,7 @@ from bot.store.addons import (
 )
 from bot.store.backup_rows import backup_from_mapping, backup_from_row, backup_row
 from bot.store.records import SaveResult
-from bot.store.sessions import UsesSessions, inline_strings, rowcount
+from bot.store.sessions import Executor, UsesSessions, inline_strings, rowcount
 from bot.store.tables import AddonRow, KnownBackupRow
 
 _known = KnownBackupRow.__table__
@@ -214,7 +214,7 @@ class BackupQueries(UsesSessions):
 
 
 async def read_destination_state(
-    session: AsyncSession,
+    session: Executor,
     destination_id: str,
     now: datetime,
     *,

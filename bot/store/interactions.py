@@ -28,7 +28,7 @@ from bot.store.audit import add_audit
 from bot.store.ledger import stored_alert
 from bot.store.outbox import enqueue
 from bot.store.records import OutboxKind
-from bot.store.sessions import UsesSessions
+from bot.store.sessions import Executor, UsesSessions
 from bot.store.tables import AlertActionRow, AlertRow, SnoozeRow
 
 _alerts = AlertRow.__table__
@@ -236,9 +236,7 @@ _SNOOZES_IN = select(SnoozeRow.__table__).where(
 )
 
 
-async def read_snoozes(
-    session: AsyncSession, channels: Collection[str], now: datetime
-) -> list[Snooze]:
+async def read_snoozes(session: Executor, channels: Collection[str], now: datetime) -> list[Snooze]:
     """`snoozes_in`, within a session the caller holds."""
     if not channels:
         return []

@@ -103,7 +103,7 @@ class LeaseQueries(UsesSessions):
         statement = _claim_statement(
             due=due_before is not None, only=only is not None, among=among is not None
         )
-        async with self._sessions.write() as session:
+        async with self._sessions.write_connection() as session:
             claimed: str | None = await session.scalar(statement, parameters)
             return claimed
 

@@ -15,7 +15,7 @@ from bot.core.handling import StoredAlert
 from bot.core.watches import PROBLEM_EVENTS, Event, Watch
 from bot.store.outbox import enqueue
 from bot.store.records import ChannelAlerts, OutboxKind, RecordResult
-from bot.store.sessions import UsesSessions, inline_strings
+from bot.store.sessions import Executor, UsesSessions, inline_strings
 from bot.store.tables import AlertRow
 from bot.store.tenants import in_workspace
 
@@ -298,7 +298,7 @@ _LEDGERS = (
 
 
 async def read_ledgers(
-    session: AsyncSession, channels: Collection[str], destination_id: str, *, since: datetime
+    session: Executor, channels: Collection[str], destination_id: str, *, since: datetime
 ) -> dict[str, Ledger]:
     """`ledger` for several channels at once, in one query; every channel has one."""
     rows = await session.execute(

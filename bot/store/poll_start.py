@@ -34,7 +34,7 @@ class PollStartQueries(UsesSessions):
     ) -> PollStart:
         """The rules' view at `now`, the channels' ledgers and snoozes, the poll status,
         and the `newest` stored rows a page is compared with."""
-        async with self._sessions.read() as session:
+        async with self._sessions.read_connection() as session:
             status, scan = await read_poll_row(session, destination_id)
             state, stored = await read_destination_state(
                 session, destination_id, now, lookback=lookback, horizon=horizon, newest=newest

@@ -8,11 +8,10 @@ from datetime import datetime
 from typing import Any, Literal
 
 from sqlalchemy import BindParameter, Row, Update, bindparam, case, func, select, update
-from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.core.watches import PollStatus
 from bot.store.records import ScanState
-from bot.store.sessions import UsesSessions
+from bot.store.sessions import Executor, UsesSessions
 from bot.store.tables import PollStatusRow
 
 _status = PollStatusRow.__table__
@@ -86,7 +85,7 @@ class PollQueries(UsesSessions):
         parameters["v_destination_id"] = destination_id
         if release is not None:
             parameters["v_release"] = release
-        async with self._sessions.write() as session:
+        async with self._sessions.write_connection() as session:
             # The row is there but for a destination's first poll: a plain UPDATE,
             # built and compiled once (SQLAlchemy compiles its dialect INSERT ... ON
             # CONFLICT anew on every call), and the upsert only when it is not.
@@ -163,7 +162,7 @@ _POLL_ROW = select(_status).where(_status.c.destination_id == bindparam("destina
 
 
 async def read_poll_row(
-    session: AsyncSession, destination_id: str
+    session: Executor, destination_id: str
 ) -> tuple[PollStatus | None, ScanState]:
     """How polling the destination went (None: never polled), and its first full read."""
     row = (await session.execute(_POLL_ROW, {"destination_id": destination_id})).first()
