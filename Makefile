@@ -31,8 +31,10 @@ unit: $(STAMP)
 
 bench: $(STAMP)
 	$(BIN)/python -m bench.ack_latency --rounds 30
+	$(BIN)/python -m bench.ack_under_poll
 	$(BIN)/python -m bench.reply_latency
 	$(BIN)/python -m bench.poll_cost
+	$(BIN)/python -m bench.poll_steady
 	$(BIN)/python -m bench.poll_replicas
 	$(BIN)/python -m bench.workspaces
 	$(BIN)/python -m bench.button_latency

@@ -4,7 +4,8 @@ serves until stdin closes.
 
 `dest-1` holds `count` backups (argument 1, default 500) from 2026-01-01; with
 `--recent`, `dest-2` holds the last 30 days of hourly backups of 20 addons, for
-reports to draw."""
+reports to draw; with `--watched=N`, `dest-0000`... `dest-N-1` hold 3 completed backups
+each, for a poll cycle to read."""
 
 from __future__ import annotations
 
@@ -43,6 +44,17 @@ def main() -> None:
                     )
                     for hour in range(30 * 24)
                     for addon in range(20)
+                ],
+            )
+        watched = [a.split("=", 1)[1] for a in sys.argv[1:] if a.startswith("--watched=")]
+        for i in range(int(watched[0]) if watched else 0):
+            dest_id = f"dest-{i:04d}"
+            northflank.add_destination(dest_id, f"Bench {dest_id}")
+            northflank.add_backups(
+                dest_id,
+                [
+                    make_backup(f"{dest_id}-b{n}", created_at=T0 + timedelta(hours=n))
+                    for n in range(3)
                 ],
             )
         print(json.dumps({"northflank": northflank.url, "slack": slack.url}), flush=True)
