@@ -16,7 +16,7 @@ from datetime import datetime
 from typing import Protocol
 
 from bot.services.replica import Replica
-from bot.store import Store
+from bot.store import PollPlan, PollStart, Store
 
 log = logging.getLogger(__name__)
 
@@ -41,6 +41,10 @@ class Work(Protocol):
 
     async def take(self) -> str | None: ...
 
+    def start_of(self, destination_id: str) -> PollStart | None:
+        """What was read of the destination as it was taken, if anything."""
+        ...
+
     async def done(self, destination_id: str, *, crashed: bool, released: bool) -> None: ...
 
 
@@ -54,6 +58,9 @@ class GivenWork:
 
     async def take(self) -> str | None:
         return self._queue.popleft() if self._queue else None
+
+    def start_of(self, destination_id: str) -> PollStart | None:
+        return None
 
     async def done(self, destination_id: str, *, crashed: bool, released: bool) -> None:
         pass
@@ -72,6 +79,7 @@ class LeasedWork:
         only: str | None,
         among: Sequence[str] | None = None,
         clock: Callable[[], datetime],
+        plan: Callable[[str], PollPlan] | None = None,
     ) -> None:
         self._store = store
         self._clock = clock
@@ -90,6 +98,9 @@ class LeasedWork:
         # other workers stop too instead of each asking the database once more.
         self._drained = False
         self.quota_reached = quota <= 0
+        # With a plan, each claim also reads what the poll needs, in its transaction.
+        self._plan = plan
+        self._started: dict[str, PollStart] = {}
 
     async def take(self) -> str | None:
         if self._drained:
@@ -102,16 +113,7 @@ class LeasedWork:
             return None
         self._asking += 1
         try:
-            now = self._clock()
-            destination_id = await self._store.claim_destination(
-                self._replica.id,
-                now=now,
-                until=now + self._replica.lease,
-                due_before=self._due_before,
-                only=self._only,
-                among=self._among,
-                exclude=self._crashed,
-            )
+            destination_id = await self._claim()
         finally:
             self._asking -= 1
         if destination_id is None:
@@ -120,6 +122,42 @@ class LeasedWork:
             self._taken += 1
             self._replica.polling.add(destination_id)
         return destination_id
+
+    async def _claim(self) -> str | None:
+        try:
+            claimed = await self._claim_and_read(self._plan)
+        except Exception:
+            if self._plan is None:
+                raise
+            # The reads that ride along with a claim failed (a damaged row, say), and
+            # took the claim with them. Claimed alone, the destination is polled the
+            # usual way, where such a failure costs only that destination its poll.
+            log.warning("reading a destination as it was claimed failed", exc_info=True)
+            claimed = await self._claim_and_read(None)
+        if claimed is None:
+            return None
+        destination_id, start = claimed
+        if start is not None:
+            self._started[destination_id] = start
+        return destination_id
+
+    async def _claim_and_read(
+        self, plan: Callable[[str], PollPlan] | None
+    ) -> tuple[str, PollStart | None] | None:
+        now = self._clock()
+        return await self._store.claim_and_begin(
+            self._replica.id,
+            now=now,
+            until=now + self._replica.lease,
+            due_before=self._due_before,
+            only=self._only,
+            among=self._among,
+            exclude=self._crashed,
+            plan=plan,
+        )
+
+    def start_of(self, destination_id: str) -> PollStart | None:
+        return self._started.pop(destination_id, None)
 
     async def done(self, destination_id: str, *, crashed: bool, released: bool) -> None:
         """`released`: the poll's own write gave the lease back already."""

@@ -19,17 +19,17 @@ from bot.core import budget, rules
 from bot.core.alerts import EMPTY_LEDGER
 from bot.core.connections import split_destination_key
 from bot.core.destination_state import DestinationState
-from bot.core.digests import group_for_digest
 from bot.core.failures import problem_words
 from bot.core.watches import PollStatus, Watch, WatchState
 from bot.northflank.client import MAX_PER_PAGE, NorthflankClient
 from bot.northflank.errors import AuthenticationError, NorthflankError
+from bot.services.alert_decisions import decide_channel_alerts
 from bot.services.connections import NorthflankAccess, NorthflankConnections
 from bot.services.destination_reading import MAX_PAGES_PER_DESTINATION, DestinationReader
 from bot.services.poll_reports import DestinationReport, PollReport
 from bot.services.poll_work import GivenWork, LeasedWork, PagePool, Work
 from bot.services.replica import Replica
-from bot.store import ChannelAlerts, PollStart, Store
+from bot.store import ChannelAlerts, PollPlan, PollStart, Store
 
 log = logging.getLogger(__name__)
 
@@ -145,6 +145,7 @@ class Poller:
                 only=only,
                 among=among,
                 clock=self._clock,
+                plan=lambda key: self._plan_for(by_destination.get(key, [])),
             )
 
         lease_owner = self._replica.id if self._replica is not None else None
@@ -156,6 +157,7 @@ class Poller:
                     by_destination.get(destination_id, []),
                     pool,
                     lease_owner=lease_owner,
+                    start=work.start_of(destination_id),
                 )
             except Exception as exc:
                 # One destination's trouble (the store, a bug) must not cost the
@@ -212,16 +214,19 @@ class Poller:
         pool: PagePool | None = None,
         *,
         lease_owner: str | None = None,
+        start: PollStart | None = None,
     ) -> DestinationReport:
         """Read what changed, record how polling went, raise the alerts that follow.
 
-        The store is read once before Northflank is asked (`begin_poll`) and
-        written once after (the poll status, which also gives back
-        `lease_owner`'s lease); a page that changed nothing writes nothing else.
+        The store is read once before Northflank is asked (`start`, read with the
+        claim; else `begin_poll`) and written once after (the poll status, which
+        also gives back `lease_owner`'s lease); a page that changed nothing writes
+        nothing else.
         """
         report = DestinationReport(destination_id)
         live = _live(watches)
-        start = await self._begin(destination_id, live, newest=self._per_page)
+        if start is None:
+            start = await self._begin(destination_id, live, newest=self._per_page)
         try:
             await self._reader.read(
                 destination_id,
@@ -269,15 +274,18 @@ class Poller:
         return report
 
     async def _begin(self, destination_id: str, live: Sequence[Watch], *, newest: int) -> PollStart:
-        now = self._clock()
         return await self._store.begin_poll(
-            destination_id,
-            now,
-            channels={w.channel for w in live},
+            destination_id, self._clock(), self._plan_for(live, newest=newest)
+        )
+
+    def _plan_for(self, watches: Sequence[Watch], *, newest: int | None = None) -> PollPlan:
+        live = _live(watches)
+        return PollPlan(
+            channels=frozenset(w.channel for w in live),
             lookback=rules.LOOKBACK,
             horizon=rules.expiry_horizon(live),
-            ledger_since=now - LEDGER_MEMORY,
-            newest=newest,
+            ledger_memory=LEDGER_MEMORY,
+            newest=self._per_page if newest is None else newest,
         )
 
     async def _client_for(self, destination_id: str) -> NorthflankClient:
@@ -328,40 +336,18 @@ class Poller:
                 else start.state
             )
         batches: list[ChannelAlerts] = []
-        snoozes = start.snoozes
         for watch in live:
-            ledger = start.ledgers.get(watch.channel, EMPTY_LEDGER)
-            alerts = rules.evaluate(state, watch, ledger, now) if state is not None else []
-            alerts += rules.northflank_health(
+            alerts, batch = decide_channel_alerts(
                 watch,
-                ledger,
-                consecutive_failures=status.consecutive_failures,
-                failing_since=status.failing_since,
+                state,
+                start.ledgers.get(watch.channel, EMPTY_LEDGER),
+                status,
                 problem=problem,
+                snoozes=start.snoozes,
                 now=now,
             )
-            if not alerts:
-                continue
-            recoveries = [a for a in alerts if a.is_recovery]
-            news = [a for a in alerts if not a.is_recovery]
-            snoozed = [
-                a
-                for a in news
-                if any(s.channel == watch.channel and s.covers(a, now) for s in snoozes)
-            ]
-            deliver = not watch.muted(now)
-            quiet = watch.settings.quiet
-            batches.append(
-                ChannelAlerts(
-                    watch=watch,
-                    digests=group_for_digest([a for a in news if a not in snoozed]),
-                    recoveries=recoveries,
-                    deliver=deliver,
-                    silenced=snoozed,
-                    # Muted wins: what a mute keeps quiet is never posted, not even later.
-                    hold_until=quiet.held_until(now) if quiet is not None and deliver else None,
-                )
-            )
+            if batch is not None:
+                batches.append(batch)
             report.alerts.extend((watch, alert) for alert in alerts)
         if batches:
             await self._store.record_alerts(batches, now)

@@ -88,20 +88,14 @@ class LeaseQueries(UsesSessions):
         is claimed within its own budget); `exclude` names destinations this
         replica already tried this cycle.
         """
-        parameters: dict[str, Any] = {
-            "owner": owner,
-            "now": now,
-            "until": until,
-            "exclude": list(exclude),
-        }
-        if due_before is not None:
-            parameters["due_before"] = due_before
-        if only is not None:
-            parameters["only"] = only
-        if among is not None:
-            parameters["among"] = list(among)
-        statement = _claim_statement(
-            due=due_before is not None, only=only is not None, among=among is not None
+        statement, parameters = claim_statement(
+            owner,
+            now=now,
+            until=until,
+            due_before=due_before,
+            only=only,
+            among=among,
+            exclude=exclude,
         )
         async with self._sessions.write_connection() as session:
             claimed: str | None = await session.scalar(statement, parameters)
@@ -156,6 +150,35 @@ class LeaseQueries(UsesSessions):
                 for destination_id, owner, expiry in rows
                 if owner is not None and expiry is not None
             }
+
+
+def claim_statement(
+    owner: str,
+    *,
+    now: datetime,
+    until: datetime,
+    due_before: datetime | None,
+    only: str | None,
+    among: Collection[str] | None,
+    exclude: Collection[str],
+) -> tuple[Update, dict[str, Any]]:
+    """The claim (see `claim_destination`) and its parameters; it returns the id claimed."""
+    parameters: dict[str, Any] = {
+        "owner": owner,
+        "now": now,
+        "until": until,
+        "exclude": list(exclude),
+    }
+    if due_before is not None:
+        parameters["due_before"] = due_before
+    if only is not None:
+        parameters["only"] = only
+    if among is not None:
+        parameters["among"] = list(among)
+    statement = _claim_statement(
+        due=due_before is not None, only=only is not None, among=among is not None
+    )
+    return statement, parameters
 
 
 @functools.cache

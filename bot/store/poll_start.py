@@ -4,45 +4,80 @@ A poll used to ask the store for each thing it needed as it went (the
 destination's state for paging, its scan state, the stored rows of the page,
 the state again for the rules, the snoozes, one ledger per channel): seven
 transactions before it wrote anything. Read together, up front, they cost
-one; and a page that changes nothing needs no other read (issue 17).
+one; and a page that changes nothing needs no other read (issue 17). Beside
+other replicas, the claim of the destination is in that transaction too.
 """
 
 from __future__ import annotations
 
-from collections.abc import Collection
-from datetime import datetime, timedelta
+from collections.abc import Callable, Collection
+from datetime import datetime
 
 from bot.store.backups import read_destination_state
 from bot.store.interactions import read_snoozes
+from bot.store.leases import claim_statement
 from bot.store.ledger import read_ledgers
 from bot.store.polling import read_poll_row
-from bot.store.records import PollStart
-from bot.store.sessions import UsesSessions
+from bot.store.records import PollPlan, PollStart
+from bot.store.sessions import Executor, UsesSessions
 
 
 class PollStartQueries(UsesSessions):
-    async def begin_poll(
-        self,
-        destination_id: str,
-        now: datetime,
-        *,
-        channels: Collection[str],
-        lookback: timedelta,
-        horizon: timedelta,
-        ledger_since: datetime,
-        newest: int,
-    ) -> PollStart:
+    async def begin_poll(self, destination_id: str, now: datetime, plan: PollPlan) -> PollStart:
         """The rules' view at `now`, the channels' ledgers and snoozes, the poll status,
-        and the `newest` stored rows a page is compared with."""
-        async with self._sessions.read_connection() as session:
-            status, scan = await read_poll_row(session, destination_id)
-            state, stored = await read_destination_state(
-                session, destination_id, now, lookback=lookback, horizon=horizon, newest=newest
-            )
-            ledgers = (
-                await read_ledgers(session, channels, destination_id, since=ledger_since)
-                if channels
-                else {}
-            )
-            snoozes = await read_snoozes(session, channels, now)
-        return PollStart(state, status, scan, ledgers, snoozes, stored)
+        and the newest stored rows a page is compared with."""
+        async with self._sessions.read_connection() as connection:
+            return await _read_start(connection, destination_id, now, plan)
+
+    async def claim_and_begin(
+        self,
+        owner: str,
+        *,
+        now: datetime,
+        until: datetime,
+        due_before: datetime | None,
+        only: str | None = None,
+        among: Collection[str] | None = None,
+        exclude: Collection[str] = (),
+        plan: Callable[[str], PollPlan] | None,
+    ) -> tuple[str, PollStart | None] | None:
+        """`claim_destination` and `begin_poll` of what it claimed, in one transaction:
+        the claim's lock is held for these few reads, never across the request.
+        Without a plan, only the claim."""
+        statement, parameters = claim_statement(
+            owner,
+            now=now,
+            until=until,
+            due_before=due_before,
+            only=only,
+            among=among,
+            exclude=exclude,
+        )
+        async with self._sessions.write_connection() as connection:
+            claimed: str | None = await connection.scalar(statement, parameters)
+            if claimed is None or plan is None:
+                return None if claimed is None else (claimed, None)
+            return claimed, await _read_start(connection, claimed, now, plan(claimed))
+
+
+async def _read_start(
+    connection: Executor, destination_id: str, now: datetime, plan: PollPlan
+) -> PollStart:
+    status, scan = await read_poll_row(connection, destination_id)
+    state, stored = await read_destination_state(
+        connection,
+        destination_id,
+        now,
+        lookback=plan.lookback,
+        horizon=plan.horizon,
+        newest=plan.newest,
+    )
+    ledgers = (
+        await read_ledgers(
+            connection, plan.channels, destination_id, since=now - plan.ledger_memory
+        )
+        if plan.channels
+        else {}
+    )
+    snoozes = await read_snoozes(connection, plan.channels, now)
+    return PollStart(state, status, scan, ledgers, snoozes, stored)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from enum import StrEnum
 from typing import Any
 
@@ -109,6 +109,18 @@ class ScanState:
     unreadable: bool = False
     # Full reads started over so far because they met unreadable items.
     attempts: int = 0
+
+
+@dataclass(frozen=True)
+class PollPlan:
+    """What a poll of one destination reads up front: for these channels, this far back."""
+
+    channels: frozenset[str]
+    lookback: timedelta
+    horizon: timedelta
+    ledger_memory: timedelta
+    # Stored rows of this many newest backups, to compare a page with (0: none).
+    newest: int
 
 
 @dataclass(frozen=True)

@@ -11,7 +11,7 @@ from sqlalchemy.engine import Engine
 
 from bot.core.alerts import EMPTY_LEDGER
 from bot.core.watches import Event, PollStatus
-from bot.store import PollStart, ScanState, Store
+from bot.store import PollPlan, PollStart, ScanState, Store
 from tests.store.examples import DAY, HOUR, PRIMARY, T0, alert, backup, digest, watching
 
 DEST = PRIMARY.id
@@ -32,16 +32,18 @@ def _statements() -> Iterator[list[str]]:
         event.remove(Engine, "before_cursor_execute", record)
 
 
-async def _begin(store: Store, *channels: str, newest: int = 3) -> PollStart:
-    return await store.begin_poll(
-        DEST,
-        T0,
-        channels=channels,
+def _plan(*channels: str, newest: int = 3) -> PollPlan:
+    return PollPlan(
+        channels=frozenset(channels),
         lookback=LOOKBACK,
         horizon=DAY,
-        ledger_since=T0 - 30 * DAY,
+        ledger_memory=30 * DAY,
         newest=newest,
     )
+
+
+async def _begin(store: Store, *channels: str, newest: int = 3) -> PollStart:
+    return await store.begin_poll(DEST, T0, _plan(*channels, newest=newest))
 
 
 async def test_a_destination_never_polled_starts_from_nothing(store: Store) -> None:
@@ -125,3 +127,33 @@ async def test_recording_a_poll_can_give_back_its_own_lease_and_no_one_elses(
     status = await store.record_poll_failure(DEST, T0, "503", release="replica-a")
     assert await store.leases() == {}
     assert status.consecutive_failures == 1
+
+
+async def test_a_claim_can_read_what_the_poll_needs_in_its_own_transaction(
+    store: Store,
+) -> None:
+    await watching(store)
+    await store.ensure_poll_rows()
+    await store.save_backups(DEST, [backup("b-0", "running", created_at=T0 - HOUR)], T0 - HOUR)
+    asked: list[str] = []
+
+    def plan(destination_id: str) -> PollPlan:
+        asked.append(destination_id)
+        return _plan("C-ops")
+
+    with _statements() as seen:
+        claimed = await store.claim_and_begin(
+            "replica-a", now=T0, until=T0 + HOUR, due_before=None, plan=plan
+        )
+    assert claimed is not None
+    destination_id, start = claimed
+    assert (destination_id, asked) == (DEST, [DEST])
+    assert start == await _begin(store, "C-ops")
+    assert await store.leases() == {DEST: ("replica-a", T0 + HOUR)}
+    # One transaction: BEGIN (implicit on PostgreSQL), the claim, the reads, COMMIT.
+    assert sum(1 for s in seen if s.lstrip().upper().startswith("UPDATE")) == 1
+    # Nothing left to claim: no reads, and the plan is not asked.
+    again = await store.claim_and_begin(
+        "replica-b", now=T0, until=T0 + HOUR, due_before=None, plan=plan
+    )
+    assert again is None and asked == [DEST]
