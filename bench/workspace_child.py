@@ -52,7 +52,7 @@ from bot.services.poll_reports import DestinationReport
 from bot.services.poll_work import PagePool
 from bot.services.poller import Poller
 from bot.services.replica import Replica
-from bot.store import Store
+from bot.store import PollStart, Store
 from tests.fakes.northflank import make_backup
 from tests.fakes.northflank_teams import FakeNorthflankTeams
 
@@ -84,10 +84,11 @@ class TimedPoller(Poller):
         pool: PagePool | None = None,
         *,
         lease_owner: str | None = None,
+        start: PollStart | None = None,
     ) -> DestinationReport:
         try:
             return await super().poll_destination(
-                destination_id, watches, pool, lease_owner=lease_owner
+                destination_id, watches, pool, lease_owner=lease_owner, start=start
             )
         finally:
             self.finished[destination_id] = time.monotonic()
