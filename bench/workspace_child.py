@@ -144,14 +144,15 @@ def _counted(store: Store) -> Counter[str]:
         counts["transactions"] += 1
 
     event.listen(store.engine.sync_engine, "begin", began)
-    claim = store.claim_destination
+    # A replica's poller claims with claim_and_begin (the claim and its reads at once).
+    claim = store.claim_and_begin
 
-    async def counted_claim(owner: str, **kwargs: Any) -> str | None:
+    async def counted_claim(owner: str, **kwargs: Any) -> tuple[str, PollStart | None] | None:
         found = await claim(owner, **kwargs)
         counts["claims found" if found is not None else "claims empty"] += 1
         return found
 
-    store.claim_destination = counted_claim  # type: ignore[method-assign]
+    store.claim_and_begin = counted_claim  # type: ignore[method-assign]
     return counts
 
 
