@@ -96,6 +96,15 @@ def count_database_work(store: Store) -> Counts:
     return counts
 
 
+def rss_mib() -> float:
+    """This process's resident memory now, from /proc (the bot's: the fake is elsewhere)."""
+    with open("/proc/self/status") as status:
+        for line in status:
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1]) / 1024
+    return float("nan")
+
+
 @dataclass
 class Cycle:
     cpu: float
@@ -105,6 +114,7 @@ class Cycle:
     statements: int
     transactions: int
     errors: int
+    rss: float = 0.0
 
 
 class BotPoller:
@@ -155,6 +165,7 @@ class BotPoller:
             statements=self.counts.statements - before.statements,
             transactions=self.counts.transactions - before.transactions,
             errors=sum(1 for d in report.destinations if d.error),
+            rss=rss_mib(),
         )
         if profiler is not None:
             print_profile(profiler)
@@ -341,17 +352,20 @@ async def run(destinations: int, cycles: int, profile: bool) -> None:
     print(f"Steady poll, {destinations} destinations x {BACKUPS_PER_DESTINATION} backups,")
     print(f"one replica on PostgreSQL, {CONCURRENCY} in flight; bot and floor cycles alternate.")
     print(f"Reproduce: {COMMAND} --destinations {destinations} --cycles {cycles}\n")
-    print("cycle  bot ms/dest  floor ms/dest  ratio  statements/dest  transactions/dest")
+    print("cycle  bot ms/dest  floor ms/dest  ratio  statements/dest  transactions/dest  RSS MiB")
     for i, (c, f) in enumerate(zip(bot, floor, strict=True)):
         print(
             f"{i + 1:>5}  {c.cpu / destinations * 1000:11.2f}  {f / destinations * 1000:13.2f}"
             f"  {c.cpu / f:5.2f}  {c.statements / destinations:15.1f}"
-            f"  {c.transactions / destinations:17.1f}"
+            f"  {c.transactions / destinations:17.1f}  {c.rss:7.1f}"
         )
     print()
     print(f"bot:   {bot_ms:6.2f} ms CPU per destination, median (target <= {TARGET_MS:g} ms)")
     print(f"floor: {floor_ms:6.2f} ms CPU per destination, median (httpx + json + asyncpg)")
     verdict = "met" if ratio <= TARGET_RATIO and bot_ms <= TARGET_MS else "NOT met"
+    grew = bot[-1].rss - bot[0].rss
+    print(f"RSS:   {bot[0].rss:.1f} MiB after cycle 1, {bot[-1].rss:.1f} after {len(bot)}", end="")
+    print(f" ({grew:+.1f} MiB; this process holds the floor's client and pool too)")
     print(f"ratio: {ratio:6.2f}x the floor, median of the cycles' ratios", end="")
     print(f" (target <= {TARGET_RATIO:g}x and <= {TARGET_MS:g} ms): {verdict}")
     if problems:
