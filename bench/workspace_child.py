@@ -1,7 +1,7 @@
 """The processes bench.workspaces starts: one replica of the bot, or the fake Northflank.
 
     .venv/bin/python -m bench.workspace_child replica DATABASE_URL NF_URL POLL_INTERVAL
-    .venv/bin/python -m bench.workspace_child northflank LATENCY TEAMS DESTINATIONS BACKUPS
+    .venv/bin/python -m bench.workspace_child northflank LATENCY TEAMS DESTINATIONS BACKUPS [LIMIT]
 
 Both talk to the benchmark over stdin/stdout, one JSON object per line. A replica reads
 ENCRYPTION_KEY from its environment (the key the benchmark stored the tokens with).
@@ -13,19 +13,20 @@ watch goes through connection 0). It starts the replica, whose first heartbeat r
 it, and answers:
 
     "sync"        beat once more (every replica is registered by now: live_count is right)
-    "go"          one `await poller.poll_all()`: wall, CPU, and when each destination's
-                  poll finished (time.monotonic(), comparable across processes)
+    "go"          one `await poller.poll_all()`: wall, CPU, when each destination's poll
+                  finished (time.monotonic(), comparable across processes), and the
+                  process's RSS afterwards
     "prime ID"    one request (describe the token) through stored connection ID, so that
                   this replica's reading of that connection's budget is Northflank's now
     "quit"        stop the replica (its leases go back), close everything, exit
 
 The fake Northflank is one FakeNorthflankTeams router with TEAMS teams behind it, each a
 FakeNorthflank of its own (token `nf-bench-NNN`, LATENCY seconds per request, its own
-x-ratelimit window), each with DESTINATIONS destinations `dest-0`... of BACKUPS completed
-backups. It answers "stats" (each token's requests since the last "clear", by path, and
-its own CPU time), "clear", "exhaust TOKEN" (that team's window starts again now with 0
-requests left, for its whole hour) and "refill TOKEN" (a fresh, full window), and serves
-until stdin closes.
+x-ratelimit window of LIMIT requests an hour, Northflank's default 1,000 unless given),
+each with DESTINATIONS destinations `dest-0`... of BACKUPS completed backups. It answers
+"stats" (each token's requests since the last "clear", by path, and its own CPU time),
+"clear", "exhaust TOKEN" (that team's window starts again now with 0 requests left, for
+its whole hour) and "refill TOKEN" (a fresh, full window), and serves until stdin closes.
 """
 
 from __future__ import annotations
@@ -44,6 +45,8 @@ from typing import Any
 from sqlalchemy import event
 
 from bench.poll_replica_child import next_line, say, utc_now
+from bench.poll_steady import rss_mib
+from bot.core.budget import DEFAULT_HOURLY_LIMIT
 from bot.core.watches import Watch
 from bot.northflank.errors import NorthflankError
 from bot.runtime.settings import PollSettings, load
@@ -178,6 +181,7 @@ async def _one_cycle(
         "requests": report.requests,
         "alerts": len(report.alerts),
         "opened": len(connections.opened()),
+        "rss_mib": rss_mib(),
     }
 
 
@@ -208,14 +212,20 @@ def _path_kind(path: str) -> str:
     return path
 
 
-def northflank_main(latency: float, teams: int, destinations: int, backups: int) -> None:
+def northflank_main(
+    latency: float,
+    teams: int,
+    destinations: int,
+    backups: int,
+    rate_limit: int = DEFAULT_HOURLY_LIMIT,
+) -> None:
     newest = utc_now() - timedelta(minutes=10)
     started = time.monotonic()
     with FakeNorthflankTeams() as router:
         fakes = {}
         for team in range(teams):
             token = team_token(team)
-            fake = router.add_team(token, latency=latency)
+            fake = router.add_team(token, latency=latency, rate_limit=rate_limit)
             fakes[token] = fake
             for dest_id in destination_ids(destinations):
                 fake.add_destination(dest_id, f"Bench {dest_id}")
@@ -262,7 +272,8 @@ def main() -> None:
     if mode == "replica":
         asyncio.run(replica_main(args[0], args[1], int(args[2])))
     elif mode == "northflank":
-        northflank_main(float(args[0]), int(args[1]), int(args[2]), int(args[3]))
+        limit = int(args[4]) if len(args) > 4 else DEFAULT_HOURLY_LIMIT
+        northflank_main(float(args[0]), int(args[1]), int(args[2]), int(args[3]), limit)
     else:
         raise SystemExit(f"unknown mode {mode!r}")
 

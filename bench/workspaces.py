@@ -52,6 +52,7 @@ from sqlalchemy import text
 from bench.poll_replicas import Child as ReplicaBenchChild
 from bench.poll_replicas import machine_ticks
 from bench.workspace_child import destination_ids, team_token
+from bot.core import budget
 from bot.core.backups import Destination
 from bot.core.connections import destination_key
 from bot.core.tenancy import channel_key
@@ -64,6 +65,7 @@ from tests.databases import postgres_schema
 TEAMS = 200
 DESTINATIONS_PER_TEAM = 5
 DESTINATIONS = TEAMS * DESTINATIONS_PER_TEAM
+HOURLY_LIMIT = budget.DEFAULT_HOURLY_LIMIT  # per token: Northflank's default
 BACKUPS_PER_DESTINATION = 3
 LATENCY = 0.05
 POLL_INTERVAL = 300
@@ -71,6 +73,7 @@ REPLICAS = 2
 EXHAUSTED = 100  # the team whose budget runs out in cycles 3 and 5
 UNSEEN = 150  # the one that runs out before cycle 6, unbeknown to the replicas
 SEED_CONCURRENCY = 8
+LINE_LIMIT = 64 * 1024 * 1024  # bytes: the longest line a child may send
 # "Shifted" means: the exhausted cycles' p95 later than the steady ones' by more than this
 # share of it plus two fake latencies: cycles alike differ by up to about that much on 2
 # cores shared with other processes.
@@ -95,15 +98,27 @@ class Child(ReplicaBenchChild):
 
     MODULE = "bench.workspace_child"
 
+    def __init__(self, process: asyncio.subprocess.Process) -> None:
+        super().__init__(process)
+        # A replica's report names every destination it polled, and the fake's stats every
+        # token's: at 10,000 destinations (bench.poll_scale) a line outgrows the 64 KiB
+        # asyncio reads a line up to. create_subprocess_exec(limit=) would say so, but
+        # ReplicaBenchChild.start does not pass one; StreamReader reads _limit per call.
+        assert process.stdout is not None
+        process.stdout._limit = LINE_LIMIT  # type: ignore[attr-defined]
+
 
 @contextlib.asynccontextmanager
-async def fake_northflank() -> AsyncIterator[tuple[Child, dict[str, Any]]]:
+async def fake_northflank(
+    teams: int = TEAMS, per_team: int = DESTINATIONS_PER_TEAM, rate_limit: int = HOURLY_LIMIT
+) -> AsyncIterator[tuple[Child, dict[str, Any]]]:
     child = await Child.start(
         "northflank",
         str(LATENCY),
-        str(TEAMS),
-        str(DESTINATIONS_PER_TEAM),
+        str(teams),
+        str(per_team),
         str(BACKUPS_PER_DESTINATION),
+        str(rate_limit),
     )
     try:
         yield child, await child.read()
@@ -112,19 +127,21 @@ async def fake_northflank() -> AsyncIterator[tuple[Child, dict[str, Any]]]:
 
 
 @contextlib.asynccontextmanager
-async def replicas(url: str, northflank_url: str, key: str) -> AsyncIterator[list[Child]]:
+async def replicas(
+    url: str, northflank_url: str, key: str, count: int = REPLICAS
+) -> AsyncIterator[list[Child]]:
     env = {**os.environ, "ENCRYPTION_KEY": key}
     children = await asyncio.gather(
         *(
             Child.start("replica", url, northflank_url, str(POLL_INTERVAL), env=env)
-            for _ in range(REPLICAS)
+            for _ in range(count)
         )
     )
     try:
         await asyncio.gather(*(c.read() for c in children))  # all registered
         counted = {int(r["live_count"]) for r in await call_all(children, "sync")}
-        if counted != {REPLICAS}:
-            raise RuntimeError(f"replicas counted {counted} live, not {REPLICAS}")
+        if counted != {count}:
+            raise RuntimeError(f"replicas counted {counted} live, not {count}")
         yield list(children)
         await asyncio.gather(*(c.send("quit") for c in children))
     finally:
@@ -146,13 +163,15 @@ class Tenant:
     keys: tuple[str, ...]
 
 
-async def seed(url: str, key: str) -> list[Tenant]:
-    """200 workspaces, each one connection and one channel watching its 5 destinations."""
+async def seed(
+    url: str, key: str, teams: int = TEAMS, per_team: int = DESTINATIONS_PER_TEAM
+) -> list[Tenant]:
+    """`teams` workspaces, each one connection and one channel watching its `per_team`."""
     store = Store.connect(url, vault=TokenVault.from_keys(key))
     now = datetime.now(UTC)
     tenants = []
     try:
-        for team in range(TEAMS):
+        for team in range(teams):
             connection = await store.add_connection(
                 f"team-{team:03d}",
                 team_token(team),
@@ -161,9 +180,7 @@ async def seed(url: str, key: str) -> list[Tenant]:
                 now=now,
                 team=slack_team(team),
             )
-            keys = tuple(
-                destination_key(d, connection.id) for d in destination_ids(DESTINATIONS_PER_TEAM)
-            )
+            keys = tuple(destination_key(d, connection.id) for d in destination_ids(per_team))
             tenants.append(Tenant(team, team_token(team), connection.id, keys))
         gate = asyncio.Semaphore(SEED_CONCURRENCY)
 
@@ -274,7 +291,7 @@ class Cycle:
         return sum(
             1
             for t in tenants
-            for d in destination_ids(DESTINATIONS_PER_TEAM)
+            for d in destination_ids(len(t.keys))
             if self.by_token.get(t.token, {}).get(d, 0) != 1
         )
 
