@@ -14,7 +14,8 @@ least BASELINE_MINIMUM of them to compare with:
 
 Each completed backup is judged once, when the addon rollup in the store
 first takes it in (`merge_recent`), against every run before it, and the
-verdict is kept with it. The rollup keeps the last RECENT_KEPT completed
+verdict is kept with it (a run the rollup drops at once is never judged: its
+verdict could not be kept). The rollup keeps the last RECENT_KEPT completed
 backups, and besides them any judged unusual in the last FLAGGED_KEPT_FOR, so
 the rules never read an addon's history to decide this, and a poll that
 brings more new backups than the rollup keeps (after a day and a half down,
@@ -189,14 +190,21 @@ def merge_recent(
     by_id = {run.backup_id: run for run in kept}
     for run in new:
         by_id.setdefault(run.backup_id, run)
+    ordered = sorted(by_id.values(), key=lambda r: (r.created_at, r.backup_id))
+    if not ordered:
+        return ()
+    since = ordered[-1].created_at - FLAGGED_KEPT_FOR
+    # A run outside the RECENT_KEPT newest and older than `since` is dropped whatever
+    # its verdict, so it is not judged: only its figures count, as a baseline for the
+    # runs after it. A first read of a long history judges a week's runs, not all.
+    first_recent = len(ordered) - RECENT_KEPT
     judged: list[CompletedRun] = []
-    for run in sorted(by_id.values(), key=lambda r: (r.created_at, r.backup_id)):
-        if not run.judged:
+    for index, run in enumerate(ordered):
+        if not run.judged and (index >= first_recent or run.created_at >= since):
             run = dataclasses.replace(run, judged=True, anomaly=anomaly_of(run, judged))
         judged.append(run)
     if len(judged) <= RECENT_KEPT:
         return tuple(judged)
-    since = judged[-1].created_at - FLAGGED_KEPT_FOR
     flagged = [
         run for run in judged[:-RECENT_KEPT] if run.anomaly is not None and run.created_at >= since
     ]

@@ -182,3 +182,41 @@ def test_runs_stored_before_verdicts_were_kept_are_judged_on_what_is_kept() -> N
 def test_a_run_and_an_anomaly_round_trip_through_json(found: Anomaly | None) -> None:
     assert found is not None and Anomaly.from_json(found.to_json()) == found
     assert CompletedRun.from_json(run(3).to_json()) == run(3)
+
+
+def test_a_long_history_read_at_once_keeps_what_judging_every_run_would_keep() -> None:
+    # A first read of three months of runs every ten minutes, read page by page newest
+    # first as the poller does: only the runs the rollup can keep are judged, and what
+    # it keeps is what judging every run against those before it would keep.
+    every_ten_minutes = [
+        dataclasses.replace(
+            r,
+            created_at=T0 + timedelta(minutes=10 * i),
+            completed_at=T0 + timedelta(minutes=10 * i + 5),
+            size_bytes=0 if i % 97 == 0 else (MB if i % 89 == 0 else r.size_bytes),
+        )
+        for i, r in enumerate(history(13_000))
+    ]
+    kept: tuple[CompletedRun, ...] = ()
+    for end in range(len(every_ten_minutes), 0, -100):
+        kept = merge_recent(kept, every_ten_minutes[max(0, end - 100) : end])
+
+    expected = _keep_after_judging_all(every_ten_minutes[-100:])
+    for end in range(len(every_ten_minutes) - 100, 0, -100):
+        expected = _keep_after_judging_all([*every_ten_minutes[max(0, end - 100) : end], *expected])
+    assert kept == expected
+    flagged = [r.backup_id for r in kept if r.anomaly is not None]
+    assert flagged and all(int(b[1:]) % 97 == 0 or int(b[1:]) % 89 == 0 for b in flagged)
+
+
+def _keep_after_judging_all(runs: list[CompletedRun]) -> tuple[CompletedRun, ...]:
+    """The rollup's rule stated plainly: judge every run not judged yet, keep the
+    RECENT_KEPT newest and the unusual ones within FLAGGED_KEPT_FOR of the newest."""
+    ordered = sorted({r.backup_id: r for r in runs}.values(), key=lambda r: r.created_at)
+    judged = [
+        r if r.judged else dataclasses.replace(r, judged=True, anomaly=found)
+        for r, found in findings(ordered)
+    ]
+    since = judged[-1].created_at - FLAGGED_KEPT_FOR
+    older = [r for r in judged[:-RECENT_KEPT] if r.anomaly is not None and r.created_at >= since]
+    return (*older, *judged[-RECENT_KEPT:])
