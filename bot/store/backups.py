@@ -26,7 +26,7 @@ from bot.store.addons import (
 )
 from bot.store.backup_rows import backup_from_mapping, backup_from_row, backup_row
 from bot.store.records import SaveResult
-from bot.store.sessions import Executor, UsesSessions, inline_strings, rowcount
+from bot.store.sessions import Executor, Sessions, UsesSessions, inline_strings, rowcount
 from bot.store.tables import AddonRow, KnownBackupRow
 
 _known = KnownBackupRow.__table__
@@ -99,39 +99,21 @@ class BackupQueries(UsesSessions):
             if changed_rows:
                 # One statement, executed for many rows: compiled once and cached,
                 # where `.values([...])` would compile a new statement every page.
-                await session.execute(self._upsert_backups(), changed_rows)
+                upsert = self._sessions.rendered_once(upsert_backups, list(changed_rows[0]))
+                await session.execute(upsert, changed_rows)
                 # The addon summaries move only forward, from what the backups say:
                 # a page whose every row is stored as it is has nothing new for them.
                 kept = await kept_runs(session, destination_id, by_id.values())
                 addon_rows = addon_summaries(destination_id, by_id.values(), known, kept, now)
                 if addon_rows:
-                    await session.execute(upsert_addons(self._sessions), addon_rows)
+                    upsert = self._sessions.rendered_once(upsert_addons, list(addon_rows[0]))
+                    await session.execute(upsert, addon_rows)
         changed = sum(1 for b in by_id.values() if b.id in known and known[b.id] != b.status_text)
         return SaveResult(
             new=len(by_id) - len(known),
             changed=changed,
             known_before=known,
             written=len(changed_rows),
-        )
-
-    def _upsert_backups(self) -> Any:
-        insert = self._sessions.insert(_known)
-        new = insert.excluded
-        refreshed: dict[str, Any] = {
-            column.name: new[column.name]
-            for column in _known.c
-            if column.name not in {"destination_id", "backup_id", "first_seen_at", "status_since"}
-        }
-        # Decided in SQL against the row as it is now, not as it was read a moment
-        # ago, so a concurrent poll of the same destination cannot confuse it.
-        # A changed status dates from now, the save's time, which every row
-        # carries as its first_seen_at.
-        refreshed["status_since"] = case(
-            (_known.c.status == new.status, _known.c.status_since),
-            else_=new.first_seen_at,
-        )
-        return insert.on_conflict_do_update(
-            index_elements=[_known.c.destination_id, _known.c.backup_id], set_=refreshed
         )
 
     async def destination_state(
@@ -291,6 +273,28 @@ _STATE_AND_NEWEST = (
     .order_by(_k.c.created_at.desc(), _k.c.backup_id)
 )
 _ADDONS = addons_with_latest_completed()
+
+
+def upsert_backups(sessions: Sessions) -> Any:
+    """INSERT ... ON CONFLICT for known_backups rows, as `backup_row` makes them."""
+    insert = sessions.insert(_known)
+    new = insert.excluded
+    refreshed: dict[str, Any] = {
+        column.name: new[column.name]
+        for column in _known.c
+        if column.name not in {"destination_id", "backup_id", "first_seen_at", "status_since"}
+    }
+    # Decided in SQL against the row as it is now, not as it was read a moment
+    # ago, so a concurrent poll of the same destination cannot confuse it.
+    # A changed status dates from now, the save's time, which every row
+    # carries as its first_seen_at.
+    refreshed["status_since"] = case(
+        (_known.c.status == new.status, _known.c.status_since),
+        else_=new.first_seen_at,
+    )
+    return insert.on_conflict_do_update(
+        index_elements=[_known.c.destination_id, _known.c.backup_id], set_=refreshed
+    )
 
 
 async def _stored_rows(

@@ -10,11 +10,21 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import AsyncIterator, Iterable
+from collections.abc import AsyncIterator, Callable, Iterable, Sequence
 from typing import Any
 
-from sqlalchemy import ColumnElement, String, Table, literal_column
+from sqlalchemy import (
+    ClauseElement,
+    ColumnElement,
+    String,
+    Table,
+    TextClause,
+    bindparam,
+    literal_column,
+    text,
+)
 from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.sql.compiler import SQLCompiler
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncSession, async_sessionmaker
 
 from bot.store.database import SQLITE_WRITE
@@ -38,6 +48,9 @@ class Sessions:
         # works on several destinations concurrently: take turns.
         self._turns = asyncio.Lock() if shared_connection is not None else None
         self._shared_connection = shared_connection is not None
+        self._rendered: dict[
+            tuple[Callable[[Sessions], ClauseElement], tuple[str, ...]], TextClause
+        ] = {}
 
     @classmethod
     def for_engine(cls, engine: AsyncEngine) -> Sessions:
@@ -102,6 +115,34 @@ class Sessions:
         if self.dialect == "postgresql":
             return postgresql.insert(table)
         return sqlite.insert(table)
+
+    def rendered_once(
+        self, build: Callable[[Sessions], ClauseElement], column_keys: Sequence[str]
+    ) -> TextClause:
+        """`build(self)`'s statement for rows of `column_keys`, compiled once per store.
+
+        SQLAlchemy 2.0 cannot cache the dialects' INSERT ... ON CONFLICT
+        (`inherit_cache = False`): built and compiled anew on every call, the
+        upserts of a first read cost more than the rows they write (issue 17). Its
+        SQL is rendered here once, as text with the same typed parameters, which
+        SQLAlchemy does cache; the values still go through the columns' types.
+        """
+        key = (build, tuple(column_keys))
+        rendered = self._rendered.get(key)
+        if rendered is None:
+            dialect = (postgresql if self.dialect == "postgresql" else sqlite).dialect(
+                paramstyle="named"
+            )
+            compiled = build(self).compile(dialect=dialect, column_keys=list(column_keys))
+            assert isinstance(compiled, SQLCompiler)
+            if set(compiled.binds) != set(column_keys):
+                # A default or a literal would need SQLAlchemy's own execution path.
+                raise ValueError(f"cannot render once: parameters {sorted(compiled.binds)}")
+            rendered = text(compiled.string).bindparams(
+                *(bindparam(name, type_=bound.type) for name, bound in compiled.binds.items())
+            )
+            self._rendered[key] = rendered
+        return rendered
 
     @contextlib.asynccontextmanager
     async def _turn(self) -> AsyncIterator[None]:

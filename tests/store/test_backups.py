@@ -10,6 +10,7 @@ from typing import Any
 
 from sqlalchemy import event
 from sqlalchemy.engine import Engine
+from sqlalchemy.engine.default import CACHE_HIT
 
 from bot.core.anomalies import RECENT_KEPT
 from bot.core.backups import Backup
@@ -125,6 +126,34 @@ async def test_saving_a_page_takes_a_handful_of_statements(store: Store) -> None
     # Per save: the stored statuses, the upsert of the backups, the addons' kept
     # completed runs, and the upsert of the addons.
     assert 0 < len(touching) <= 2 * 4
+
+
+async def test_the_upserts_are_compiled_once_and_then_found_in_the_cache(store: Store) -> None:
+    # SQLAlchemy 2.0 compiles a dialect's INSERT ... ON CONFLICT anew on every call
+    # (it cannot cache one); the store renders its upserts once.
+    def page(start: int) -> list[Backup]:
+        return [
+            backup(f"b{i}", "completed", created_at=T0 - i * HOUR, addon=f"addon-{i % 3}")
+            for i in range(start, start + 20)
+        ]
+
+    inserts: list[tuple[str, Any]] = []
+
+    def record(
+        conn: Any, cursor: Any, statement: str, params: Any, context: Any, many: Any
+    ) -> None:
+        if statement.lstrip().upper().startswith("INSERT"):
+            inserts.append((statement.split("(")[0].strip(), context.cache_hit))
+
+    await store.save_backups(DEST, page(0), T0)
+    event.listen(Engine, "after_cursor_execute", record)
+    try:
+        await store.save_backups(DEST, page(20), T0 + HOUR)
+    finally:
+        event.remove(Engine, "after_cursor_execute", record)
+    assert [table for table, _ in inserts] == ["INSERT INTO known_backups", "INSERT INTO addons"]
+    assert [hit for _, hit in inserts] == [CACHE_HIT, CACHE_HIT]
+    assert len(await store.known_statuses(DEST, [f"b{i}" for i in range(40)])) == 40
 
 
 async def test_a_page_saved_again_unchanged_writes_no_backup_and_a_changed_one_is_written(

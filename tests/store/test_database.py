@@ -4,13 +4,16 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta, timezone
 from pathlib import Path
+from typing import Any
 
 import pytest
-from sqlalchemy import text
+from sqlalchemy import Column, Integer, MetaData, String, Table, text
 from sqlalchemy.exc import StatementError
+from sqlalchemy.ext.asyncio import async_sessionmaker
 
 from bot.store import Store, engine_for
 from bot.store.database import async_target, redacted
+from bot.store.sessions import Sessions
 from tests.databases import postgres_schema
 
 
@@ -143,3 +146,25 @@ async def test_datetimes_come_back_as_aware_utc(store: Store) -> None:
 async def test_naive_datetimes_are_refused(store: Store) -> None:
     with pytest.raises(StatementError, match="naive datetime"):
         await store.record_poll_success("dest", datetime(2025, 3, 1, 12, 0))  # naive
+
+
+@pytest.mark.parametrize("dialect", ["sqlite", "postgresql"])
+def test_a_statement_rendered_once_must_take_every_value_from_its_rows(dialect: str) -> None:
+    # A column default is filled in by SQLAlchemy's own execution path, which the
+    # rendered text skips: such a statement is refused rather than run without it.
+    table = Table(
+        "with_default",
+        MetaData(),
+        Column("id", Integer, primary_key=True),
+        Column("note", String, default="none"),
+    )
+    sessions = Sessions(async_sessionmaker(), dialect)
+
+    def upsert(s: Sessions) -> Any:
+        return s.insert(table).on_conflict_do_nothing()
+
+    with pytest.raises(ValueError, match="cannot render once"):
+        sessions.rendered_once(upsert, ["id"])
+    rendered = sessions.rendered_once(upsert, ["id", "note"])
+    assert "ON CONFLICT DO NOTHING" in rendered.text
+    assert sessions.rendered_once(upsert, ["id", "note"]) is rendered
