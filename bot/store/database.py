@@ -12,6 +12,7 @@ import asyncio
 import json
 import shlex
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -201,12 +202,37 @@ class UTCDateTime(TypeDecorator[datetime]):
         # SQLite would keep the wall time and drop the zone; it is UTC already.
         return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
 
+    def bind_processor(self, dialect: Dialect) -> Callable[[datetime | None], Any]:
+        # Run for every datetime of every row written: SQLAlchemy's composition of
+        # process_bind_param with SQLite's own formatting cost a first read of
+        # 10,000 backups more than the SQL that stores them (issue 17). The same
+        # values in one step; tests hold them equal to SQLAlchemy's.
+        return _sqlite_utc_text if dialect.name == "sqlite" else _aware_utc
+
     def process_result_value(self, value: datetime | None, dialect: Dialect) -> datetime | None:
         if value is None:
             return None
         if value.tzinfo is None:
             return value.replace(tzinfo=UTC)
         return value.astimezone(UTC)
+
+
+def _aware_utc(value: datetime | None) -> datetime | None:
+    if value is None:
+        return None
+    if value.tzinfo is UTC:  # nearly always: every clock and parser in the bot gives UTC
+        return value
+    if value.tzinfo is None:
+        raise ValueError(f"naive datetime {value.isoformat()} cannot be stored; use UTC")
+    return value.astimezone(UTC)
+
+
+def _sqlite_utc_text(value: datetime | None) -> str | None:
+    """SQLite's DATETIME text as SQLAlchemy writes it ("2026-12-05 16:35:14.000000"), in UTC."""
+    value = _aware_utc(value)
+    if value is None:
+        return None
+    return value.replace(tzinfo=None).isoformat(" ", "microseconds")
 
 
 class JSONText(TypeDecorator[Any]):

@@ -8,11 +8,12 @@ from typing import Any
 
 import pytest
 from sqlalchemy import Column, Integer, MetaData, String, Table, text
+from sqlalchemy.engine import make_url
 from sqlalchemy.exc import StatementError
 from sqlalchemy.ext.asyncio import async_sessionmaker
 
 from bot.store import Store, engine_for
-from bot.store.database import async_target, redacted
+from bot.store.database import UTCDateTime, async_target, redacted
 from bot.store.sessions import Sessions
 from tests.databases import postgres_schema
 
@@ -146,6 +147,33 @@ async def test_datetimes_come_back_as_aware_utc(store: Store) -> None:
 async def test_naive_datetimes_are_refused(store: Store) -> None:
     with pytest.raises(StatementError, match="naive datetime"):
         await store.record_poll_success("dest", datetime(2025, 3, 1, 12, 0))  # naive
+
+
+@pytest.mark.parametrize(
+    "sent",
+    [
+        datetime(2025, 3, 1, 13, 30, 15, 123456, tzinfo=UTC),
+        datetime(2025, 3, 1, 13, 30, 15, tzinfo=UTC),  # no microseconds: still written
+        datetime(2025, 3, 1, 0, 30, tzinfo=timezone(timedelta(hours=1))),  # the day before
+        datetime(2025, 3, 1, 13, 0, tzinfo=timezone(timedelta(hours=-5, minutes=-30))),
+        datetime(999, 1, 2, 3, 4, 5, 6, tzinfo=UTC),
+        None,
+    ],
+)
+@pytest.mark.parametrize("dialect_name", ["sqlite", "postgresql+asyncpg"])
+def test_datetimes_are_written_as_sqlalchemy_itself_writes_them_in_utc(
+    sent: datetime | None, dialect_name: str
+) -> None:
+    dialect = make_url(f"{dialect_name}://").get_dialect()()
+    # UTCDateTime's own one-step bind processor against SQLAlchemy's composition of
+    # process_bind_param and the dialect's DateTime formatting, which it replaces.
+    ours = UTCDateTime().bind_processor(dialect)
+    impl = UTCDateTime.impl.dialect_impl(dialect).bind_processor(dialect)
+    theirs: Any = UTCDateTime().process_bind_param(sent, dialect)
+    if impl is not None:
+        theirs = impl(theirs)
+    assert ours(sent) == theirs
+    assert type(ours(sent)) is type(theirs)
 
 
 @pytest.mark.parametrize("dialect", ["sqlite", "postgresql"])
