@@ -11,15 +11,13 @@ from tests.fakes.northflank import DEFAULT_TOKEN, FakeNorthflank, make_backup
 from tests.store.examples import T0, watching
 
 LATENCY = 0.3
-# Requests arriving this close together were in flight at the same time: a place
-# freed by one cannot be taken again until its response, LATENCY later.
-TOGETHER = LATENCY / 3
 
 
 def most_at_once(arrivals: list[float]) -> int:
-    arrivals = sorted(arrivals)
+    """The most requests in flight together: each is answered LATENCY after it arrives,
+    and a place it frees can only be taken again after that answer."""
     return max(
-        sum(1 for other in arrivals if first <= other < first + TOGETHER) for first in arrivals
+        sum(1 for other in arrivals if other <= first < other + LATENCY) for first in arrivals
     )
 
 
