@@ -162,7 +162,8 @@ def claim_statement(
     among: Collection[str] | None,
     exclude: Collection[str],
 ) -> tuple[Update, dict[str, Any]]:
-    """The claim (see `claim_destination`) and its parameters; it returns the id claimed."""
+    """The claim (see `claim_destination`) and its parameters; it returns the claimed
+    destination's poll row (destination_id first), as `read_poll_row` reads it."""
     parameters: dict[str, Any] = {
         "owner": owner,
         "now": now,
@@ -214,5 +215,7 @@ def _claim_statement(*, due: bool, only: bool, among: bool) -> Update:
         update(_status)
         .where(_status.c.destination_id == chosen)
         .values(lease_owner=bindparam("owner"), lease_expires_at=bindparam("until"))
-        .returning(_status.c.destination_id)
+        # The whole poll row, destination_id first: what the poll reads of it
+        # comes with the claim rather than in a statement of its own.
+        .returning(*_status.c)
     )

@@ -13,12 +13,13 @@ from __future__ import annotations
 from collections.abc import Callable, Collection
 from datetime import datetime
 
+from bot.core.watches import PollStatus
 from bot.store.backups import read_destination_state
 from bot.store.interactions import read_snoozes
 from bot.store.leases import claim_statement
 from bot.store.ledger import read_ledgers
-from bot.store.polling import read_poll_row
-from bot.store.records import PollPlan, PollStart
+from bot.store.polling import poll_row_of, read_poll_row
+from bot.store.records import PollPlan, PollStart, ScanState
 from bot.store.sessions import Executor, UsesSessions
 
 
@@ -54,16 +55,25 @@ class PollStartQueries(UsesSessions):
             exclude=exclude,
         )
         async with self._sessions.write_connection() as connection:
-            claimed: str | None = await connection.scalar(statement, parameters)
-            if claimed is None or plan is None:
-                return None if claimed is None else (claimed, None)
-            return claimed, await _read_start(connection, claimed, now, plan(claimed))
+            row = (await connection.execute(statement, parameters)).first()
+            if row is None:
+                return None
+            claimed: str = row.destination_id
+            if plan is None:
+                return claimed, None
+            poll_row = poll_row_of(row)
+            return claimed, await _read_start(connection, claimed, now, plan(claimed), poll_row)
 
 
 async def _read_start(
-    connection: Executor, destination_id: str, now: datetime, plan: PollPlan
+    connection: Executor,
+    destination_id: str,
+    now: datetime,
+    plan: PollPlan,
+    poll_row: tuple[PollStatus | None, ScanState] | None = None,
 ) -> PollStart:
-    status, scan = await read_poll_row(connection, destination_id)
+    """`poll_row`: the destination's poll row, when the claim returned it already."""
+    status, scan = poll_row or await read_poll_row(connection, destination_id)
     state, stored = await read_destination_state(
         connection,
         destination_id,

@@ -166,6 +166,12 @@ async def read_poll_row(
 ) -> tuple[PollStatus | None, ScanState]:
     """How polling the destination went (None: never polled), and its first full read."""
     row = (await session.execute(_POLL_ROW, {"destination_id": destination_id})).first()
+    return poll_row_of(row)
+
+
+def poll_row_of(row: Row[Any] | None) -> tuple[PollStatus | None, ScanState]:
+    """A poll row as read (or returned by the claim): its status (None: never polled)
+    and its first full read."""
     if row is None:
         return None, ScanState()
     scan = ScanState(row.scan_complete, row.scan_cursor, row.scan_unreadable, row.scan_attempts)

@@ -135,6 +135,8 @@ async def test_a_claim_can_read_what_the_poll_needs_in_its_own_transaction(
     await watching(store)
     await store.ensure_poll_rows()
     await store.save_backups(DEST, [backup("b-0", "running", created_at=T0 - HOUR)], T0 - HOUR)
+    await store.save_scan_state(DEST, ScanState(complete=True, attempts=1))
+    await store.record_poll_success(DEST, T0 - HOUR)
     asked: list[str] = []
 
     def plan(destination_id: str) -> PollPlan:
@@ -149,9 +151,13 @@ async def test_a_claim_can_read_what_the_poll_needs_in_its_own_transaction(
     destination_id, start = claimed
     assert (destination_id, asked) == (DEST, [DEST])
     assert start == await _begin(store, "C-ops")
+    assert start is not None and start.scan.complete
+    assert start.status is not None and start.status.last_success_at == T0 - HOUR
     assert await store.leases() == {DEST: ("replica-a", T0 + HOUR)}
     # One transaction: BEGIN (implicit on PostgreSQL), the claim, the reads, COMMIT.
     assert sum(1 for s in seen if s.lstrip().upper().startswith("UPDATE")) == 1
+    # The poll row comes back with the claim, not read again.
+    assert not [s for s in seen if s.lstrip().upper().startswith("SELECT poll_status.".upper())]
     # Nothing left to claim: no reads, and the plan is not asked.
     again = await store.claim_and_begin(
         "replica-b", now=T0, until=T0 + HOUR, due_before=None, plan=plan
