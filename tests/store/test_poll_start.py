@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
@@ -11,7 +12,8 @@ from sqlalchemy.engine import Engine
 
 from bot.core.alerts import EMPTY_LEDGER
 from bot.core.watches import Event, PollStatus
-from bot.store import PollPlan, PollStart, ScanState, Store
+from bot.store import PollPlan, PollStart, ScanState, Store, upgrade
+from tests.databases import postgres_schema
 from tests.store.examples import DAY, HOUR, PRIMARY, T0, alert, backup, digest, watching
 
 DEST = PRIMARY.id
@@ -163,3 +165,21 @@ async def test_a_claim_can_read_what_the_poll_needs_in_its_own_transaction(
         "replica-b", now=T0, until=T0 + HOUR, due_before=None, plan=plan
     )
     assert again is None and asked == [DEST]
+
+
+async def test_polls_at_once_wait_for_the_pools_kept_connections_rather_than_open_more() -> None:
+    # A replica has dozens of polls in flight; past the pool's size each one used to
+    # open an overflow connection to PostgreSQL and close it again a moment later.
+    async with postgres_schema() as url:
+        await upgrade(url)
+        store = Store.connect(url)
+        opened: list[object] = []
+        event.listen(store.engine.sync_engine, "connect", lambda *args: opened.append(args))
+        try:
+            await watching(store)
+            starts = await asyncio.gather(*(_begin(store, "C-ops") for _ in range(40)))
+            kept = store.engine.pool.size()  # type: ignore[attr-defined]
+        finally:
+            await store.close()
+    assert len(starts) == 40 and all(start == starts[0] for start in starts)
+    assert 0 < len(opened) <= kept
