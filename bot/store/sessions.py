@@ -129,14 +129,15 @@ class Sessions:
         transactions overlap, and each one past the pool's size opened an overflow
         connection that was closed again on return: at 10,000 destinations, 260 to
         2,469 new PostgreSQL connections a cycle, nearly all of the database's CPU
-        (issue 17, bench.poll_scale). Slack's requests still get the overflow.
+        (issue 17, bench.poll_scale). One kept connection is left to Slack's
+        requests, so that a reply during a cycle does not wait for a new one.
         """
         if self._poll_connections is None:
             yield
             return
         loop = asyncio.get_running_loop()
         if self._slots is None or self._slots[0] is not loop:
-            self._slots = (loop, asyncio.Semaphore(self._poll_connections))
+            self._slots = (loop, asyncio.Semaphore(max(1, self._poll_connections - 1)))
         async with self._slots[1]:
             yield
 

@@ -182,4 +182,5 @@ async def test_polls_at_once_wait_for_the_pools_kept_connections_rather_than_ope
         finally:
             await store.close()
     assert len(starts) == 40 and all(start == starts[0] for start in starts)
-    assert 0 < len(opened) <= kept
+    # All but one of the kept connections: that one is left to Slack's requests.
+    assert 0 < len(opened) <= kept - 1
