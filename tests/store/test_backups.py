@@ -56,6 +56,22 @@ async def test_saving_counts_new_and_changed_backups(store: Store) -> None:
     }
 
 
+async def test_a_page_is_compared_with_its_own_stored_rows_only(store: Store) -> None:
+    # Stored rows are looked up by the page's span of createdAt: one stored inside
+    # that span but not on the page (deleted since, or on another page) is no part
+    # of the page's counts; one outside it but on the page is still found.
+    hours = [backup(f"b{i}", "completed", created_at=T0 - i * HOUR) for i in range(5)]
+    await store.save_backups(DEST, hours, T0)
+    other = await store.save_backups("dest-other", [backup("b2", "failed")], T0)
+    assert other == SaveResult(new=1, changed=0)
+    again = await store.save_backups(
+        DEST, [backup("b1", "failed", created_at=T0 - HOUR), hours[3], hours[4]], T0 + HOUR
+    )
+    assert again == SaveResult(new=0, changed=1)
+    assert again.known_before == {"b1": "completed", "b3": "completed", "b4": "completed"}
+    assert again.written == 1
+
+
 async def test_known_statuses_are_per_destination(store: Store) -> None:
     await store.save_backups(DEST, [backup("b1", "failed")], T0)
     assert await store.known_statuses("dest-other", ["b1"]) == {}
