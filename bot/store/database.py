@@ -194,13 +194,9 @@ class UTCDateTime(TypeDecorator[datetime]):
     cache_ok = True
 
     def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
-        if value is None:
-            return None
-        if value.tzinfo is None:
-            raise ValueError(f"naive datetime {value.isoformat()} cannot be stored; use UTC")
-        value = value.astimezone(UTC)
+        value = _aware_utc(value)
         # SQLite would keep the wall time and drop the zone; it is UTC already.
-        return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
+        return value.replace(tzinfo=None) if value and dialect.name == "sqlite" else value
 
     def bind_processor(self, dialect: Dialect) -> Callable[[datetime | None], Any]:
         # Run for every datetime of every row written: SQLAlchemy's composition of
