@@ -8,6 +8,7 @@ values we do not know yet) so that no other module has to know about them.
 
 from __future__ import annotations
 
+import functools
 import math
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -211,6 +212,8 @@ def parse_size(value: Any) -> int | None:
     if isinstance(value, float) and math.isfinite(value) and value >= 0:
         return int(value)
     if isinstance(value, str):
+        if value.isascii() and value.isdigit():
+            return int(value)  # what the API sends: "1234"
         try:
             size = int(float(value)) if value.strip() else None
         except (ValueError, OverflowError):
@@ -225,11 +228,19 @@ def _parse_ref(value: Any) -> Ref | None:
     ref_id, name = value.get("id"), value.get("name")
     if not isinstance(ref_id, str) or not ref_id:
         return None
-    return Ref(id=ref_id, name=name if isinstance(name, str) and name else ref_id)
+    return _ref(ref_id, name if isinstance(name, str) and name else ref_id)
+
+
+# The backups of a page name the same few projects, addons and schedules over and
+# over: each is made once and shared (they are immutable), which spares most of
+# their parsing cost in every poll. The caches are bounded; a miss just builds one.
+@functools.lru_cache(maxsize=4096)
+def _ref(ref_id: str, name: str) -> Ref:
+    return Ref(id=ref_id, name=name)
 
 
 def _parse_schedules(value: Any) -> tuple[Schedule, ...]:
-    if not isinstance(value, list):
+    if not value or not isinstance(value, list):
         return ()
     schedules = []
     for item in value:
@@ -245,9 +256,8 @@ def _parse_schedule(item: Any) -> Schedule | None:
     if type(item) is not dict and not isinstance(item, Mapping):
         return None
     raw_interval = item.get("interval")
-    try:
-        interval = ScheduleInterval(raw_interval if isinstance(raw_interval, str) else "")
-    except ValueError:
+    interval = _INTERVAL_BY_TEXT.get(raw_interval) if isinstance(raw_interval, str) else None
+    if interval is None:
         return None
     minutes = _int_tuple(item.get("minute"), 0, 59)
     hours = _int_tuple(item.get("hour"), 0, 23)
@@ -258,12 +268,29 @@ def _parse_schedule(item: Any) -> Schedule | None:
         return None
     if interval is ScheduleInterval.WEEKLY and not days:
         return None
+    return _schedule(interval, minutes, hours, days)
+
+
+_INTERVAL_BY_TEXT = {interval.value: interval for interval in ScheduleInterval}
+
+
+@functools.lru_cache(maxsize=1024)
+def _schedule(
+    interval: ScheduleInterval,
+    minutes: tuple[int, ...],
+    hours: tuple[int, ...],
+    days: tuple[int, ...],
+) -> Schedule:
     return Schedule(interval=interval, minutes=minutes, hours=hours, days=days)
 
 
 def _int_tuple(value: Any, low: int, high: int) -> tuple[int, ...]:
-    if not isinstance(value, list):
+    if not value or not isinstance(value, list):
         return ()
+    if len(value) == 1:
+        # Most schedules name one minute, one hour, one day.
+        (only,) = value
+        return (only,) if type(only) is int and low <= only <= high else ()
     return tuple(sorted({v for v in value if type(v) is int and low <= v <= high}))
 
 

@@ -101,7 +101,21 @@ def test_expired_by_accepts_numbers_and_strings(raw: Any, expected: datetime | N
 
 @pytest.mark.parametrize(
     ("raw", "expected"),
-    [("1234", 1234), (1234, 1234), ("0", 0), ("", None), ("abc", None), ([1], None), (-1, None)],
+    [
+        ("1234", 1234),
+        (1234, 1234),
+        ("0", 0),
+        ("", None),
+        ("abc", None),
+        ([1], None),
+        (-1, None),
+        (" 12 ", 12),
+        ("+7", 7),
+        ("12.9", 12),
+        ("-3", None),
+        ("١٢٣", 123),  # digits of another script, as float() reads them
+        ("1e3", 1000),
+    ],
 )
 def test_size(raw: Any, expected: int | None) -> None:
     assert parse_size(raw) == expected
@@ -143,6 +157,55 @@ def test_wrong_types_in_optional_fields_are_tolerated() -> None:
     assert backup.size_bytes is None and backup.addon_type is None and backup.project is None
     (schedule,) = backup.schedules
     assert schedule.interval is ScheduleInterval.HOURLY and schedule.minutes == (0, 30)
+
+
+@pytest.mark.parametrize(
+    ("raw", "expected"),
+    [
+        ({"interval": "hourly", "minute": [5]}, ("hourly", (5,), (), ())),
+        ({"interval": "hourly", "minute": [60]}, None),
+        ({"interval": "hourly", "minute": [True]}, None),
+        ({"interval": "hourly", "minute": ["5"]}, None),
+        ({"interval": "hourly", "minute": [30, 5, 30]}, ("hourly", (5, 30), (), ())),
+        ({"interval": "daily", "minute": [0], "hour": [24]}, None),
+        ({"interval": "daily", "minute": [0], "hour": [23]}, ("daily", (0,), (23,), ())),
+        ({"interval": "weekly", "minute": [0], "hour": [1], "day": [7]}, None),
+        (
+            {"interval": "weekly", "minute": [0], "hour": [1], "day": [6]},
+            ("weekly", (0,), (1,), (6,)),
+        ),
+        ({"interval": "Daily", "minute": [0], "hour": [1]}, None),
+        ({"interval": None, "minute": [0]}, None),
+    ],
+)
+def test_schedule_values_out_of_range_or_of_the_wrong_type_are_dropped(
+    raw: dict[str, Any],
+    expected: tuple[str, tuple[int, ...], tuple[int, ...], tuple[int, ...]] | None,
+) -> None:
+    backup = parse_backup({**DOCS_EXAMPLE, "schedules": [raw]})
+    parsed = [(s.interval.value, s.minutes, s.hours, s.days) for s in backup.schedules]
+    assert parsed == ([] if expected is None else [expected])
+
+
+def test_items_naming_the_same_addon_or_schedule_parse_alike_and_different_ones_apart() -> None:
+    # Refs and schedules are shared between items (they are immutable): sharing
+    # must never hand one item another's name or schedule.
+    def item(backup_id: str, addon_name: str, hour: int) -> dict[str, Any]:
+        return {
+            **DOCS_EXAMPLE,
+            "id": backup_id,
+            "addon": {"id": "addon-1", "name": addon_name},
+            "schedules": [{"interval": "daily", "minute": [0], "hour": [hour]}],
+        }
+
+    first, same, renamed = (
+        parse_backup(item("b1", "db", 3)),
+        parse_backup(item("b2", "db", 3)),
+        parse_backup(item("b3", "db renamed", 4)),
+    )
+    assert first.addon == same.addon and first.schedules == same.schedules
+    assert renamed.addon is not None and renamed.addon.name == "db renamed"
+    assert [s.hours for s in renamed.schedules] == [(4,)]
 
 
 def test_destination() -> None:
