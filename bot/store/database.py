@@ -231,6 +231,11 @@ def _sqlite_utc_text(value: datetime | None) -> str | None:
     return value.replace(tzinfo=None).isoformat(" ", "microseconds")
 
 
+def json_text(value: Any) -> str | None:
+    """How JSONText stores `value`."""
+    return None if value is None else json.dumps(value, separators=(",", ":"))
+
+
 class JSONText(TypeDecorator[Any]):
     """JSON kept as plain text, the same on both databases; nothing queries inside it."""
 
@@ -238,7 +243,7 @@ class JSONText(TypeDecorator[Any]):
     cache_ok = True
 
     def process_bind_param(self, value: Any, dialect: Dialect) -> str | None:
-        return None if value is None else json.dumps(value, separators=(",", ":"))
+        return json_text(value)
 
     def process_result_value(self, value: str | None, dialect: Dialect) -> Any:
         return None if value is None else json.loads(value)

@@ -24,6 +24,7 @@ from sqlalchemy import (
     text,
 )
 from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.dialects.postgresql.base import PGDialect
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncSession, async_sessionmaker
 from sqlalchemy.sql.compiler import SQLCompiler
 
@@ -155,7 +156,9 @@ class Sessions:
         key = (build, tuple(column_keys))
         rendered = self._rendered.get(key)
         if rendered is None:
-            dialect = (postgresql if self.dialect == "postgresql" else sqlite).dialect(
+            # The drivers' own PostgreSQL dialects write some parameters as
+            # `:name::TYPE`, which text() would not read back as parameters.
+            dialect = (PGDialect if self.dialect == "postgresql" else sqlite.dialect)(
                 paramstyle="named"
             )
             compiled = build(self).compile(dialect=dialect, column_keys=list(column_keys))

@@ -207,6 +207,50 @@ async def test_a_page_saved_again_unchanged_writes_no_backup_and_a_changed_one_i
     assert shown["b4"] == page[4]
 
 
+async def test_on_postgresql_a_page_is_written_as_one_array_per_column(store: Store) -> None:
+    # SQLAlchemy prepares every parameter of every row of an executemany in Python;
+    # PostgreSQL takes the page as 17 arrays instead, which asyncpg encodes in C.
+    page = [backup(f"b{i}", "completed", created_at=T0 - i * HOUR) for i in range(30)]
+    writes: list[tuple[str, bool, Any]] = []
+
+    def record(
+        conn: Any, cursor: Any, statement: str, params: Any, context: Any, many: bool
+    ) -> None:
+        if statement.lstrip().startswith("INSERT INTO known_backups"):
+            writes.append((conn.dialect.name, many, params))
+
+    event.listen(Engine, "before_cursor_execute", record)
+    try:
+        await store.save_backups(DEST, page, T0)
+    finally:
+        event.remove(Engine, "before_cursor_execute", record)
+    ((dialect, many, params),) = writes
+    if dialect == "postgresql":
+        assert not many
+        assert len(params) == 17
+        assert all(isinstance(column, list) and len(column) == 30 for column in params)
+    else:
+        assert many and len(params) == 30
+    assert len(await store.known_statuses(DEST, [b.id for b in page])) == 30
+
+
+async def test_awkward_text_and_empty_values_survive_the_write(store: Store) -> None:
+    # Arrays have their own quoting; none of it may show in what is stored.
+    names = ['a,"b"', "{c}", "back\\slash", "NULL", "", "émoji 🚀", "x'); DROP TABLE t; --"]
+    saved = [
+        backup(f"b{i}", "completed", created_at=T0 - i * HOUR, name=text, size_bytes=None)
+        for i, text in enumerate(names)
+    ]
+    saved.append(backup("bare", "new-status", addon=None, project=None, schedules=()))
+    saved.append(backup("sched", "in-progress", schedules=(DAILY, HOURLY), size_bytes=0))
+    await store.save_backups(DEST, saved, T0)
+    state = await store.destination_state(DEST, T0, lookback=DAY, horizon=DAY)
+    failing_or_running = {known.backup.id: known.backup for known in state.backups}
+    assert failing_or_running == {"bare": saved[-2], "sched": saved[-1]}
+    everything = await store.backups_created_since(DEST, T0 - 30 * DAY)
+    assert {b.id: b for b in everything} == {b.id: b for b in saved}
+
+
 @contextmanager
 def _statements() -> Iterator[list[str]]:
     seen: list[str] = []
