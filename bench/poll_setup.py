@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import tempfile
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -57,6 +57,17 @@ async def fresh_store() -> AsyncIterator[FreshStore]:
             yield FreshStore(store, path)
         finally:
             await store.close()
+
+
+@contextlib.asynccontextmanager
+async def fresh_sqlite() -> AsyncIterator[Store]:
+    """`fresh_store`'s store alone."""
+    async with fresh_store() as fresh:
+        yield fresh.store
+
+
+# Opens a fresh, empty store and closes it afterwards.
+StoreOpener = Callable[[], contextlib.AbstractAsyncContextManager[Store]]
 
 
 def client_for(url: str) -> NorthflankClient:
