@@ -16,7 +16,7 @@ from datetime import datetime
 from typing import Protocol
 
 from bot.services.replica import Replica
-from bot.store import PollPlan, PollStart, Store
+from bot.store import ClaimedUnreadError, PollPlan, PollStart, Store
 
 log = logging.getLogger(__name__)
 
@@ -47,6 +47,10 @@ class Work(Protocol):
 
     async def done(self, destination_id: str, *, crashed: bool, released: bool) -> None: ...
 
+    async def finish(self) -> None:
+        """The cycle's workers are done: give back whatever is still held."""
+        ...
+
 
 class GivenWork:
     """A list decided up front: `check`, and a poller that runs alone without leases."""
@@ -63,6 +67,9 @@ class GivenWork:
         return None
 
     async def done(self, destination_id: str, *, crashed: bool, released: bool) -> None:
+        pass
+
+    async def finish(self) -> None:
         pass
 
 
@@ -93,6 +100,8 @@ class LeasedWork:
         self._among = among
         # Failed inside the bot this cycle: still due, and not to be retried at once.
         self._crashed: set[str] = set()
+        # Of those, the ones whose lease this replica still holds (see `done`).
+        self._held: list[str] = []
         # A claim found nothing due and free: none will this cycle (a lease another
         # replica holds is looked at again when it runs out: Poller's retry_at), so the
         # other workers stop too instead of each asking the database once more.
@@ -126,14 +135,12 @@ class LeasedWork:
     async def _claim(self) -> str | None:
         try:
             claimed = await self._claim_and_read(self._plan)
-        except Exception:
-            if self._plan is None:
-                raise
-            # The reads that ride along with a claim failed (a damaged row, say), and
-            # took the claim with them. Claimed alone, the destination is polled the
-            # usual way, where such a failure costs only that destination its poll.
+        except ClaimedUnreadError as exc:
+            # The reads that ride along with a claim failed (a damaged row, say); the
+            # claim stands. The destination is polled the usual way, where such a
+            # failure costs only that destination its poll.
             log.warning("reading a destination as it was claimed failed", exc_info=True)
-            claimed = await self._claim_and_read(None)
+            claimed = (exc.destination_id, None)
         if claimed is None:
             return None
         destination_id, start = claimed
@@ -166,6 +173,19 @@ class LeasedWork:
         self._replica.polling.discard(destination_id)
         if released:
             return
+        if crashed:
+            # Held until the cycle ends: a claim of this cycle asked before the crash
+            # was known (its `exclude` already sent) must not find it free and take
+            # it again, in place of a destination not yet polled.
+            self._held.append(destination_id)
+            return
+        await self._release(destination_id)
+
+    async def finish(self) -> None:
+        while self._held:
+            await self._release(self._held.pop())
+
+    async def _release(self, destination_id: str) -> None:
         try:
             await self._store.release_destination(self._replica.id, destination_id)
         except Exception:

@@ -197,6 +197,7 @@ class Poller:
                 polled.append(result)
 
         await asyncio.gather(*(worker() for _ in range(CONCURRENCY)))
+        await work.finish()  # cancelled instead (shutting down), the leases run out
         report.destinations.extend(polled)
         names = {d.destination_id for d in polled}
         report.skipped.extend([d for d in due if d not in names][: len(due) - quota])
@@ -276,11 +277,8 @@ class Poller:
         return report
 
     async def read_destination(self, destination_id: str, *, max_pages: int) -> DestinationReport:
-        """Bring the store up to date; Northflank errors are raised, not recorded.
-
-        `watch` uses this to check a destination before a channel watches it,
-        and to have something to summarise.
-        """
+        """Bring the store up to date; Northflank errors are raised, not recorded. `watch`
+        uses this to check a destination before a channel watches it, and to summarise it."""
         report = DestinationReport(destination_id)
         client = await self._client_for(destination_id)
         start = await self._begin(destination_id, [], newest=self._per_page)

@@ -15,6 +15,7 @@ from bot.core.handling import (
 )
 from bot.store.database import engine_for
 from bot.store.migrate import SchemaNotReadyError, check_schema, upgrade
+from bot.store.poll_start import ClaimedUnreadError
 from bot.store.records import (
     ChannelAlerts,
     Claim,
@@ -35,6 +36,7 @@ __all__ = [
     "Acknowledgement",
     "ChannelAlerts",
     "Claim",
+    "ClaimedUnreadError",
     "OutboxItem",
     "OutboxKind",
     "OutboxState",

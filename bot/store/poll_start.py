@@ -42,9 +42,10 @@ class PollStartQueries(UsesSessions):
         exclude: Collection[str] = (),
         plan: Callable[[str], PollPlan] | None,
     ) -> tuple[str, PollStart | None] | None:
-        """`claim_destination` and `begin_poll` of what it claimed, in one transaction:
-        the claim's lock is held for these few reads, never across the request.
-        Without a plan, only the claim."""
+        """`claim_destination`, then `begin_poll` of what it claimed, on one connection
+        (on SQLite, in one transaction). Without a plan, only the claim. When the
+        reads fail, the claim stands (the lease, not a transaction, is what keeps
+        other replicas away) and ClaimedUnreadError names the destination."""
         statement, parameters = claim_statement(
             owner,
             now=now,
@@ -62,7 +63,22 @@ class PollStartQueries(UsesSessions):
             if plan is None:
                 return claimed, None
             poll_row = poll_row_of(row)
-            return claimed, await _read_start(connection, claimed, now, plan(claimed), poll_row)
+            try:
+                return claimed, await _read_start(connection, claimed, now, plan(claimed), poll_row)
+            except Exception as exc:
+                # Kept, not raised here: the block ends normally, so SQLite's
+                # transaction commits the claim too (PostgreSQL's is committed).
+                failure = exc
+        raise ClaimedUnreadError(claimed) from failure
+
+
+class ClaimedUnreadError(Exception):
+    """A destination was claimed (the claim stands) but reading what its poll needs
+    failed: polled the usual way, that failure costs it only its own poll."""
+
+    def __init__(self, destination_id: str) -> None:
+        super().__init__(f"claimed {destination_id!r}, but reading it failed")
+        self.destination_id = destination_id
 
 
 async def _read_start(

@@ -57,3 +57,24 @@ async def test_once_a_claim_finds_nothing_the_other_workers_stop_asking(store: S
     assert results == [None] * WORKERS
     assert len(claims) == 1
     assert await store.leases() == {}
+
+
+async def test_a_destination_that_crashed_stays_leased_until_the_cycle_ends(store: Store) -> None:
+    # A claim asked before the crash was known carries an `exclude` without it: were
+    # the lease given back at once, that claim would find it free and take it again,
+    # in place of a destination not yet polled this cycle.
+    for name in ("dest-a", "dest-b"):
+        await watching(store, "C-ops", Destination(name, name))
+    await store.ensure_poll_rows()
+    replica = Replica(store, clock=lambda: T0)
+    work = LeasedWork(store, replica, quota=10, due_before=None, only=None, clock=lambda: T0)
+    crashed = await work.take()
+    assert crashed == "dest-a"  # never polled, by id
+    await work.done(crashed, crashed=True, released=False)
+    stale = await store.claim_destination(
+        "another-worker-of-this-cycle", now=T0, until=T0 + MINUTE, due_before=None, exclude=()
+    )
+    assert stale == "dest-b"
+    assert set(await store.leases()) == {"dest-a", "dest-b"}
+    await work.finish()
+    assert set(await store.leases()) == {"dest-b"}

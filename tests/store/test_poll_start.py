@@ -7,12 +7,13 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
+import pytest
 from sqlalchemy import event
 from sqlalchemy.engine import Engine
 
 from bot.core.alerts import EMPTY_LEDGER
 from bot.core.watches import Event, PollStatus
-from bot.store import PollPlan, PollStart, ScanState, Store, upgrade
+from bot.store import ClaimedUnreadError, PollPlan, PollStart, ScanState, Store, upgrade
 from tests.databases import postgres_schema
 from tests.store.examples import DAY, HOUR, PRIMARY, T0, alert, backup, digest, watching
 
@@ -131,7 +132,7 @@ async def test_recording_a_poll_can_give_back_its_own_lease_and_no_one_elses(
     assert status.consecutive_failures == 1
 
 
-async def test_a_claim_can_read_what_the_poll_needs_in_its_own_transaction(
+async def test_a_claim_can_read_what_the_poll_needs_on_its_own_connection(
     store: Store,
 ) -> None:
     await watching(store)
@@ -156,7 +157,7 @@ async def test_a_claim_can_read_what_the_poll_needs_in_its_own_transaction(
     assert start is not None and start.scan.complete
     assert start.status is not None and start.status.last_success_at == T0 - HOUR
     assert await store.leases() == {DEST: ("replica-a", T0 + HOUR)}
-    # One transaction: BEGIN (implicit on PostgreSQL), the claim, the reads, COMMIT.
+    # One connection: the claim (committed on its own on PostgreSQL), then the reads.
     assert sum(1 for s in seen if s.lstrip().upper().startswith("UPDATE")) == 1
     # The poll row comes back with the claim, not read again.
     assert not [s for s in seen if s.lstrip().upper().startswith("SELECT poll_status.".upper())]
@@ -165,6 +166,27 @@ async def test_a_claim_can_read_what_the_poll_needs_in_its_own_transaction(
         "replica-b", now=T0, until=T0 + HOUR, due_before=None, plan=plan
     )
     assert again is None and asked == [DEST]
+
+
+async def test_when_the_reads_after_a_claim_fail_the_claim_stands_and_is_named(
+    store: Store,
+) -> None:
+    # A damaged row, a bug: the destination must still be polled (the usual way,
+    # where the failure costs it only its own poll), so the claim is not lost.
+    await watching(store)
+    await store.save_backups(DEST, [backup("b1", "in-progress", created_at=T0 - HOUR)], T0)
+    await store.ensure_poll_rows()
+
+    def broken_plan(destination_id: str) -> PollPlan:
+        raise RuntimeError(f"cannot plan {destination_id}")
+
+    with pytest.raises(ClaimedUnreadError) as failed:
+        await store.claim_and_begin(
+            "replica-a", now=T0, until=T0 + HOUR, due_before=None, plan=broken_plan
+        )
+    assert failed.value.destination_id == DEST
+    assert isinstance(failed.value.__cause__, RuntimeError)
+    assert await store.leases() == {DEST: ("replica-a", T0 + HOUR)}
 
 
 async def test_polls_at_once_wait_for_the_pools_kept_connections_rather_than_open_more() -> None:
