@@ -20,7 +20,7 @@ from typing import Any
 
 from sqlalchemy import DateTime, Text, event
 from sqlalchemy.engine import URL, Connection, Dialect, make_url
-from sqlalchemy.exc import ArgumentError
+from sqlalchemy.exc import ArgumentError, DisconnectionError
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 from sqlalchemy.pool import ConnectionPoolEntry
 from sqlalchemy.types import TypeDecorator
@@ -113,7 +113,13 @@ def _server_settings(options: str) -> dict[str, str]:
     return settings
 
 
-def engine_for(database_url: str) -> AsyncEngine:
+# A pooled PostgreSQL connection idle for longer than this is checked before use.
+PING_AFTER_IDLE_SECONDS = 1.0
+
+
+def engine_for(
+    database_url: str, *, ping_after_idle: float = PING_AFTER_IDLE_SECONDS
+) -> AsyncEngine:
     """An async engine for DATABASE_URL; for SQLite, the file's folder is created too."""
     target = async_target(database_url)
     if target.is_sqlite:
@@ -121,7 +127,43 @@ def engine_for(database_url: str) -> AsyncEngine:
         engine = create_async_engine(target.url, connect_args=target.connect_args)
         _configure_sqlite(engine)
         return engine
-    return create_async_engine(target.url, connect_args=target.connect_args, pool_pre_ping=True)
+    engine = create_async_engine(target.url, connect_args=target.connect_args)
+    _ping_when_idle(engine, ping_after_idle)
+    return engine
+
+
+def _ping_when_idle(engine: AsyncEngine, idle_seconds: float) -> None:
+    """Check a pooled connection before use, as pool_pre_ping does, but only when it
+    has been idle for `idle_seconds` (HikariCP's "alive bypass window").
+
+    pool_pre_ping checks every checkout, and through asyncpg outside a transaction
+    a check is three round trips (BEGIN, a query, ROLLBACK): six of a steady poll's
+    few, each poll checking out twice (issue 17). A connection returned moments
+    ago is alive unless the server went away in those moments; then the statement
+    fails as it would have anyway a moment later, and SQLAlchemy, seeing a
+    disconnect, discards the pool's older connections, so that one error is all.
+    """
+    sync_engine = engine.sync_engine
+
+    def _stamp(_dbapi_connection: Any, record: ConnectionPoolEntry) -> None:
+        record.info[_RETURNED_AT] = time.monotonic()
+
+    def _check(dbapi_connection: Any, record: ConnectionPoolEntry, _proxy: Any) -> None:
+        returned = record.info.get(_RETURNED_AT)
+        if returned is not None and time.monotonic() - returned < idle_seconds:
+            return
+        try:
+            sync_engine.dialect.do_ping(dbapi_connection)
+        except Exception as exc:  # whatever the driver raises for a dead connection
+            # The pool's documented answer: discard this one and check out another.
+            raise DisconnectionError("a pooled connection no longer answers") from exc
+
+    event.listen(sync_engine, "connect", _stamp)
+    event.listen(sync_engine, "checkin", _stamp)
+    event.listen(sync_engine, "checkout", _check)
+
+
+_RETURNED_AT = "backup_bot_returned_at"
 
 
 def redacted(database_url: str) -> str:

@@ -9,8 +9,8 @@ from typing import Any
 import pytest
 from sqlalchemy import Column, Integer, MetaData, String, Table, text
 from sqlalchemy.engine import make_url
-from sqlalchemy.exc import StatementError
-from sqlalchemy.ext.asyncio import async_sessionmaker
+from sqlalchemy.exc import DBAPIError, StatementError
+from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker, create_async_engine
 
 from bot.store import Store, engine_for
 from bot.store.database import UTCDateTime, async_target, redacted
@@ -131,6 +131,46 @@ async def test_postgres_connections_use_the_search_path_from_the_url() -> None:
         finally:
             await engine.dispose()
     assert search_path == async_target(url).connect_args["server_settings"]["search_path"]
+
+
+async def _terminate_the_pools_connection(engine: AsyncEngine) -> None:
+    """What a database restart or a proxy's idle timeout does to a pooled connection."""
+    async with engine.connect() as connection:
+        pid = await connection.scalar(text("SELECT pg_backend_pid()"))
+    killer = create_async_engine(engine.url, isolation_level="AUTOCOMMIT")
+    try:
+        async with killer.connect() as connection:
+            await connection.execute(text("SELECT pg_terminate_backend(:pid)"), {"pid": pid})
+    finally:
+        await killer.dispose()
+
+
+async def test_a_pooled_connection_idle_for_a_while_is_checked_and_replaced_if_dead() -> None:
+    async with postgres_schema() as url:
+        engine = engine_for(url, ping_after_idle=0.0)
+        try:
+            await _terminate_the_pools_connection(engine)
+            async with engine.connect() as connection:
+                assert await connection.scalar(text("SELECT 1")) == 1
+        finally:
+            await engine.dispose()
+
+
+async def test_a_connection_used_moments_ago_is_not_checked_and_its_death_costs_one_error() -> None:
+    # The trade for sparing every checkout a check: the statement meets the dead
+    # connection itself, fails once, and SQLAlchemy discards the pool's older ones.
+    async with postgres_schema() as url:
+        engine = engine_for(url, ping_after_idle=3600.0)
+        try:
+            await _terminate_the_pools_connection(engine)
+            with pytest.raises(DBAPIError) as failed:
+                async with engine.connect() as connection:
+                    await connection.scalar(text("SELECT 1"))
+            assert failed.value.connection_invalidated
+            async with engine.connect() as connection:
+                assert await connection.scalar(text("SELECT 1")) == 1
+        finally:
+            await engine.dispose()
 
 
 async def test_datetimes_come_back_as_aware_utc(store: Store) -> None:
