@@ -196,8 +196,10 @@ class Poller:
                         await work.done(destination_id, crashed=crashed, released=released)
                 polled.append(result)
 
-        await asyncio.gather(*(worker() for _ in range(CONCURRENCY)))
-        await work.finish()  # cancelled instead (shutting down), the leases run out
+        try:
+            await asyncio.gather(*(worker() for _ in range(CONCURRENCY)))
+        finally:
+            await work.finish()
         report.destinations.extend(polled)
         names = {d.destination_id for d in polled}
         report.skipped.extend([d for d in due if d not in names][: len(due) - quota])
