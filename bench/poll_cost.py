@@ -48,8 +48,8 @@ from bot.core.watches import WatchSettings
 from bot.northflank.client import MAX_PER_PAGE, NorthflankClient
 from bot.services.destination_reading import MAX_PAGES_PER_DESTINATION
 from bot.services.poller import Poller
-from bot.store import Store, upgrade
-from tests.databases import postgres_schema
+from bot.store import Store
+from tests.databases import migrated_store, postgres_schema
 from tests.fakes.northflank import DEFAULT_TOKEN
 from tests.processes import REPO
 
@@ -266,13 +266,8 @@ async def read_with_client(client: NorthflankClient, destination_id: str) -> flo
 async def fresh_postgres() -> AsyncIterator[Store]:
     """A migrated, empty store on a fresh schema of the PostgreSQL server the tests
     use (tests/databases.py says how to point it elsewhere), dropped afterwards."""
-    async with postgres_schema() as url:
-        await upgrade(url)
-        store = Store.connect(url)
-        try:
-            yield store
-        finally:
-            await store.close()
+    async with postgres_schema() as url, migrated_store(url) as store:
+        yield store
 
 
 async def store_pages(

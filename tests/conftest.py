@@ -8,8 +8,8 @@ from typing import Any
 
 import pytest
 
-from bot.store import Store, upgrade
-from tests.databases import DATABASES, postgres_schema, sqlite_url
+from bot.store import Store
+from tests.databases import DATABASES, migrated_store, postgres_schema, sqlite_url
 from tests.fakes.northflank import FakeNorthflank
 from tests.fakes.slack import FakeSlack
 from tests.figures import absorb, as_data, reported
@@ -87,9 +87,5 @@ async def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncI
 @pytest.fixture
 async def store(database_url: str) -> AsyncIterator[Store]:
     """A store on a migrated, empty database."""
-    await upgrade(database_url)
-    opened = Store.connect(database_url)
-    try:
+    async with migrated_store(database_url) as opened:
         yield opened
-    finally:
-        await opened.close()

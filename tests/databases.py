@@ -22,12 +22,25 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
 
+from bot.store import Store, upgrade
+
 DEFAULT_POSTGRES_URL = "postgresql://postgres@127.0.0.1:5432/test"
 DATABASES = ("sqlite", "postgresql")
 CONNECT_TIMEOUT = 5.0
 
 # Why PostgreSQL could not be reached, once known: the other tests skip at once.
 _unreachable: list[str] = []
+
+
+@asynccontextmanager
+async def migrated_store(url: str) -> AsyncIterator[Store]:
+    """A Store on `url`'s database, migrated first and closed afterwards."""
+    await upgrade(url)
+    store = Store.connect(url)
+    try:
+        yield store
+    finally:
+        await store.close()
 
 
 def postgres_url() -> str:

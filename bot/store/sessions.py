@@ -93,12 +93,6 @@ class Sessions:
     # stand on its own: a claim, an upsert, a read. SQLite keeps its transaction,
     # which is what takes its write lock up front.
 
-    @property
-    def autocommits(self) -> bool:
-        """Whether each statement on `read_connection`/`write_connection` commits
-        on its own (PostgreSQL, outside a dry run)."""
-        return self.dialect == "postgresql" and self._connection is None
-
     @contextlib.asynccontextmanager
     async def read_connection(self) -> AsyncIterator[AsyncConnection]:
         async with self._turn(), self._core(write=False) as connection:
@@ -120,7 +114,7 @@ class Sessions:
             return
         assert self._engine is not None
         async with self._slot(), self._engine.connect() as connection:
-            if self.autocommits:
+            if self.dialect == "postgresql":
                 await connection.execution_options(isolation_level="AUTOCOMMIT")
                 yield connection
                 return

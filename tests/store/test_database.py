@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from datetime import UTC, datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
@@ -145,32 +147,34 @@ async def _terminate_the_pools_connection(engine: AsyncEngine) -> None:
         await killer.dispose()
 
 
-async def test_a_pooled_connection_idle_for_a_while_is_checked_and_replaced_if_dead() -> None:
+@asynccontextmanager
+async def _postgres_engine(*, ping_after_idle: float) -> AsyncIterator[AsyncEngine]:
     async with postgres_schema() as url:
-        engine = engine_for(url, ping_after_idle=0.0)
+        engine = engine_for(url, ping_after_idle=ping_after_idle)
         try:
-            await _terminate_the_pools_connection(engine)
-            async with engine.connect() as connection:
-                assert await connection.scalar(text("SELECT 1")) == 1
+            yield engine
         finally:
             await engine.dispose()
+
+
+async def test_a_pooled_connection_idle_for_a_while_is_checked_and_replaced_if_dead() -> None:
+    async with _postgres_engine(ping_after_idle=0.0) as engine:
+        await _terminate_the_pools_connection(engine)
+        async with engine.connect() as connection:
+            assert await connection.scalar(text("SELECT 1")) == 1
 
 
 async def test_a_connection_used_moments_ago_is_not_checked_and_its_death_costs_one_error() -> None:
     # The trade for sparing every checkout a check: the statement meets the dead
     # connection itself, fails once, and SQLAlchemy discards the pool's older ones.
-    async with postgres_schema() as url:
-        engine = engine_for(url, ping_after_idle=3600.0)
-        try:
-            await _terminate_the_pools_connection(engine)
-            with pytest.raises(DBAPIError) as failed:
-                async with engine.connect() as connection:
-                    await connection.scalar(text("SELECT 1"))
-            assert failed.value.connection_invalidated
+    async with _postgres_engine(ping_after_idle=3600.0) as engine:
+        await _terminate_the_pools_connection(engine)
+        with pytest.raises(DBAPIError) as failed:
             async with engine.connect() as connection:
-                assert await connection.scalar(text("SELECT 1")) == 1
-        finally:
-            await engine.dispose()
+                await connection.scalar(text("SELECT 1"))
+        assert failed.value.connection_invalidated
+        async with engine.connect() as connection:
+            assert await connection.scalar(text("SELECT 1")) == 1
 
 
 async def test_datetimes_come_back_as_aware_utc(store: Store) -> None:
