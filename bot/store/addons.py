@@ -12,7 +12,7 @@ from collections.abc import Iterable, Mapping
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, Row, Select, and_, bindparam, case, func, or_, select
+from sqlalchemy import ColumnElement, Select, and_, case, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.core.anomalies import CompletedRun, merge_recent
@@ -25,7 +25,7 @@ from bot.store.backup_rows import (
     schedules_from_json,
     schedules_to_json,
 )
-from bot.store.sessions import Sessions
+from bot.store.sessions import NamedRow, Sessions
 from bot.store.tables import AddonRow, KnownBackupRow
 
 _addons = AddonRow.__table__
@@ -179,9 +179,9 @@ def _completed_since(backup: Backup, stored_status: str | None, now: datetime) -
 _LATEST = "completed__"
 
 
-def addons_with_latest_completed() -> Select[Any]:
-    """Every addon summary of a destination (bound: destination_id), each with its
-    latest completed backup's columns, prefixed `completed__` (NULL when it has none)."""
+def addons_with_latest_completed(destination: ColumnElement[Any]) -> Select[Any]:
+    """Every addon summary of a destination, each with its latest completed backup's
+    columns, prefixed `completed__` (NULL when it has none), in ADDON_ORDER."""
     known = KnownBackupRow.__table__
     return (
         select(_addons, *(known.c[name].label(_LATEST + name) for name in BACKUP_FIELDS))
@@ -192,12 +192,15 @@ def addons_with_latest_completed() -> Select[Any]:
                 known.c.backup_id == _addons.c.latest_completed_id,
             ),
         )
-        .where(_addons.c.destination_id == bindparam("destination_id"))
-        .order_by(_addons.c.addon_name, _addons.c.addon_id)
+        .where(_addons.c.destination_id == destination)
+        .order_by(*ADDON_ORDER)
     )
 
 
-def addon_state_of(row: Row[Any]) -> AddonState:
+ADDON_ORDER = (_addons.c.addon_name, _addons.c.addon_id)
+
+
+def addon_state_of(row: NamedRow) -> AddonState:
     """From a row of `addons_with_latest_completed`."""
     values = row._mapping
     return AddonState(

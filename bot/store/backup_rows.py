@@ -9,6 +9,13 @@ from typing import Any
 from bot.core.backups import Backup, BackupStatus, Ref, Schedule, ScheduleInterval
 from bot.store.tables import KnownBackupRow
 
+# What a save compares: every column a listing sets (not when the bot first saw it).
+COMPARED = tuple(
+    column.name
+    for column in KnownBackupRow.__table__.c
+    if column.name not in {"destination_id", "first_seen_at", "status_since"}
+)
+
 
 def backup_row(destination_id: str, backup: Backup, now: datetime) -> dict[str, Any]:
     return {

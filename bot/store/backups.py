@@ -11,31 +11,24 @@ from collections.abc import Collection, Iterable, Mapping, Sequence
 from datetime import datetime, timedelta
 from typing import Any, TypeVar
 
-from sqlalchemy import Integer, Text, and_, bindparam, case, cast, delete, func, or_, select
+from sqlalchemy import Text, and_, bindparam, case, cast, delete, func, select
 from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.core.backups import Backup, BackupStatus
-from bot.core.destination_state import DestinationState, KnownBackup
+from bot.core.destination_state import DestinationState
 from bot.core.watches import DestinationSummary
-from bot.store.addons import (
-    addon_state_of,
-    addon_summaries,
-    addons_with_latest_completed,
-    kept_runs,
-    upsert_addons,
-)
-from bot.store.backup_rows import backup_from_mapping, backup_from_row, backup_row
+from bot.store.addons import addon_summaries, kept_runs, upsert_addons
+from bot.store.backup_rows import COMPARED, backup_from_row, backup_row
 from bot.store.database import JSONText, json_text
+from bot.store.destination_reads import FAILED, read_destination_state
 from bot.store.records import SaveResult
-from bot.store.sessions import Executor, Sessions, UsesSessions, inline_strings, rowcount
+from bot.store.sessions import Sessions, UsesSessions, rowcount
 from bot.store.tables import AddonRow, KnownBackupRow
 
 _known = KnownBackupRow.__table__
 _addons = AddonRow.__table__
 _JSON_COLUMNS = tuple(column.name for column in _known.c if isinstance(column.type, JSONText))
-_FINAL = tuple(status.value for status in BackupStatus if status.is_final)
-_FAILED = (BackupStatus.FAILED.value, BackupStatus.ABORTED.value)
 # Rows per INSERT: far below both databases' limits on bound parameters.
 _CHUNK = 500
 
@@ -172,7 +165,7 @@ class BackupQueries(UsesSessions):
                         AddonRow.latest_backup_id == k.backup_id,
                     ),
                 )
-                .where(k.destination_id == destination_id, k.status.in_(_FAILED))
+                .where(k.destination_id == destination_id, k.status.in_(FAILED))
                 .order_by(k.created_at.desc(), k.backup_id)
             )
             failing_backups = tuple(backup_from_row(row) for row in failing)
@@ -195,88 +188,11 @@ class BackupQueries(UsesSessions):
             )
 
 
-async def read_destination_state(
-    session: Executor,
-    destination_id: str,
-    now: datetime,
-    *,
-    lookback: timedelta,
-    horizon: timedelta,
-    newest: int = 0,
-) -> tuple[DestinationState, dict[str, dict[str, Any]]]:
-    """`destination_state`, within a session the caller holds; and, in the same query,
-    the stored rows of the `newest` backups (and of those in the state), by id, as
-    `backup_row` has them: what a poll's page is compared with before it is written."""
-    parameters: dict[str, Any] = {
-        "destination_id": destination_id,
-        "now": now,
-        "failed_since": now - lookback,
-        "expiring_until": now + horizon,
-    }
-    if newest:
-        parameters["newest"] = newest
-    rows = await session.execute(_STATE_AND_NEWEST if newest else _STATE, parameters)
-    known: list[KnownBackup] = []
-    stored: dict[str, dict[str, Any]] = {}
-    for row in rows:
-        values = row._mapping
-        if row.can_alert:
-            known.append(KnownBackup(backup_from_mapping(values), row.status_since))
-        stored[row.backup_id] = {name: values[name] for name in _COMPARED}
-    addons = await session.execute(_ADDONS, {"destination_id": destination_id})
-    state = DestinationState(
-        destination_id=destination_id,
-        backups=tuple(known),
-        addons=tuple(addon_state_of(row) for row in addons),
-    )
-    return state, stored
-
-
-# What a save compares: every column a listing sets (not when the bot first saw it).
-_COMPARED = tuple(
-    column.name
-    for column in _known.c
-    if column.name not in {"destination_id", "first_seen_at", "status_since"}
-)
-
-
-# The statements a poll runs for every destination, built once with bound
-# parameters: building a statement costs more CPU than running it, and one built
-# once is also compiled once (its cache key is worked out once too).
-_k = KnownBackupRow.__table__
-_CAN_ALERT = or_(
-    _k.c.status.not_in(inline_strings(_FINAL)),
-    and_(_k.c.status.in_(inline_strings(_FAILED)), _k.c.status_since >= bindparam("failed_since")),
-    and_(
-        _k.c.status == BackupStatus.COMPLETED.value,
-        _k.c.expires_at > bindparam("now"),
-        _k.c.expires_at <= bindparam("expiring_until"),
-    ),
-)
-_NEWEST_IDS = (
-    select(_k.c.backup_id)
-    .where(_k.c.destination_id == bindparam("destination_id"))
-    .order_by(_k.c.created_at.desc(), _k.c.backup_id)
-    .limit(bindparam("newest", type_=Integer))
-)
-_STATE = (
-    select(_k, _CAN_ALERT.label("can_alert"))
-    .where(_k.c.destination_id == bindparam("destination_id"), _CAN_ALERT)
-    .order_by(_k.c.created_at.desc(), _k.c.backup_id)
-)
-_STATE_AND_NEWEST = (
-    select(_k, _CAN_ALERT.label("can_alert"))
-    .where(
-        _k.c.destination_id == bindparam("destination_id"),
-        or_(_CAN_ALERT, _k.c.backup_id.in_(_NEWEST_IDS.scalar_subquery())),
-    )
-    .order_by(_k.c.created_at.desc(), _k.c.backup_id)
-)
-_ADDONS = addons_with_latest_completed()
-_IN_SPAN = select(*(_k.c[name] for name in _COMPARED)).where(
-    _k.c.destination_id == bindparam("destination_id"),
-    _k.c.created_at >= bindparam("oldest"),
-    _k.c.created_at <= bindparam("newest"),
+# Run for each page of a first read: built once (see bot/store/destination_reads.py).
+_IN_SPAN = select(*(_known.c[name] for name in COMPARED)).where(
+    _known.c.destination_id == bindparam("destination_id"),
+    _known.c.created_at >= bindparam("oldest"),
+    _known.c.created_at <= bindparam("newest"),
 )
 
 
@@ -366,7 +282,7 @@ async def _stored_rows(
 
 
 def _differs(row: dict[str, Any], stored: dict[str, Any] | None) -> bool:
-    return stored is None or any(row[name] != stored[name] for name in _COMPARED)
+    return stored is None or any(row[name] != stored[name] for name in COMPARED)
 
 
 async def _stored_statuses(

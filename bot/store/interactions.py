@@ -11,7 +11,7 @@ from collections.abc import Collection
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Row, and_, bindparam, or_, select, update
+from sqlalchemy import ColumnElement, Select, and_, bindparam, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.core.audit import AuditEntry
@@ -28,7 +28,7 @@ from bot.store.audit import add_audit
 from bot.store.ledger import stored_alert
 from bot.store.outbox import enqueue
 from bot.store.records import OutboxKind
-from bot.store.sessions import Executor, UsesSessions
+from bot.store.sessions import Executor, NamedRow, UsesSessions
 from bot.store.tables import AlertActionRow, AlertRow, SnoozeRow
 
 _alerts = AlertRow.__table__
@@ -217,7 +217,7 @@ async def enqueue_note(
     return await enqueue(session, channel, OutboxKind.NOTE, [], parent_alert_id, now, payload=note)
 
 
-def snooze_from_row(row: SnoozeRow | Row[Any]) -> Snooze:
+def snooze_from_row(row: SnoozeRow | NamedRow) -> Snooze:
     return Snooze(
         channel=row.channel,
         destination_id=row.destination_id,
@@ -229,11 +229,14 @@ def snooze_from_row(row: SnoozeRow | Row[Any]) -> Snooze:
     )
 
 
-# Run on every poll: built once (see bot/store/backups.py).
-_SNOOZES_IN = select(SnoozeRow.__table__).where(
-    SnoozeRow.__table__.c.channel.in_(bindparam("channels", expanding=True)),
-    SnoozeRow.__table__.c.until > bindparam("now"),
-)
+def snoozes_in(channels: Any, now: ColumnElement[Any]) -> Select[Any]:
+    """The snoozes of `channels` (anything `IN` takes) still running at `now`."""
+    snoozes = SnoozeRow.__table__
+    return select(snoozes).where(snoozes.c.channel.in_(channels), snoozes.c.until > now)
+
+
+# Run on every poll: built once (see bot/store/destination_reads.py).
+_SNOOZES_IN = snoozes_in(bindparam("channels", expanding=True), bindparam("now"))
 
 
 async def read_snoozes(session: Executor, channels: Collection[str], now: datetime) -> list[Snooze]:

@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-from collections.abc import Collection, Sequence
+from collections.abc import Collection, Iterable, Sequence
 from dataclasses import replace
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Row, and_, bindparam, func, or_, select, update
+from sqlalchemy import ColumnElement, Select, and_, bindparam, func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.core.alerts import Alert, Ledger, LedgerEntry, alert_from_json, alert_to_json
@@ -15,7 +15,7 @@ from bot.core.handling import StoredAlert
 from bot.core.watches import PROBLEM_EVENTS, Event, Watch
 from bot.store.outbox import enqueue
 from bot.store.records import ChannelAlerts, OutboxKind, RecordResult
-from bot.store.sessions import Executor, UsesSessions, inline_strings
+from bot.store.sessions import Executor, NamedRow, UsesSessions, inline_strings
 from bot.store.tables import AlertRow
 from bot.store.tenants import in_workspace
 
@@ -267,33 +267,42 @@ def stored_alert(row: AlertRow) -> StoredAlert:
     )
 
 
-# Run on every poll: built once (see bot/store/backups.py).
-_LEDGERS = (
-    select(
-        _alerts.c.channel,
-        _alerts.c.id,
-        _alerts.c.event,
-        _alerts.c.subject,
-        _alerts.c.addon_id,
-        _alerts.c.occurred_at,
-        _alerts.c.resolved_at,
-        _alerts.c.began_at,
-    )
-    .where(
-        _alerts.c.channel.in_(bindparam("channels", expanding=True)),
-        _alerts.c.destination_id == bindparam("destination_id"),
-        or_(
-            _alerts.c.created_at >= bindparam("since"),
-            # Older entries matter only while they are open problems. (An
-            # expiry warning or a recovery is never resolved; taking those
-            # too would make every poll read the channel's whole history.)
-            and_(
-                _alerts.c.resolved_at.is_(None),
-                _alerts.c.event.in_(inline_strings(_OPEN_PROBLEM_EVENTS)),
+def ledger_entries(
+    channels: Any, destination: ColumnElement[Any], since: ColumnElement[Any]
+) -> Select[Any]:
+    """The entries of `channels`' ledgers (anything `IN` takes) a poll reads, by id."""
+    return (
+        select(
+            _alerts.c.channel,
+            _alerts.c.id,
+            _alerts.c.event,
+            _alerts.c.subject,
+            _alerts.c.addon_id,
+            _alerts.c.occurred_at,
+            _alerts.c.resolved_at,
+            _alerts.c.began_at,
+        )
+        .where(
+            _alerts.c.channel.in_(channels),
+            _alerts.c.destination_id == destination,
+            or_(
+                _alerts.c.created_at >= since,
+                # Older entries matter only while they are open problems. (An
+                # expiry warning or a recovery is never resolved; taking those
+                # too would make every poll read the channel's whole history.)
+                and_(
+                    _alerts.c.resolved_at.is_(None),
+                    _alerts.c.event.in_(inline_strings(_OPEN_PROBLEM_EVENTS)),
+                ),
             ),
-        ),
+        )
+        .order_by(_alerts.c.id)
     )
-    .order_by(_alerts.c.id)
+
+
+# Run on every poll: built once (see bot/store/destination_reads.py).
+_LEDGERS = ledger_entries(
+    bindparam("channels", expanding=True), bindparam("destination_id"), bindparam("since")
 )
 
 
@@ -305,13 +314,21 @@ async def read_ledgers(
         _LEDGERS,
         {"channels": list(channels), "destination_id": destination_id, "since": since},
     )
-    by_channel: dict[str, list[Row[Any]]] = {channel: [] for channel in channels}
+    return ledgers_of(channels, rows)
+
+
+def ledgers_of(channels: Collection[str], rows: Iterable[NamedRow]) -> dict[str, Ledger]:
+    """Each channel's ledger from the rows of `ledger_entries`; rows of other channels
+    are passed over."""
+    by_channel: dict[str, list[NamedRow]] = {channel: [] for channel in channels}
     for row in rows:
-        by_channel[row.channel].append(row)
+        entries = by_channel.get(row.channel)
+        if entries is not None:
+            entries.append(row)
     return {channel: _ledger_of(entries) for channel, entries in by_channel.items()}
 
 
-def _ledger_of(entries: Sequence[Row[Any]]) -> Ledger:
+def _ledger_of(entries: Sequence[NamedRow]) -> Ledger:
     return Ledger(
         raised=frozenset((Event(row.event), row.subject) for row in entries),
         open_problems=tuple(

@@ -14,7 +14,7 @@ from collections.abc import Callable, Collection
 from datetime import datetime
 
 from bot.core.watches import PollStatus
-from bot.store.backups import read_destination_state
+from bot.store.destination_reads import read_destination_state
 from bot.store.interactions import read_snoozes
 from bot.store.leases import claim_statement
 from bot.store.ledger import read_ledgers

@@ -10,8 +10,8 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import AsyncIterator, Callable, Iterable, Sequence
-from typing import Any
+from collections.abc import AsyncIterator, Callable, Iterable, Mapping, Sequence
+from typing import Any, Protocol
 
 from sqlalchemy import (
     ClauseElement,
@@ -205,6 +205,16 @@ class UsesSessions:
     """The base of the store's query mixins: every call takes its session from here."""
 
     _sessions: Sessions
+
+
+class NamedRow(Protocol):
+    """A result row read by column name: SQLAlchemy's Row, or a decoded record
+    (bot/store/record_arrays.py)."""
+
+    @property
+    def _mapping(self) -> Mapping[Any, Any]: ...
+
+    def __getattr__(self, name: str) -> Any: ...
 
 
 def rowcount(result: object) -> int:
