@@ -7,6 +7,7 @@ is history and is never alerted, so a new watch does not flood its channel.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from enum import StrEnum
@@ -100,6 +101,11 @@ class Watch:
 
     def muted(self, now: datetime) -> bool:
         return self.muted_until is not None and now < self.muted_until
+
+
+def live_watches(watches: Iterable[Watch]) -> list[Watch]:
+    """The watches a poll serves: every one but those of channels that are gone."""
+    return [w for w in watches if w.state is not WatchState.DISABLED]
 
 
 @dataclass(frozen=True, slots=True)

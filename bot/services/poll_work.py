@@ -16,7 +16,7 @@ from datetime import datetime
 from typing import Protocol
 
 from bot.services.replica import Replica
-from bot.store import ClaimedUnreadError, PollPlan, PollStart, Store
+from bot.store import ClaimedUnreadError, PollPlans, PollStart, Store
 
 log = logging.getLogger(__name__)
 
@@ -86,7 +86,7 @@ class LeasedWork:
         only: str | None,
         among: Sequence[str] | None = None,
         clock: Callable[[], datetime],
-        plan: Callable[[str], PollPlan] | None = None,
+        plan: PollPlans | None = None,
     ) -> None:
         self._store = store
         self._clock = clock
@@ -107,7 +107,7 @@ class LeasedWork:
         # other workers stop too instead of each asking the database once more.
         self._drained = False
         self.quota_reached = quota <= 0
-        # With a plan, each claim also reads what the poll needs, in its transaction.
+        # With plans, each claim also reads what its poll needs (bot/store/claim_reads.py).
         self._plan = plan
         self._started: dict[str, PollStart] = {}
 
@@ -148,9 +148,7 @@ class LeasedWork:
             self._started[destination_id] = start
         return destination_id
 
-    async def _claim_and_read(
-        self, plan: Callable[[str], PollPlan] | None
-    ) -> tuple[str, PollStart | None] | None:
+    async def _claim_and_read(self, plan: PollPlans | None) -> tuple[str, PollStart | None] | None:
         now = self._clock()
         return await self._store.claim_and_begin(
             self._replica.id,

@@ -12,7 +12,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections import defaultdict
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Sequence
 from datetime import datetime, timedelta
 
 from bot.core import budget, rules
@@ -20,7 +20,7 @@ from bot.core.alerts import EMPTY_LEDGER
 from bot.core.connections import split_destination_key
 from bot.core.destination_state import DestinationState
 from bot.core.failures import problem_words
-from bot.core.watches import PollStatus, Watch, WatchState
+from bot.core.watches import PollStatus, Watch, live_watches
 from bot.northflank.client import MAX_PER_PAGE, NorthflankClient
 from bot.northflank.errors import AuthenticationError, NorthflankError
 from bot.services.alert_decisions import decide_channel_alerts
@@ -29,7 +29,7 @@ from bot.services.destination_reading import MAX_PAGES_PER_DESTINATION, Destinat
 from bot.services.poll_reports import DestinationReport, PollReport
 from bot.services.poll_work import GivenWork, LeasedWork, PagePool, Work
 from bot.services.replica import Replica
-from bot.store import ChannelAlerts, PollPlan, PollStart, Store
+from bot.store import ChannelAlerts, PollPlan, PollPlans, PollStart, Store
 
 log = logging.getLogger(__name__)
 
@@ -157,7 +157,9 @@ class Poller:
                 only=only,
                 among=among,
                 clock=self._clock,
-                plan=lambda key: self._plan_for(by_destination.get(key, [])),
+                plan=PollPlans(
+                    self._plan_for([]), lambda key: self._plan_for(by_destination.get(key, []))
+                ),
             )
 
         lease_owner = self._replica.id if self._replica is not None else None
@@ -242,7 +244,7 @@ class Poller:
         nothing else.
         """
         report = DestinationReport(destination_id)
-        live = _live(watches)
+        live = live_watches(watches)
         if start is None:
             start = await self._begin(destination_id, live, newest=self._per_page)
         try:
@@ -294,7 +296,7 @@ class Poller:
         )
 
     def _plan_for(self, watches: Sequence[Watch], *, newest: int | None = None) -> PollPlan:
-        live = _live(watches)
+        live = live_watches(watches)
         return PollPlan(
             channels=frozenset(w.channel for w in live),
             lookback=rules.LOOKBACK,
@@ -313,7 +315,7 @@ class Poller:
     async def evaluate(self, destination_id: str) -> DestinationReport:
         """Run the rules for every channel watching a destination, without reading it."""
         report = DestinationReport(destination_id)
-        live = _live(
+        live = live_watches(
             w for w in await self._store.pollable_watches() if w.destination_id == destination_id
         )
         start = await self._begin(destination_id, live, newest=0)
@@ -388,10 +390,6 @@ class Poller:
             # sends no request, so "0 remaining" would hold back every poll after it.
             return budget.BudgetReading(state.limit, state.limit, None)
         return budget.BudgetReading(state.limit, state.remaining, state.seconds_until_reset())
-
-
-def _live(watches: Iterable[Watch]) -> list[Watch]:
-    return [w for w in watches if w.state is not WatchState.DISABLED]
 
 
 def _last_poll(status: PollStatus | None) -> float:

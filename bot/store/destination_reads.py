@@ -55,10 +55,13 @@ def state_rows(
     newest rows, in STATE_ORDER."""
     kept = alerting
     if newest is not None:
+        # An alias: the same table's name inside would be correlated to the
+        # outer query's rows where `destination` is another query's column.
+        newer = _k.alias("newer")
         newest_ids = (
-            select(_k.c.backup_id)
-            .where(_k.c.destination_id == destination)
-            .order_by(*STATE_ORDER)
+            select(newer.c.backup_id)
+            .where(newer.c.destination_id == destination)
+            .order_by(newer.c.created_at.desc(), newer.c.backup_id)
             .limit(newest)
         )
         kept = or_(alerting, _k.c.backup_id.in_(newest_ids.scalar_subquery()))

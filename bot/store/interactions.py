@@ -229,14 +229,14 @@ def snooze_from_row(row: SnoozeRow | NamedRow) -> Snooze:
     )
 
 
-def snoozes_in(channels: Any, now: ColumnElement[Any]) -> Select[Any]:
+def running_snoozes(channels: Any, now: ColumnElement[Any]) -> Select[Any]:
     """The snoozes of `channels` (anything `IN` takes) still running at `now`."""
     snoozes = SnoozeRow.__table__
     return select(snoozes).where(snoozes.c.channel.in_(channels), snoozes.c.until > now)
 
 
 # Run on every poll: built once (see bot/store/destination_reads.py).
-_SNOOZES_IN = snoozes_in(bindparam("channels", expanding=True), bindparam("now"))
+_SNOOZES_IN = running_snoozes(bindparam("channels", expanding=True), bindparam("now"))
 
 
 async def read_snoozes(session: Executor, channels: Collection[str], now: datetime) -> list[Snooze]:

@@ -13,9 +13,9 @@ BEGIN serialises them, and there is only ever one replica.
 from __future__ import annotations
 
 import functools
-from collections.abc import Collection
+from collections.abc import Callable, Collection
 from datetime import datetime
-from typing import Any
+from typing import Any, TypeVar
 
 from sqlalchemy import (
     BindParameter,
@@ -36,6 +36,7 @@ from bot.store.sessions import UsesSessions
 from bot.store.tables import PollStatusRow, WatchRow
 
 _status = PollStatusRow.__table__
+T = TypeVar("T")
 
 
 def _watched() -> Exists:
@@ -96,6 +97,7 @@ class LeaseQueries(UsesSessions):
             only=only,
             among=among,
             exclude=exclude,
+            build=claim_update,
         )
         async with self._sessions.write_connection() as session:
             claimed: str | None = await session.scalar(statement, parameters)
@@ -152,38 +154,8 @@ class LeaseQueries(UsesSessions):
             }
 
 
-def claim_statement(
-    owner: str,
-    *,
-    now: datetime,
-    until: datetime,
-    due_before: datetime | None,
-    only: str | None,
-    among: Collection[str] | None,
-    exclude: Collection[str],
-) -> tuple[Update, dict[str, Any]]:
-    """The claim (see `claim_destination`) and its parameters; it returns the claimed
-    destination's poll row (destination_id first), as `read_poll_row` reads it."""
-    parameters: dict[str, Any] = {
-        "owner": owner,
-        "now": now,
-        "until": until,
-        "exclude": list(exclude),
-    }
-    if due_before is not None:
-        parameters["due_before"] = due_before
-    if only is not None:
-        parameters["only"] = only
-    if among is not None:
-        parameters["among"] = list(among)
-    statement = _claim_statement(
-        due=due_before is not None, only=only is not None, among=among is not None
-    )
-    return statement, parameters
-
-
 @functools.cache
-def _claim_statement(*, due: bool, only: bool, among: bool) -> Update:
+def claim_update(*, due: bool, only: bool, among: bool) -> Update:
     """The claim for this combination of filters, built once with bound parameters."""
     destination_id = PollStatusRow.destination_id
     query = (
@@ -219,3 +191,33 @@ def _claim_statement(*, due: bool, only: bool, among: bool) -> Update:
         # comes with the claim rather than in a statement of its own.
         .returning(*_status.c)
     )
+
+
+def claim_statement(
+    owner: str,
+    *,
+    now: datetime,
+    until: datetime,
+    due_before: datetime | None,
+    only: str | None,
+    among: Collection[str] | None,
+    exclude: Collection[str],
+    build: Callable[..., T],
+) -> tuple[T, dict[str, Any]]:
+    """The claim (see `claim_destination`) and its parameters; it returns the claimed
+    destination's poll row (destination_id first), as `read_poll_row` reads it.
+    `build`: what makes the statement of the filters given (due, only, among)."""
+    parameters: dict[str, Any] = {
+        "owner": owner,
+        "now": now,
+        "until": until,
+        "exclude": list(exclude),
+    }
+    if due_before is not None:
+        parameters["due_before"] = due_before
+    if only is not None:
+        parameters["only"] = only
+    if among is not None:
+        parameters["among"] = list(among)
+    statement = build(due=due_before is not None, only=only is not None, among=among is not None)
+    return statement, parameters

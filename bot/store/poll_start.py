@@ -5,21 +5,26 @@ destination's state for paging, its scan state, the stored rows of the page,
 the state again for the rules, the snoozes, one ledger per channel): seven
 transactions before it wrote anything. Read together, up front, they cost
 one; and a page that changes nothing needs no other read (issue 17). Beside
-other replicas, the claim of the destination is in that transaction too.
+other replicas, the claim of the destination is in that transaction too, and on
+PostgreSQL claim and reads are one statement (bot/store/claim_reads.py).
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Collection
+import functools
+from collections.abc import Collection
 from datetime import datetime
 
+from sqlalchemy import Executable
+
 from bot.core.watches import PollStatus
+from bot.store.claim_reads import claim_reads, read_parameters
 from bot.store.destination_reads import read_destination_state
 from bot.store.interactions import read_snoozes
-from bot.store.leases import claim_statement
+from bot.store.leases import claim_statement, claim_update
 from bot.store.ledger import read_ledgers
 from bot.store.polling import poll_row_of, read_poll_row
-from bot.store.records import PollPlan, PollStart, ScanState
+from bot.store.records import PollPlan, PollPlans, PollStart, ScanState
 from bot.store.sessions import Executor, UsesSessions
 
 
@@ -40,13 +45,15 @@ class PollStartQueries(UsesSessions):
         only: str | None = None,
         among: Collection[str] | None = None,
         exclude: Collection[str] = (),
-        plan: Callable[[str], PollPlan] | None,
+        plan: PollPlans | None,
     ) -> tuple[str, PollStart | None] | None:
-        """`claim_destination`, then `begin_poll` of what it claimed, on one connection
-        (on SQLite, in one transaction). Without a plan, only the claim. When the
-        reads fail, the claim stands (the lease, not a transaction, is what keeps
-        other replicas away) and ClaimedUnreadError names the destination."""
-        statement, parameters = claim_statement(
+        """`claim_destination`, then `begin_poll` of what it claimed, on one connection:
+        on PostgreSQL in one statement (bot/store/claim_reads.py), on SQLite in one
+        transaction. Without a plan, only the claim. When the reads fail, the claim
+        stands (the lease, not a transaction, is what keeps other replicas away) and
+        ClaimedUnreadError names the destination."""
+        claim = functools.partial(
+            claim_statement,
             owner,
             now=now,
             until=until,
@@ -55,6 +62,14 @@ class PollStartQueries(UsesSessions):
             among=among,
             exclude=exclude,
         )
+        reads = None
+        if plan is not None and self._sessions.dialect == "postgresql":
+            newest = plan.common.newest > 0
+            reads, parameters = claim(build=functools.partial(claim_reads, newest=newest))
+            statement: Executable = reads.statement
+            parameters |= read_parameters(plan.common, now)
+        else:
+            statement, parameters = claim(build=claim_update)
         async with self._sessions.write_connection() as connection:
             row = (await connection.execute(statement, parameters)).first()
             if row is None:
@@ -62,9 +77,13 @@ class PollStartQueries(UsesSessions):
             claimed: str = row.destination_id
             if plan is None:
                 return claimed, None
-            poll_row = poll_row_of(row)
             try:
-                return claimed, await _read_start(connection, claimed, now, plan(claimed), poll_row)
+                wanted = plan.of(claimed)
+                start = reads and reads.start_of(row, plan.common, wanted, connection.dialect)
+                # A watch changed since the cycle began (or SQLite): read for `wanted`.
+                return claimed, start or await _read_start(
+                    connection, claimed, now, wanted, poll_row_of(row)
+                )
             except Exception as exc:
                 # Kept, not raised here: the block ends normally, so SQLite's
                 # transaction commits the claim too (PostgreSQL's is committed).

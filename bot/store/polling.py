@@ -7,11 +7,11 @@ from collections.abc import Collection
 from datetime import datetime
 from typing import Any, Literal
 
-from sqlalchemy import BindParameter, Row, Update, bindparam, case, func, select, update
+from sqlalchemy import BindParameter, Update, bindparam, case, func, select, update
 
 from bot.core.watches import PollStatus
 from bot.store.records import ScanState
-from bot.store.sessions import Executor, UsesSessions
+from bot.store.sessions import Executor, NamedRow, UsesSessions
 from bot.store.tables import PollStatusRow
 
 _status = PollStatusRow.__table__
@@ -169,7 +169,7 @@ async def read_poll_row(
     return poll_row_of(row)
 
 
-def poll_row_of(row: Row[Any] | None) -> tuple[PollStatus | None, ScanState]:
+def poll_row_of(row: NamedRow | None) -> tuple[PollStatus | None, ScanState]:
     """A poll row as read (or returned by the claim): its status (None: never polled)
     and its first full read."""
     if row is None:
@@ -178,7 +178,7 @@ def poll_row_of(row: Row[Any] | None) -> tuple[PollStatus | None, ScanState]:
     return (_poll_status(row) if row.last_poll_at is not None else None), scan
 
 
-def _poll_status(row: PollStatusRow | Row[Any]) -> PollStatus:
+def _poll_status(row: PollStatusRow | NamedRow) -> PollStatus:
     """From an ORM row or a RETURNING row: both carry the same named columns."""
     return PollStatus(
         destination_id=row.destination_id,

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from enum import StrEnum
@@ -121,6 +121,16 @@ class PollPlan:
     ledger_memory: timedelta
     # Stored rows of this many newest backups, to compare a page with (0: none).
     newest: int
+
+
+@dataclass(frozen=True)
+class PollPlans:
+    """A cycle's plans: each destination's (`of`), and `common`, what all of them share
+    (the lookback, the ledger's memory, the newest rows), from which a claim's reads are
+    built before it is known which destination the claim will find."""
+
+    common: PollPlan
+    of: Callable[[str], PollPlan]
 
 
 @dataclass(frozen=True)

@@ -13,7 +13,15 @@ from sqlalchemy.engine import Engine
 
 from bot.core.alerts import EMPTY_LEDGER
 from bot.core.watches import Event, PollStatus
-from bot.store import ClaimedUnreadError, PollPlan, PollStart, ScanState, Store, upgrade
+from bot.store import (
+    ClaimedUnreadError,
+    PollPlan,
+    PollPlans,
+    PollStart,
+    ScanState,
+    Store,
+    upgrade,
+)
 from tests.databases import postgres_schema
 from tests.store.examples import DAY, HOUR, PRIMARY, T0, alert, backup, digest, watching
 
@@ -148,7 +156,7 @@ async def test_a_claim_can_read_what_the_poll_needs_on_its_own_connection(
 
     with _statements() as seen:
         claimed = await store.claim_and_begin(
-            "replica-a", now=T0, until=T0 + HOUR, due_before=None, plan=plan
+            "replica-a", now=T0, until=T0 + HOUR, due_before=None, plan=PollPlans(_plan(), plan)
         )
     assert claimed is not None
     destination_id, start = claimed
@@ -157,13 +165,13 @@ async def test_a_claim_can_read_what_the_poll_needs_on_its_own_connection(
     assert start is not None and start.scan.complete
     assert start.status is not None and start.status.last_success_at == T0 - HOUR
     assert await store.leases() == {DEST: ("replica-a", T0 + HOUR)}
-    # One connection: the claim (committed on its own on PostgreSQL), then the reads.
-    assert sum(1 for s in seen if s.lstrip().upper().startswith("UPDATE")) == 1
+    # One claim (on PostgreSQL inside the statement that reads, bot/store/claim_reads.py).
+    assert sum(1 for s in seen if "UPDATE poll_status" in s) == 1
     # The poll row comes back with the claim, not read again.
     assert not [s for s in seen if s.lstrip().upper().startswith("SELECT poll_status.".upper())]
     # Nothing left to claim: no reads, and the plan is not asked.
     again = await store.claim_and_begin(
-        "replica-b", now=T0, until=T0 + HOUR, due_before=None, plan=plan
+        "replica-b", now=T0, until=T0 + HOUR, due_before=None, plan=PollPlans(_plan(), plan)
     )
     assert again is None and asked == [DEST]
 
@@ -182,7 +190,11 @@ async def test_when_the_reads_after_a_claim_fail_the_claim_stands_and_is_named(
 
     with pytest.raises(ClaimedUnreadError) as failed:
         await store.claim_and_begin(
-            "replica-a", now=T0, until=T0 + HOUR, due_before=None, plan=broken_plan
+            "replica-a",
+            now=T0,
+            until=T0 + HOUR,
+            due_before=None,
+            plan=PollPlans(_plan(), broken_plan),
         )
     assert failed.value.destination_id == DEST
     assert isinstance(failed.value.__cause__, RuntimeError)
