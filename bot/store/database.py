@@ -248,11 +248,27 @@ class UTCDateTime(TypeDecorator[datetime]):
         return _sqlite_utc_text if dialect.name == "sqlite" else _aware_utc
 
     def process_result_value(self, value: datetime | None, dialect: Dialect) -> datetime | None:
-        if value is None:
-            return None
-        if value.tzinfo is None:
-            return value.replace(tzinfo=UTC)
-        return value.astimezone(UTC)
+        return _utc_read(value)
+
+    def result_processor(
+        self, dialect: Dialect, coltype: object
+    ) -> Callable[[Any], datetime | None]:
+        # Run for every datetime of every row read, as bind_processor for every one
+        # written: SQLAlchemy's composition costs two calls more a value, and the
+        # driver's value is nearly always in UTC already (asyncpg's is). Tests hold
+        # the values equal to SQLAlchemy's.
+        driver = self.impl_instance.dialect_impl(dialect).result_processor(dialect, coltype)
+        if driver is None:
+            return _utc_read
+        return lambda value: _utc_read(driver(value))
+
+
+def _utc_read(value: datetime | None) -> datetime | None:
+    if value is None or value.tzinfo is UTC:
+        return value
+    if value.tzinfo is None:
+        return value.replace(tzinfo=UTC)
+    return value.astimezone(UTC)
 
 
 def _aware_utc(value: datetime | None) -> datetime | None:

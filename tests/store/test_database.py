@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from sqlalchemy import Column, Integer, MetaData, String, Table, text
+from sqlalchemy import Column, Integer, MetaData, String, Table, TypeDecorator, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import DBAPIError, StatementError
 from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker, create_async_engine
@@ -218,6 +218,34 @@ def test_datetimes_are_written_as_sqlalchemy_itself_writes_them_in_utc(
         theirs = impl(theirs)
     assert ours(sent) == theirs
     assert type(ours(sent)) is type(theirs)
+
+
+@pytest.mark.parametrize(
+    ("dialect_name", "read"),
+    [
+        ("postgresql+asyncpg", datetime(2025, 3, 1, 13, 30, 15, 123456, tzinfo=UTC)),
+        ("postgresql+asyncpg", datetime(2025, 3, 1, 0, 30, tzinfo=timezone(timedelta(hours=1)))),
+        ("postgresql+asyncpg", datetime(2025, 3, 1, 13, 30)),
+        ("postgresql+asyncpg", None),
+        ("sqlite", "2025-03-01 13:30:15.123456"),
+        ("sqlite", "2025-03-01 13:30:15.000000"),
+        ("sqlite", None),
+    ],
+)
+def test_datetimes_are_read_as_sqlalchemy_itself_reads_them_in_utc(
+    dialect_name: str, read: Any
+) -> None:
+    dialect = make_url(f"{dialect_name}://").get_dialect()()
+    # UTCDateTime's own one-step result processor against SQLAlchemy's composition
+    # of the dialect's DateTime processor and process_result_value.
+    # (Each as SQLAlchemy asks for it: from the type as adapted to the dialect.)
+    adapted: Any = UTCDateTime().dialect_impl(dialect)
+    ours = adapted.result_processor(dialect, None)
+    theirs = TypeDecorator.result_processor(adapted, dialect, None)
+    assert ours is not None and theirs is not None
+    value = ours(read)
+    assert value == theirs(read)
+    assert (value is None) if read is None else (value.tzinfo is UTC)
 
 
 @pytest.mark.parametrize("dialect", ["sqlite", "postgresql"])
