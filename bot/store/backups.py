@@ -40,7 +40,7 @@ class BackupQueries(UsesSessions):
         """Drop backups Northflank no longer lists (deleted), so no poll chases them."""
         if not backup_ids:
             return 0
-        async with self._sessions.write() as session:
+        async with self._sessions.poll_write() as session:
             result = await session.execute(
                 delete(_known).where(
                     _known.c.destination_id == destination_id,
@@ -82,7 +82,7 @@ class BackupQueries(UsesSessions):
                 return SaveResult(new=0, changed=0, known_before=known)
         else:
             stored = None
-        async with self._sessions.write() as session:
+        async with self._sessions.poll_write() as session:
             if stored is None:
                 stored = await _stored_rows(session, destination_id, rows)
             known = {
@@ -118,7 +118,7 @@ class BackupQueries(UsesSessions):
         horizon: timedelta,
     ) -> DestinationState:
         """The backups that can still raise an alert, and every addon's summary."""
-        async with self._sessions.read() as session:
+        async with self._sessions.poll_read() as session:
             state, _ = await read_destination_state(
                 session, destination_id, now, lookback=lookback, horizon=horizon
             )

@@ -39,7 +39,7 @@ class LedgerQueries(UsesSessions):
         polling at once) posts nothing twice.
         """
         result = RecordResult(alert_ids=[], outbox_ids=[])
-        async with self._sessions.write() as session:
+        async with self._sessions.poll_write() as session:
             for batch in batches:
                 # (event, subject) -> ledger id of what this batch records, for the
                 # recoveries that resolve problems raised in the same evaluation.

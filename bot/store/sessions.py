@@ -83,6 +83,20 @@ class Sessions:
                 await session.connection(execution_options=options)
             yield session
 
+    @contextlib.asynccontextmanager
+    async def poll_read(self) -> AsyncIterator[AsyncSession]:
+        """`read`, within the polls' share of the pool (see `_slot`)."""
+        async with self._slot(), self.read() as session:
+            yield session
+
+    @contextlib.asynccontextmanager
+    async def poll_write(self) -> AsyncIterator[AsyncSession]:
+        """`write`, within the polls' share of the pool (see `_slot`): for the ORM
+        work of a poll, which dozens of polls in flight would otherwise each take a
+        connection for, past the pool's kept ones (a first read stores every page)."""
+        async with self._slot(), self.write() as session:
+            yield session
+
     # A poll runs a few statements per destination, thousands a cycle: on a Core
     # connection rather than an ORM session they cost markedly less CPU (issue 17).
     # They hold no ORM objects, only Core rows.

@@ -218,3 +218,34 @@ async def test_polls_at_once_wait_for_the_pools_kept_connections_rather_than_ope
     assert len(starts) == 40 and all(start == starts[0] for start in starts)
     # All but one of the kept connections: that one is left to Slack's requests.
     assert 0 < len(opened) <= kept - 1
+
+
+async def test_pages_saved_at_once_wait_for_the_pools_kept_connections_too() -> None:
+    # A first read stores every page on an ORM session; with dozens of polls in
+    # flight, each past the pool's size used to open a connection and close it again.
+    async with postgres_schema() as url:
+        await upgrade(url)
+        store = Store.connect(url)
+        opened: list[object] = []
+        event.listen(store.engine.sync_engine, "connect", lambda *args: opened.append(args))
+        try:
+            await watching(store)
+            pages = [
+                [backup(f"b-{i}-{j}", created_at=T0 - (j + 1) * HOUR) for j in range(5)]
+                for i in range(40)
+            ]
+            saved = await asyncio.gather(
+                *(store.save_backups(f"dest-{i}", page, T0) for i, page in enumerate(pages))
+            )
+            states = await asyncio.gather(
+                *(
+                    store.destination_state(f"dest-{i}", T0, lookback=LOOKBACK, horizon=DAY)
+                    for i in range(40)
+                )
+            )
+            kept = store.engine.pool.size()  # type: ignore[attr-defined]
+        finally:
+            await store.close()
+    assert [s.new for s in saved] == [5] * 40
+    assert all(state.addons for state in states)
+    assert 0 < len(opened) <= kept - 1
