@@ -19,7 +19,7 @@ way, for exactly the plan.
 from __future__ import annotations
 
 import functools
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import (
@@ -129,7 +129,7 @@ def claim_reads(*, due: bool, only: bool, among: bool, newest: bool) -> ClaimRea
     return ClaimReads(due=due, only=only, among=among, newest=newest)
 
 
-def read_parameters(plan: PollPlan, now: Any) -> dict[str, Any]:
+def read_parameters(plan: PollPlan, now: datetime) -> dict[str, Any]:
     """The reads' parameters beside the claim's (which has `now` too)."""
     parameters: dict[str, Any] = {
         "failed_since": now - plan.lookback,

@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Iterator
-from contextlib import contextmanager
 from datetime import datetime
 from typing import Any
 
@@ -16,6 +14,7 @@ from bot.core.anomalies import RECENT_KEPT
 from bot.core.backups import Backup
 from bot.core.destination_state import AddonState, KnownBackup
 from bot.store import SaveResult, Store
+from tests.databases import executed_statements
 from tests.store.examples import DAILY, DAY, HOUR, HOURLY, T0, backup
 
 DEST = "dest-primary"
@@ -135,7 +134,7 @@ async def test_saving_a_page_takes_a_handful_of_statements(store: Store) -> None
         backup(f"b{i}", "completed", created_at=T0 - i * HOUR, addon=f"addon-{i % 5}")
         for i in range(100)
     ]
-    with _statements() as statements:
+    with executed_statements() as statements:
         await store.save_backups(DEST, page, T0)
         await store.save_backups(DEST, page, T0 + HOUR)
     touching = [s for s in statements if "known_backups" in s or "addons" in s]
@@ -189,14 +188,14 @@ async def test_a_page_saved_again_unchanged_writes_no_backup_and_a_changed_one_i
         for i in range(10)
     ]
     await store.save_backups(DEST, page, T0)
-    with _statements() as statements:
+    with executed_statements() as statements:
         again = await store.save_backups(DEST, page, T0 + HOUR)
     assert not [s for s in statements if s.lstrip().startswith("INSERT INTO known_backups")]
     assert (again.new, again.changed) == (0, 0)
 
     retained = dataclasses.replace(page[3], expires_at=None)
     renamed = dataclasses.replace(page[5], name="renamed")
-    with _statements() as statements:
+    with executed_statements() as statements:
         await store.save_backups(DEST, [retained, renamed, *page[6:]], T0 + 2 * HOUR)
     upserts = [s for s in statements if s.lstrip().startswith("INSERT INTO known_backups")]
     assert len(upserts) == 1  # the two changed rows, in one statement
@@ -249,20 +248,6 @@ async def test_awkward_text_and_empty_values_survive_the_write(store: Store) -> 
     assert failing_or_running == {"bare": saved[-2], "sched": saved[-1]}
     everything = await store.backups_created_since(DEST, T0 - 30 * DAY)
     assert {b.id: b for b in everything} == {b.id: b for b in saved}
-
-
-@contextmanager
-def _statements() -> Iterator[list[str]]:
-    seen: list[str] = []
-
-    def record(*args: Any) -> None:
-        seen.append(args[2])  # (connection, cursor, statement, ...)
-
-    event.listen(Engine, "before_cursor_execute", record)
-    try:
-        yield seen
-    finally:
-        event.remove(Engine, "before_cursor_execute", record)
 
 
 # ----- per-addon summaries --------------------------------------------------------------

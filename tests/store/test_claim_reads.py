@@ -4,19 +4,14 @@ read again for that plan. On both databases."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from contextlib import contextmanager
 from datetime import timedelta
-from typing import Any
-
-from sqlalchemy import event
-from sqlalchemy.engine import Engine
 
 from bot.core import rules
 from bot.core.audit import AuditAction
 from bot.core.handling import Snooze
 from bot.core.watches import Event, Watch, WatchSettings
 from bot.store import PollPlan, PollPlans, PollStart, ScanState, Store
+from tests.databases import executed_statements
 from tests.store.examples import (
     DAILY,
     DAY,
@@ -35,20 +30,6 @@ from tests.store.examples import (
 
 DEST = PRIMARY.id
 NO_EXPIRY_WARNINGS = WatchSettings(events=frozenset({Event.FAILED, Event.STUCK}))
-
-
-@contextmanager
-def _statements() -> Iterator[list[str]]:
-    seen: list[str] = []
-
-    def record(*args: Any) -> None:
-        seen.append(args[2])  # (connection, cursor, statement, ...)
-
-    event.listen(Engine, "before_cursor_execute", record)
-    try:
-        yield seen
-    finally:
-        event.remove(Engine, "before_cursor_execute", record)
 
 
 def _plan_of(watches: list[Watch], *, newest: int = 3) -> PollPlan:
@@ -129,7 +110,7 @@ async def test_the_claims_reads_are_the_reads_of_begin_poll_on_one_connection(
     watches = await _a_destination_with_history(store)
     plan = _plan_of(watches)
     expected = await store.begin_poll(DEST, T0, plan)
-    with _statements() as seen:
+    with executed_statements() as seen:
         start = await _claim(store, plan)
     assert start == expected
     # Every read had rows to read: the comparison above compares something.
@@ -171,7 +152,7 @@ async def test_a_channel_that_started_watching_since_the_plan_is_passed_over(
     await store.snooze(snooze, alert_id=failure.id, now=T0, audit=audit_entry(AuditAction.SNOOZE))
     plan = _plan_of(watches)
     expected = await store.begin_poll(DEST, T0, plan)
-    with _statements() as seen:
+    with executed_statements() as seen:
         start = await _claim(store, plan)
     assert start == expected
     assert sorted(start.ledgers) == ["C-dev", "C-ops"]
@@ -205,7 +186,7 @@ async def test_a_horizon_other_than_the_watches_say_is_read_for_exactly(store: S
 async def _read_again(store: Store, plan: PollPlan) -> PollStart:
     """The claim's start for `plan`, which the watches no longer match."""
     expected = await store.begin_poll(DEST, T0, plan)
-    with _statements() as seen:
+    with executed_statements() as seen:
         start = await _claim(store, plan)
     assert start == expected
     if store.engine.dialect.name == "postgresql":
@@ -218,7 +199,7 @@ async def test_a_plan_that_reads_other_than_its_cycle_is_read_for_exactly(store:
     watches = await _a_destination_with_history(store)
     plan = _plan_of(watches, newest=6)
     expected = await store.begin_poll(DEST, T0, plan)
-    with _statements() as seen:
+    with executed_statements() as seen:
         start = await _claim(store, plan, newest=1)
     assert start == expected and len(start.newest) == 6
     if store.engine.dialect.name == "postgresql":

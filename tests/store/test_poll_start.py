@@ -3,13 +3,11 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Iterator
-from contextlib import contextmanager
-from typing import Any
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 
 import pytest
 from sqlalchemy import event
-from sqlalchemy.engine import Engine
 
 from bot.core.alerts import EMPTY_LEDGER
 from bot.core.watches import Event, PollStatus
@@ -20,27 +18,12 @@ from bot.store import (
     PollStart,
     ScanState,
     Store,
-    upgrade,
 )
-from tests.databases import postgres_schema
+from tests.databases import executed_statements, migrated_store, postgres_schema
 from tests.store.examples import DAY, HOUR, PRIMARY, T0, alert, backup, digest, watching
 
 DEST = PRIMARY.id
 LOOKBACK = 7 * DAY
-
-
-@contextmanager
-def _statements() -> Iterator[list[str]]:
-    seen: list[str] = []
-
-    def record(*args: Any) -> None:
-        seen.append(args[2])  # (connection, cursor, statement, ...)
-
-    event.listen(Engine, "before_cursor_execute", record)
-    try:
-        yield seen
-    finally:
-        event.remove(Engine, "before_cursor_execute", record)
 
 
 def _plan(*channels: str, newest: int = 3) -> PollPlan:
@@ -105,7 +88,7 @@ async def test_a_page_that_changed_nothing_is_compared_without_a_statement(store
     page = [backup(f"b-{i}", created_at=T0 - (i + 1) * HOUR) for i in range(3)]
     await store.save_backups(DEST, page, T0 - HOUR)
     start = await _begin(store, newest=3)
-    with _statements() as seen:
+    with executed_statements() as seen:
         saved = await store.save_backups(DEST, page, T0, stored=start.newest)
     assert seen == []
     assert (saved.new, saved.changed, saved.written) == (0, 0, 0)
@@ -154,7 +137,7 @@ async def test_a_claim_can_read_what_the_poll_needs_on_its_own_connection(
         asked.append(destination_id)
         return _plan("C-ops")
 
-    with _statements() as seen:
+    with executed_statements() as seen:
         claimed = await store.claim_and_begin(
             "replica-a", now=T0, until=T0 + HOUR, due_before=None, plan=PollPlans(_plan(), plan)
         )
@@ -204,17 +187,9 @@ async def test_when_the_reads_after_a_claim_fail_the_claim_stands_and_is_named(
 async def test_polls_at_once_wait_for_the_pools_kept_connections_rather_than_open_more() -> None:
     # A replica has dozens of polls in flight; past the pool's size each one used to
     # open an overflow connection to PostgreSQL and close it again a moment later.
-    async with postgres_schema() as url:
-        await upgrade(url)
-        store = Store.connect(url)
-        opened: list[object] = []
-        event.listen(store.engine.sync_engine, "connect", lambda *args: opened.append(args))
-        try:
-            await watching(store)
-            starts = await asyncio.gather(*(_begin(store, "C-ops") for _ in range(40)))
-            kept = store.engine.pool.size()  # type: ignore[attr-defined]
-        finally:
-            await store.close()
+    async with _connections_counted() as (store, opened):
+        starts = await asyncio.gather(*(_begin(store, "C-ops") for _ in range(40)))
+        kept = store.engine.pool.size()  # type: ignore[attr-defined]
     assert len(starts) == 40 and all(start == starts[0] for start in starts)
     # All but one of the kept connections: that one is left to Slack's requests.
     assert 0 < len(opened) <= kept - 1
@@ -223,29 +198,31 @@ async def test_polls_at_once_wait_for_the_pools_kept_connections_rather_than_ope
 async def test_pages_saved_at_once_wait_for_the_pools_kept_connections_too() -> None:
     # A first read stores every page on an ORM session; with dozens of polls in
     # flight, each past the pool's size used to open a connection and close it again.
-    async with postgres_schema() as url:
-        await upgrade(url)
-        store = Store.connect(url)
-        opened: list[object] = []
-        event.listen(store.engine.sync_engine, "connect", lambda *args: opened.append(args))
-        try:
-            await watching(store)
-            pages = [
-                [backup(f"b-{i}-{j}", created_at=T0 - (j + 1) * HOUR) for j in range(5)]
+    async with _connections_counted() as (store, opened):
+        pages = [
+            [backup(f"b-{i}-{j}", created_at=T0 - (j + 1) * HOUR) for j in range(5)]
+            for i in range(40)
+        ]
+        saved = await asyncio.gather(
+            *(store.save_backups(f"dest-{i}", page, T0) for i, page in enumerate(pages))
+        )
+        states = await asyncio.gather(
+            *(
+                store.destination_state(f"dest-{i}", T0, lookback=LOOKBACK, horizon=DAY)
                 for i in range(40)
-            ]
-            saved = await asyncio.gather(
-                *(store.save_backups(f"dest-{i}", page, T0) for i, page in enumerate(pages))
             )
-            states = await asyncio.gather(
-                *(
-                    store.destination_state(f"dest-{i}", T0, lookback=LOOKBACK, horizon=DAY)
-                    for i in range(40)
-                )
-            )
-            kept = store.engine.pool.size()  # type: ignore[attr-defined]
-        finally:
-            await store.close()
+        )
+        kept = store.engine.pool.size()  # type: ignore[attr-defined]
     assert [s.new for s in saved] == [5] * 40
     assert all(state.addons for state in states)
     assert 0 < len(opened) <= kept - 1
+
+
+@asynccontextmanager
+async def _connections_counted() -> AsyncIterator[tuple[Store, list[object]]]:
+    """A PostgreSQL store with one watch, and every connection it opens to the server."""
+    async with postgres_schema() as url, migrated_store(url) as store:
+        opened: list[object] = []
+        event.listen(store.engine.sync_engine, "connect", lambda *args: opened.append(args))
+        await watching(store)
+        yield store, opened
