@@ -7,12 +7,26 @@ destination's history.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Collection, Iterable, Mapping, Sequence
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any, TypeVar
 
-from sqlalchemy import Text, and_, bindparam, case, cast, delete, func, select
-from sqlalchemy.dialects.postgresql import ARRAY
+from sqlalchemy import (
+    BigInteger,
+    Interval,
+    Text,
+    and_,
+    bindparam,
+    case,
+    cast,
+    column,
+    delete,
+    func,
+    literal_column,
+    select,
+)
+from sqlalchemy.dialects.postgresql import JSON
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.core.backups import Backup, BackupStatus
@@ -20,7 +34,7 @@ from bot.core.destination_state import DestinationState
 from bot.core.watches import DestinationSummary
 from bot.store.addons import addon_summaries, kept_runs, upsert_addons
 from bot.store.backup_rows import COMPARED, backup_from_row, backup_row
-from bot.store.database import JSONText, json_text
+from bot.store.database import JSONText, UTCDateTime
 from bot.store.destination_reads import FAILED, read_destination_state
 from bot.store.records import SaveResult
 from bot.store.sessions import Sessions, UsesSessions, rowcount
@@ -29,6 +43,9 @@ from bot.store.tables import AddonRow, KnownBackupRow
 _known = KnownBackupRow.__table__
 _addons = AddonRow.__table__
 _JSON_COLUMNS = tuple(column.name for column in _known.c if isinstance(column.type, JSONText))
+_DATETIME_COLUMNS = tuple(
+    column.name for column in _known.c if isinstance(column.type, UTCDateTime)
+)
 # Rows per INSERT: far below both databases' limits on bound parameters.
 _CHUNK = 500
 
@@ -205,17 +222,22 @@ async def _write_rows(
         # compile a new statement every page.
         await session.execute(sessions.rendered_once(upsert_backups, list(rows[0])), rows)
         return
-    # PostgreSQL takes the page as one array per column: one statement of 17
-    # parameters, where an executemany had SQLAlchemy prepare 17 parameters of
-    # every row in Python (about 5 % of a first read's writes, measured: asyncpg
-    # in turn checks every element of an array, issue 17).
-    columns: dict[str, list[Any]] = {name: [] for name in rows[0]}
-    for row in rows:
-        for name, value in row.items():
-            columns[name].append(value)
-    for name in _JSON_COLUMNS:
-        columns[name] = [json_text(value) for value in columns[name]]
-    await session.execute(sessions.rendered_once(upsert_backup_columns, list(columns)), columns)
+    # PostgreSQL takes the page as one JSON text, unpacked by the server
+    # (json_to_recordset). An array per column (unnest) had asyncpg check every
+    # element's type against the collection ABCs and SQLAlchemy run every element
+    # through its column's type (issue 17). Times go as whole microseconds since
+    # the epoch: exact, and five times cheaper to write than ISO 8601.
+    page = [dict(row) for row in rows]
+    try:
+        for row in page:
+            for name in _DATETIME_COLUMNS:
+                value = row[name]
+                if value is not None:
+                    row[name] = (value - _EPOCH) // _MICROSECOND
+    except TypeError as naive:  # as UTCDateTime refuses it
+        raise ValueError("a naive datetime cannot be stored; use UTC") from naive
+    text = json.dumps(page, separators=(",", ":"))
+    await session.execute(sessions.rendered_once(upsert_backup_page, ["page"]), {"page": text})
 
 
 def upsert_backups(sessions: Sessions) -> Any:
@@ -223,19 +245,43 @@ def upsert_backups(sessions: Sessions) -> Any:
     return _on_conflict(sessions.insert(_known))
 
 
-def upsert_backup_columns(sessions: Sessions) -> Any:
-    """`upsert_backups` on PostgreSQL for many rows at once, given as one array per
-    column (each bound as `name`, cast to the column's type): INSERT ... SELECT
-    FROM unnest(...)."""
-    names = [column.name for column in _known.c]
-    # A JSON value that is itself a list would read as another dimension of its
-    # array: JSON columns are bound as their text, which `_write_rows` makes.
-    types = [ARRAY(Text if name in _JSON_COLUMNS else _known.c[name].type) for name in names]
-    arrays = func.unnest(
-        *(cast(bindparam(name, type_=t), t) for name, t in zip(names, types, strict=True))
+def upsert_backup_page(sessions: Sessions) -> Any:
+    """`upsert_backups` on PostgreSQL for a page of rows given as one JSON array of
+    objects (bound as `page`, times in microseconds since the epoch):
+    INSERT ... SELECT FROM json_to_recordset(...)."""
+    names = list(_known.c.keys())
+    # A JSON column arrives as JSON inside the page and is stored as its text,
+    # which is the page's own text of it: json.dumps wrote both alike.
+    fields = [column(name, _page_type(_known.c[name].type)) for name in names]
+    incoming = (
+        func.json_to_recordset(cast(bindparam("page", type_=Text), JSON))
+        .table_valued(*fields)
+        .render_derived(name="incoming", with_types=True)
     )
-    incoming = arrays.table_valued(*names).render_derived(name="incoming")
-    return _on_conflict(sessions.insert(_known).from_select(names, select(*incoming.c)))
+    values = [_stored_value(name, incoming.c[name]) for name in names]
+    return _on_conflict(sessions.insert(_known).from_select(names, select(*values)))
+
+
+def _page_type(stored: Any) -> Any:
+    if isinstance(stored, JSONText):
+        return JSON
+    return BigInteger if isinstance(stored, UTCDateTime) else stored
+
+
+def _stored_value(name: str, incoming: Any) -> Any:
+    if name in _JSON_COLUMNS:
+        return cast(incoming, Text)
+    if name in _DATETIME_COLUMNS:
+        # Exact: the interval is multiplied in whole microseconds (checked to the
+        # microsecond, both sides of the epoch, in tests/store/test_backups.py).
+        return _EPOCH_SQL + incoming * _MICROSECOND_SQL
+    return incoming
+
+
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+_MICROSECOND = timedelta(microseconds=1)
+_EPOCH_SQL = literal_column("TIMESTAMPTZ 'epoch'", UTCDateTime())
+_MICROSECOND_SQL = literal_column("INTERVAL '1 microsecond'", Interval())
 
 
 def _on_conflict(insert: Any) -> Any:

@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import dataclasses
-from datetime import datetime
+import json
+from datetime import UTC, datetime, timedelta, timezone
 from typing import Any
 
+import pytest
 from sqlalchemy import event
 from sqlalchemy.engine import Engine
 from sqlalchemy.engine.default import CACHE_HIT
+from sqlalchemy.exc import StatementError
 
 from bot.core.anomalies import RECENT_KEPT
 from bot.core.backups import Backup
@@ -206,9 +209,9 @@ async def test_a_page_saved_again_unchanged_writes_no_backup_and_a_changed_one_i
     assert shown["b4"] == page[4]
 
 
-async def test_on_postgresql_a_page_is_written_as_one_array_per_column(store: Store) -> None:
+async def test_on_postgresql_a_page_is_written_as_one_json_parameter(store: Store) -> None:
     # SQLAlchemy prepares every parameter of every row of an executemany in Python;
-    # PostgreSQL takes the page as 17 arrays instead, which asyncpg encodes in C.
+    # PostgreSQL takes the page as one JSON text instead, which the server unpacks.
     page = [backup(f"b{i}", "completed", created_at=T0 - i * HOUR) for i in range(30)]
     writes: list[tuple[str, bool, Any]] = []
 
@@ -226,28 +229,49 @@ async def test_on_postgresql_a_page_is_written_as_one_array_per_column(store: St
     ((dialect, many, params),) = writes
     if dialect == "postgresql":
         assert not many
-        assert len(params) == 17
-        assert all(isinstance(column, list) and len(column) == 30 for column in params)
+        (page_text,) = params
+        assert [row["backup_id"] for row in json.loads(page_text)] == [b.id for b in page]
     else:
         assert many and len(params) == 30
     assert len(await store.known_statuses(DEST, [b.id for b in page])) == 30
 
 
 async def test_awkward_text_and_empty_values_survive_the_write(store: Store) -> None:
-    # Arrays have their own quoting; none of it may show in what is stored.
+    # JSON and arrays have their own quoting; none of it may show in what is stored.
     names = ['a,"b"', "{c}", "back\\slash", "NULL", "", "émoji 🚀", "x'); DROP TABLE t; --"]
+    names += ["tab\tand\nnew line", "\u2028", "null"]
     saved = [
         backup(f"b{i}", "completed", created_at=T0 - i * HOUR, name=text, size_bytes=None)
         for i, text in enumerate(names)
     ]
     saved.append(backup("bare", "new-status", addon=None, project=None, schedules=()))
     saved.append(backup("sched", "in-progress", schedules=(DAILY, HOURLY), size_bytes=0))
+    # Another offset, to the microsecond, comes back as the same instant in UTC.
+    offset = timezone(timedelta(hours=5, minutes=30))
+    saved.append(
+        backup(
+            "elsewhere",
+            "completed",
+            created_at=datetime(2025, 2, 27, 17, 31, 2, 123456, tzinfo=offset),
+            completed_at=datetime(2025, 2, 27, 18, 0, 0, 1, tzinfo=offset),
+            size_bytes=2**62 + 1,  # beyond a double's exact integers
+        )
+    )
+    before_the_epoch = datetime(1969, 12, 31, 23, 59, 59, 999999, tzinfo=UTC)
+    saved.append(backup("ancient", "completed", created_at=before_the_epoch))
     await store.save_backups(DEST, saved, T0)
     state = await store.destination_state(DEST, T0, lookback=DAY, horizon=DAY)
     failing_or_running = {known.backup.id: known.backup for known in state.backups}
-    assert failing_or_running == {"bare": saved[-2], "sched": saved[-1]}
-    everything = await store.backups_created_since(DEST, T0 - 30 * DAY)
+    assert failing_or_running == {"bare": saved[-4], "sched": saved[-3]}
+    everything = await store.backups_created_since(DEST, before_the_epoch)
     assert {b.id: b for b in everything} == {b.id: b for b in saved}
+
+
+async def test_a_naive_time_is_refused_and_nothing_of_the_page_is_written(store: Store) -> None:
+    naive = backup("naive", completed_at=datetime(2025, 3, 1, 12, 0))  # a bug upstream
+    with pytest.raises((StatementError, ValueError), match="naive datetime"):
+        await store.save_backups(DEST, [backup("fine"), naive], T0)
+    assert await store.known_statuses(DEST, ["fine", "naive"]) == {}
 
 
 # ----- per-addon summaries --------------------------------------------------------------
