@@ -315,6 +315,17 @@ def print_report(runs: list[Run], destinations: int, teams: int, command: str) -
             f"{run.priming:.1f} |"
         )
     print()
+    print(
+        "Connections the replicas opened to PostgreSQL, by the bot's innermost callers "
+        "(bench.workspace_child; a steady cycle that opens any is past the pool):"
+    )
+    for run in runs:
+        for n, m in enumerate(run.cycles, start=1):
+            callers = ", ".join(
+                f"{name} {count}" for name, count in m.cycle.connects.most_common(4)
+            )
+            print(f"- {run.replicas} replica(s), cycle {n}: {callers or 'none'}")
+    print()
     rss = [float(m.cycle.reports[0]["rss_mib"]) for m in runs[0].cycles]
     grew = rss[-1] / rss[0] - 1
     flat = "flat" if abs(grew) <= FLAT else "NOT flat"

@@ -42,6 +42,7 @@ from collections.abc import Sequence
 from datetime import timedelta
 from typing import Any
 
+import greenlet  # type: ignore[import-untyped]  # SQLAlchemy's; no stubs
 from sqlalchemy import event
 
 from bench.poll_replica_child import next_line, say, utc_now
@@ -147,6 +148,21 @@ def _counted(store: Store) -> Counter[str]:
         counts["transactions"] += 1
 
     event.listen(store.engine.sync_engine, "begin", began)
+
+    def connected(_dbapi: Any, _record: Any) -> None:
+        # Who opened a connection to the database, by the bot's innermost functions:
+        # SQLAlchemy connects in a greenlet whose parent is suspended in the caller's
+        # await chain, which its frames still link (a replica opening connections
+        # past its pool shows here by caller).
+        frame = greenlet.getcurrent().parent.gr_frame
+        ours: list[str] = []
+        while frame is not None and len(ours) < 3:
+            if "/bot/" in frame.f_code.co_filename:
+                ours.append(frame.f_code.co_name)
+            frame = frame.f_back
+        counts[f"connect: {' < '.join(ours) or 'outside the bot'}"] += 1
+
+    event.listen(store.engine.sync_engine, "connect", connected)
     # A replica's poller claims with claim_and_begin (the claim and its reads at once).
     claim = store.claim_and_begin
 

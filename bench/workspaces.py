@@ -268,6 +268,16 @@ class Cycle:
         return sum(int(r["counts"].get(what, 0)) for r in self.reports)
 
     @property
+    def connects(self) -> Counter[str]:
+        """Database connections the replicas opened this cycle, by the bot's caller."""
+        found: Counter[str] = Counter()
+        for r in self.reports:
+            for key, n in r["counts"].items():
+                if key.startswith("connect: "):
+                    found[key.removeprefix("connect: ")] += int(n)
+        return found
+
+    @property
     def cpu(self) -> float:
         return sum(float(r["cpu"]) for r in self.reports)
 
