@@ -133,7 +133,12 @@ class LeaseQueries(UsesSessions):
         )
         if among is not None:
             query = query.where(PollStatusRow.destination_id.in_(among))
-        async with self._sessions.read() as session:
+        # Within the polls' share of the pool: every connection's poll ends with this
+        # read, and with several replicas they end together, as the last free
+        # destinations are claimed. Past the pool, each opened a connection of its own
+        # (8 to 10 of 12 to 17 opened per steady cycle at 3,000 destinations,
+        # bench.poll_scale; issue 17).
+        async with self._sessions.poll_read() as session:
             expiry: datetime | None = await session.scalar(query)
             return expiry
 

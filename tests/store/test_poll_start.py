@@ -218,6 +218,21 @@ async def test_pages_saved_at_once_wait_for_the_pools_kept_connections_too() -> 
     assert 0 < len(opened) <= kept - 1
 
 
+async def test_lease_reads_at_the_end_of_polls_wait_for_the_pools_kept_connections_too() -> None:
+    # Each Northflank connection's share of a cycle ends by asking when another
+    # replica's lease frees up; with several replicas, dozens of them end together.
+    async with _connections_counted() as (store, opened):
+        await store.ensure_poll_rows()
+        until = T0 + HOUR
+        assert await store.claim_destination("replica-a", now=T0, until=until, due_before=T0)
+        expiries = await asyncio.gather(
+            *(store.next_lease_expiry("replica-b", now=T0, due_before=T0) for _ in range(40))
+        )
+        kept = store.engine.pool.size()  # type: ignore[attr-defined]
+    assert expiries == [until] * 40
+    assert 0 < len(opened) <= kept - 1
+
+
 @asynccontextmanager
 async def _connections_counted() -> AsyncIterator[tuple[Store, list[object]]]:
     """A PostgreSQL store with one watch, and every connection it opens to the server."""
