@@ -8,7 +8,7 @@ from datetime import UTC, datetime, timedelta, timezone
 from typing import Any
 
 import pytest
-from sqlalchemy import event
+from sqlalchemy import event, text
 from sqlalchemy.engine import Engine
 from sqlalchemy.engine.default import CACHE_HIT
 from sqlalchemy.exc import StatementError
@@ -38,6 +38,13 @@ async def addon(store: Store, addon_id: str = "addon-db") -> AddonState:
 
 
 # ----- saving pages ---------------------------------------------------------------------
+
+
+async def row_versions(store: Store) -> dict[str, str]:
+    """Each stored backup's row version on PostgreSQL (xmin: new on every write)."""
+    async with store.engine.connect() as connection:
+        found = await connection.execute(text("SELECT backup_id, xmin::text FROM known_backups"))
+        return dict(found.tuples().all())
 
 
 async def test_saving_counts_new_and_changed_backups(store: Store) -> None:
@@ -198,10 +205,16 @@ async def test_a_page_saved_again_unchanged_writes_no_backup_and_a_changed_one_i
 
     retained = dataclasses.replace(page[3], expires_at=None)
     renamed = dataclasses.replace(page[5], name="renamed")
+    postgresql = store.engine.dialect.name == "postgresql"
+    versions = await row_versions(store) if postgresql else {}
     with executed_statements() as statements:
-        await store.save_backups(DEST, [retained, renamed, *page[6:]], T0 + 2 * HOUR)
+        saved = await store.save_backups(DEST, [retained, renamed, *page[6:]], T0 + 2 * HOUR)
     upserts = [s for s in statements if s.lstrip().startswith("INSERT INTO known_backups")]
     assert len(upserts) == 1  # the two changed rows, in one statement
+    assert saved.written == 2
+    if postgresql:  # and no other row is rewritten
+        after = await row_versions(store)
+        assert {b for b in after if after[b] != versions[b]} == {"b3", "b5"}
     state = await store.destination_state(DEST, T0 + 2 * HOUR, lookback=DAY, horizon=30 * DAY)
     shown = {known.backup.id: known.backup for known in state.backups}
     assert shown["b5"].name == "renamed"
