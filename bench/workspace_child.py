@@ -154,7 +154,8 @@ def _counted(store: Store) -> Counter[str]:
         # SQLAlchemy connects in a greenlet whose parent is suspended in the caller's
         # await chain, which its frames still link (a replica opening connections
         # past its pool shows here by caller).
-        frame = greenlet.getcurrent().parent.gr_frame
+        parent = greenlet.getcurrent().parent
+        frame = parent.gr_frame if parent is not None else sys._getframe()
         ours: list[str] = []
         while frame is not None and len(ours) < 3:
             if "/bot/" in frame.f_code.co_filename:

@@ -236,8 +236,9 @@ async def _write_rows(
                     row[name] = (value - _EPOCH) // _MICROSECOND
     except TypeError as naive:  # as UTCDateTime refuses it
         raise ValueError("a naive datetime cannot be stored; use UTC") from naive
-    text = json.dumps(page, separators=(",", ":"))
-    await session.execute(sessions.rendered_once(upsert_backup_page, ["page"]), {"page": text})
+    page_text = json.dumps(page, separators=(",", ":"))
+    upsert = sessions.rendered_once(upsert_backup_page, ["page"])
+    await session.execute(upsert, {"page": page_text})
 
 
 def upsert_backups(sessions: Sessions) -> Any:
