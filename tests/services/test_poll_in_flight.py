@@ -10,7 +10,10 @@ from bot.store import Store
 from tests.fakes.northflank import DEFAULT_TOKEN, FakeNorthflank, make_backup
 from tests.store.examples import T0, watching
 
-LATENCY = 0.3
+# Long enough that every worker has claimed its destination and sent its request
+# before the first answer, on a loaded machine too: at 0.3 s, a fourth worker whose
+# SQLite claim waited behind the others' writes once came too late to overlap.
+LATENCY = 1.0
 
 
 def most_at_once(arrivals: list[float]) -> int:
