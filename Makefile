@@ -34,6 +34,7 @@ bench: $(STAMP)
 	$(BIN)/python -m bench.ack_under_poll
 	$(BIN)/python -m bench.reply_latency
 	$(BIN)/python -m bench.poll_cost
+	$(BIN)/python -m bench.page_saves
 	$(BIN)/python -m bench.poll_steady
 	$(BIN)/python -m bench.poll_replicas
 	$(BIN)/python -m bench.workspaces
