@@ -250,12 +250,13 @@ async def test_on_postgresql_a_page_is_written_as_one_json_parameter(store: Stor
 
 
 async def test_awkward_text_and_empty_values_survive_the_write(store: Store) -> None:
-    # JSON and arrays have their own quoting; none of it may show in what is stored.
+    # JSON (PostgreSQL's page) and SQL have their own quoting; none of it may show in
+    # what is stored.
     names = ['a,"b"', "{c}", "back\\slash", "NULL", "", "émoji 🚀", "x'); DROP TABLE t; --"]
     names += ["tab\tand\nnew line", "\u2028", "null"]
     saved = [
-        backup(f"b{i}", "completed", created_at=T0 - i * HOUR, name=text, size_bytes=None)
-        for i, text in enumerate(names)
+        backup(f"b{i}", "completed", created_at=T0 - i * HOUR, name=label, size_bytes=None)
+        for i, label in enumerate(names)
     ]
     saved.append(backup("bare", "new-status", addon=None, project=None, schedules=()))
     saved.append(backup("sched", "in-progress", schedules=(DAILY, HOURLY), size_bytes=0))
