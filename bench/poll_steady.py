@@ -31,25 +31,21 @@ import contextlib
 import cProfile
 import dataclasses
 import io
-import json
 import pstats
 import statistics
 import time
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
-from datetime import UTC, datetime
 from typing import Any
 
-import asyncpg  # type: ignore[import-untyped]
-import httpx
 from sqlalchemy import event
-from sqlalchemy.engine import make_url
 
+from bench.bare_poll import bare_http, bare_poll_page, bare_pool
 from bench.poll_replica_child import destination_ids, utc_now
 from bench.poll_replicas import Child
 from bot.core.backups import Destination
 from bot.core.watches import WatchSettings
-from bot.northflank.client import MAX_PER_PAGE, NorthflankClient
+from bot.northflank.client import NorthflankClient
 from bot.services.poller import CONCURRENCY, Poller
 from bot.services.replica import Replica
 from bot.store import Store, upgrade
@@ -208,112 +204,22 @@ def print_profile(profiler: cProfile.Profile) -> None:
 
 # ----- the floor ---------------------------------------------------------------------
 
-_FLOOR_TABLES = """
-CREATE TABLE floor_backups (LIKE known_backups INCLUDING ALL);
-CREATE TABLE floor_status (destination_id text PRIMARY KEY, last_poll_at timestamptz)
-"""
-_COLUMNS = [
-    "destination_id",
-    "backup_id",
-    "name",
-    "status",
-    "status_since",
-    "first_seen_at",
-    "created_at",
-    "completed_at",
-    "expires_at",
-    "size_bytes",
-    "addon_id",
-    "addon_name",
-    "addon_type",
-    "addon_version",
-    "project_id",
-    "project_name",
-    "schedules",
-]
-_UPDATED = [c for c in _COLUMNS if c not in {"destination_id", "backup_id", "first_seen_at"}]
-_COMPARED = [c for c in _UPDATED if c != "status_since"]
-# Built from the constant column names above, never from input.
-_UPSERT_BACKUPS = (
-    f"INSERT INTO floor_backups ({', '.join(_COLUMNS)}) "  # noqa: S608
-    f"VALUES ({', '.join(f'${i}' for i in range(1, len(_COLUMNS) + 1))}) "
-    "ON CONFLICT (destination_id, backup_id) DO UPDATE SET "
-    f"{', '.join(f'{c} = EXCLUDED.{c}' for c in _UPDATED)} "
-    f"WHERE ({', '.join(f'floor_backups.{c}' for c in _COMPARED)}) "
-    f"IS DISTINCT FROM ({', '.join(f'EXCLUDED.{c}' for c in _COMPARED)})"
-)
-_UPSERT_STATUS = (
-    "INSERT INTO floor_status (destination_id, last_poll_at) VALUES ($1, $2) "
-    "ON CONFLICT (destination_id) DO UPDATE SET last_poll_at = EXCLUDED.last_poll_at"
-)
-
-
-def _when(text: str | None) -> datetime | None:
-    return datetime.fromisoformat(text) if text else None
-
-
-def floor_row(destination_id: str, item: dict[str, Any], now: datetime) -> tuple[Any, ...]:
-    """The same columns the bot stores, converted as plainly as Python allows."""
-    config = item.get("config") or {}
-    addon = item.get("addon") or {}
-    project = item.get("project") or {}
-    created = _when(item.get("createdAt"))
-    expired_by = item.get("expiredBy")
-    return (
-        destination_id,
-        item["id"],
-        item.get("name") or item["id"],
-        item["status"],
-        created,
-        now,
-        created,
-        _when(item.get("completedAt")),
-        datetime.fromtimestamp(expired_by / 1000, UTC) if expired_by else None,
-        int(config.get("size") or 0),
-        addon.get("id"),
-        addon.get("name"),
-        config.get("addonType"),
-        config.get("addonVersion"),
-        project.get("id"),
-        project.get("name"),
-        json.dumps(item.get("schedules") or []),
-    )
-
 
 class FloorPoller:
-    """The floor: httpx, json and one asyncpg transaction per destination, nothing else."""
+    """The floor: the bare loop (bench.bare_poll), one page per destination."""
 
     def __init__(self, url: str, northflank_url: str, ids: list[str]) -> None:
         self._url = url
         self._ids = ids
-        headers = {"Authorization": f"Bearer {DEFAULT_TOKEN}"}
-        self._http = httpx.AsyncClient(base_url=northflank_url, headers=headers)
+        self._http = bare_http(northflank_url)
         self._pool: Any = None
 
     async def start(self) -> None:
-        url = make_url(self._url)
-        dsn = url.set(drivername="postgresql", query={}).render_as_string(hide_password=False)
-        self._pool = await asyncpg.create_pool(
-            dsn,
-            min_size=CONCURRENCY,
-            max_size=CONCURRENCY,
-            server_settings={"search_path": _schema_of(str(url.query.get("options", "")))},
-        )
-        async with self._pool.acquire() as connection:
-            await connection.execute(_FLOOR_TABLES)
+        self._pool = await bare_pool(self._url, CONCURRENCY)
         await self._cycle()  # the first read, as for the bot
 
     async def _poll(self, destination_id: str) -> None:
-        response = await self._http.get(
-            f"/v1/backup-destinations/{destination_id}/backups",
-            params={"per_page": MAX_PER_PAGE},
-        )
-        response.raise_for_status()
-        now = datetime.now(UTC)
-        rows = [floor_row(destination_id, item, now) for item in response.json()["data"]]
-        async with self._pool.acquire() as connection, connection.transaction():
-            await connection.executemany(_UPSERT_BACKUPS, rows)
-            await connection.execute(_UPSERT_STATUS, destination_id, now)
+        await bare_poll_page(self._http, self._pool, destination_id)
 
     async def _cycle(self) -> None:
         queue = list(reversed(self._ids))
@@ -333,14 +239,6 @@ class FloorPoller:
         await self._http.aclose()
         if self._pool is not None:
             await self._pool.close()
-
-
-def _schema_of(options: str) -> str:
-    """`t_abc` from `-csearch_path=t_abc` (tests.databases puts the schema there)."""
-    for part in options.split():
-        if part.startswith("-csearch_path="):
-            return part.split("=", 1)[1]
-    return "public"
 
 
 # ----- the report --------------------------------------------------------------------
