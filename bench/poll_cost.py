@@ -185,7 +185,8 @@ class CpuFigures:
     full_read_postgres: float
     save_backups_postgres: float
     bare: float
-    bare_before_database: float
+    bare_http_and_json: float
+    bare_rows: float
 
 
 def fetch_raw_pages(url: str, destination_id: str) -> list[RawPage]:
@@ -355,7 +356,8 @@ async def cpu_figures(fake: NorthflankProcess, sizes: Sizes) -> CpuFigures:
                     full_read_postgres=full_postgres,
                     save_backups_postgres=saved_postgres,
                     bare=bare.total,
-                    bare_before_database=bare.before_database,
+                    bare_http_and_json=bare.http_and_json,
+                    bare_rows=bare.rows,
                 )
             )
     return CpuFigures(
@@ -371,7 +373,8 @@ async def cpu_figures(fake: NorthflankProcess, sizes: Sizes) -> CpuFigures:
         full_read_postgres=min(r.full_read_postgres for r in rounds),
         save_backups_postgres=min(r.save_backups_postgres for r in rounds),
         bare=min(r.bare for r in rounds),
-        bare_before_database=min(r.bare_before_database for r in rounds),
+        bare_http_and_json=min(r.bare_http_and_json for r in rounds),
+        bare_rows=min(r.bare_rows for r in rounds),
     )
 
 
@@ -485,7 +488,8 @@ def print_cpu(c: CpuFigures, sizes: Sizes) -> None:
     row("the same first read into PostgreSQL (this process)", c.full_read_postgres)
     row("  (b) store on PostgreSQL: save_backups", c.save_backups_postgres)
     row("bare loop into PostgreSQL (httpx, json, rows, asyncpg)", c.bare)
-    row("  of which httpx, json and rows, before the database", c.bare_before_database)
+    row("  of which httpx and json.loads", c.bare_http_and_json)
+    row("  of which the items' conversion to rows", c.bare_rows)
     for label, seconds in (
         ("the full read", c.full_read),
         ("(a) alone", c.client),
@@ -502,13 +506,20 @@ def print_cpu(c: CpuFigures, sizes: Sizes) -> None:
             f"issue 17: target <= {FIRST_READ_TARGET_RATIO:.0f}x the floor, for the full read "
             f"into {label}: {judge_target(ratio, FIRST_READ_TARGET_RATIO)} ({ratio:.1f}x)"
         )
-    # The target sits below what the required stack costs with nothing of the bot's:
-    # print the bare loop's own ratio beside it, so the gap shows in the same run.
+    # The target sits at or below what the required libraries cost with nothing of
+    # the bot's. The least a first read can cost here is httpx and json.loads, each
+    # item parsed once (as the issue asks), and the rows' upsert: the bare loop's
+    # parts, with parse_backup in place of its plain conversion. Print that sum.
+    upsert = c.bare - c.bare_http_and_json - c.bare_rows
+    least = c.bare_http_and_json + c.parse + upsert
     print(
-        f"  the bare loop alone is {c.bare / c.floor:.1f}x the floor "
-        f"({c.bare_before_database / c.floor:.1f}x before the database); "
-        f"the bot's first read into PostgreSQL is "
-        f"{c.full_read_postgres / c.bare:.2f}x the bare loop"
+        f"  the least a first read can cost here: httpx + json.loads "
+        f"{c.bare_http_and_json / c.floor:.1f}x, parse_backup {c.parse / c.floor:.1f}x, "
+        f"the bare upsert {upsert / c.floor:.1f}x: {least / c.floor:.1f}x"
+    )
+    print(
+        f"  the bare loop alone is {c.bare / c.floor:.1f}x the floor; the bot's first read "
+        f"into PostgreSQL is {c.full_read_postgres / c.bare:.2f}x the bare loop"
     )
 
 
@@ -563,7 +574,9 @@ parses the decoded items, then judges each page. The bare loop (bench.bare_poll)
 the same cursor with plain httpx, json.loads, a plain conversion of each item to a row
 and one asyncpg transaction per page (an upsert that leaves unchanged rows alone, and a
 poll time), into a fresh schema: what any first read must do with these libraries,
-with nothing of the bot's. Each round measures every part once and
+with nothing of the bot's. "The least a first read can cost" adds its parts, with
+parse_backup in place of its plain conversion (issue 17 asks that each item be
+parsed once). Each round measures every part once and
 each part keeps its best round. Measured alone, the parts add up to the full read within
 the noise between runs (about 10 %); the scan and poll-state calls and the page-1 re-
 reads are a few percent of it. This machine is a shared VM: absolute times vary by up to
