@@ -38,6 +38,7 @@ bench: $(STAMP)
 	$(BIN)/python -m bench.poll_steady
 	$(BIN)/python -m bench.poll_replicas
 	$(BIN)/python -m bench.workspaces
+	$(BIN)/python -m bench.client_cost
 	$(BIN)/python -m bench.poll_scale
 	$(BIN)/python -m bench.button_latency
 	$(BIN)/python -m bench.report_render
