@@ -8,8 +8,9 @@ The fake Northflank runs in a process of its own (bench.northflank_process),
 so its CPU and memory are not counted; the bot's side (poller, client and
 SDK, store on SQLite in a temporary folder) runs here. The first read's CPU is
 also measured into PostgreSQL (a fresh schema on the server the tests use), where
-the database's own work is another process's, as in a deployment. Memory is measured in
-child processes, one per size, side by side (bench.poll_memory). `--quick`
+the database's own work is another process's, as in a deployment, and beside it the
+bare loop of bench.bare_poll on the same pages (issue 17). Memory is measured in child
+processes, one per size, side by side (bench.poll_memory). `--quick`
 shrinks every size for a smoke run; `--profile` also prints cProfile's top
 functions of one full read to stderr.
 """
