@@ -18,9 +18,9 @@ from typing import Any
 
 import asyncpg  # type: ignore[import-untyped]
 import httpx
-from sqlalchemy.engine import make_url
 
 from bot.northflank.client import MAX_PER_PAGE
+from bot.store.database import async_target
 from tests.fakes.northflank import DEFAULT_TOKEN
 
 FLOOR_TABLES = """
@@ -98,13 +98,14 @@ def floor_row(destination_id: str, item: dict[str, Any], now: datetime) -> tuple
 async def bare_pool(url: str, size: int) -> Any:
     """An asyncpg pool on the schema of `url` (a SQLAlchemy URL from tests.databases),
     with the floor's own tables, beside the bot's migrated ones."""
-    parsed = make_url(url)
-    dsn = parsed.set(drivername="postgresql", query={}).render_as_string(hide_password=False)
+    # The bot's own translation of the URL for asyncpg: its options= become settings.
+    target = async_target(url)
+    dsn = target.url.set(drivername="postgresql").render_as_string(hide_password=False)
     pool = await asyncpg.create_pool(
         dsn,
         min_size=size,
         max_size=size,
-        server_settings={"search_path": _schema_of(str(parsed.query.get("options", "")))},
+        server_settings=target.connect_args.get("server_settings"),
     )
     async with pool.acquire() as connection:
         await connection.execute(FLOOR_TABLES)
@@ -170,11 +171,3 @@ async def bare_first_read(url: str, northflank_url: str, destination_id: str) ->
     finally:
         await pool.close()
     return cpu
-
-
-def _schema_of(options: str) -> str:
-    """`t_abc` from `-csearch_path=t_abc` (tests.databases puts the schema there)."""
-    for part in options.split():
-        if part.startswith("-csearch_path="):
-            return part.split("=", 1)[1]
-    return "public"

@@ -23,6 +23,7 @@ import subprocess
 import sys
 import time
 
+from bench.poll_steady import rss_mib
 from tests.processes import REPO
 
 KINDS = {
@@ -30,12 +31,6 @@ KINDS = {
     "httpx": "httpx.AsyncClient(), a context each",
     "shared": "httpx.AsyncClient, one shared context",
 }
-
-
-def rss_mib() -> float:
-    with open("/proc/self/statm") as statm:
-        pages = int(statm.read().split()[1])
-    return pages * 4096 / 2**20
 
 
 def child(kind: str, count: int) -> None:
